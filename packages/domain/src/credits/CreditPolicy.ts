@@ -1,0 +1,34 @@
+/**
+ * What a run costs and what settlement captures or releases
+ * (the contract's settlement table).
+ */
+import type { ChargeOn } from "../catalog/Enrichment.ts"
+
+export const requiredCredits = (leadCount: number, unitCost: number): number => leadCount * unitCost
+
+export interface SettlementCounts {
+  readonly completed: number
+  readonly found: number
+}
+
+export interface Settlement {
+  readonly captured: number
+  readonly released: number
+}
+
+/** Settlement of a run that reached its end with `reserved` credits held. */
+export const settle = (
+  chargeOn: ChargeOn,
+  unitCost: number,
+  reserved: number,
+  counts: SettlementCounts
+): Settlement => {
+  const captured =
+    chargeOn === "dispatch"
+      ? reserved
+      : Math.min(reserved, (chargeOn === "completed" ? counts.completed : counts.found) * unitCost)
+  return { captured, released: reserved - captured }
+}
+
+/** The credit check of a dispatch: balance must cover the reservation. */
+export const canAfford = (balance: number, required: number): boolean => balance >= required

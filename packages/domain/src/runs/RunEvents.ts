@@ -1,0 +1,137 @@
+/**
+ * The events of an enrichment run. Each has a type name (its `_tag`) and a
+ * schema version; `decodeRunEvent` reads any stored version (upcasting older
+ * ones) so history stays readable as events evolve. Events carry ids, counts
+ * and amounts — never Lead fields or result payloads (those are personal data
+ * and live in tables that can be erased).
+ */
+import { Effect, Schema } from "effect"
+import { ChargeOn, OutputTarget } from "../catalog/Enrichment.ts"
+import { RequestedScope } from "./Scope.ts"
+
+export const RunMode = Schema.Literals(["persisted", "preview"])
+export const WritePolicy = Schema.Literals(["overwrite", "skip_existing"])
+export type WritePolicy = typeof WritePolicy.Type
+
+export const RunRequested = Schema.TaggedStruct("RunRequested", {
+  runId: Schema.String,
+  workspaceId: Schema.String,
+  enrichment: Schema.Struct({ id: Schema.String, slug: Schema.String, version: Schema.Int, snapshot: Schema.Unknown }),
+  mode: RunMode,
+  scope: RequestedScope,
+  leadCount: Schema.Int,
+  output: Schema.Struct({ target: OutputTarget, attributeKey: Schema.String, writePolicy: WritePolicy }),
+  cost: Schema.Struct({
+    creditAction: Schema.String,
+    unitCost: Schema.Int,
+    chargeOn: ChargeOn,
+    required: Schema.Int
+  }),
+  displayRequest: Schema.NullOr(Schema.Struct({ fieldId: Schema.String })),
+  requestedAt: Schema.String
+})
+
+export const CreditsReserved = Schema.TaggedStruct("CreditsReserved", {
+  amount: Schema.Int,
+  reservedAt: Schema.String
+})
+
+export const RunDispatched = Schema.TaggedStruct("RunDispatched", {
+  engine: Schema.String,
+  triggerRunId: Schema.String,
+  dispatchedAt: Schema.String
+})
+
+export const RunStarted = Schema.TaggedStruct("RunStarted", { startedAt: Schema.String })
+
+/** A batch of items was claimed by a worker and is executing. */
+export const ItemBatchStarted = Schema.TaggedStruct("ItemBatchStarted", {
+  batch: Schema.String,
+  count: Schema.Int,
+  startedAt: Schema.String
+})
+
+/** A batch of items reached a terminal state. */
+export const ItemBatchRecorded = Schema.TaggedStruct("ItemBatchRecorded", {
+  batch: Schema.String,
+  completed: Schema.Int,
+  failed: Schema.Int,
+  skipped: Schema.Int,
+  found: Schema.Int,
+  recordedAt: Schema.String
+})
+
+export const RunCompleted = Schema.TaggedStruct("RunCompleted", { completedAt: Schema.String })
+
+/** A run-level failure: the engine refused the hand-over, the enrichment is misconfigured, ... */
+export const RunFailed = Schema.TaggedStruct("RunFailed", {
+  message: Schema.String,
+  failedAt: Schema.String
+})
+
+export const CreditsSettled = Schema.TaggedStruct("CreditsSettled", {
+  captured: Schema.Int,
+  released: Schema.Int,
+  settledAt: Schema.String
+})
+
+export const RunEvent = Schema.Union([
+  RunRequested,
+  CreditsReserved,
+  RunDispatched,
+  RunStarted,
+  ItemBatchStarted,
+  ItemBatchRecorded,
+  RunCompleted,
+  RunFailed,
+  CreditsSettled
+])
+export type RunEvent = typeof RunEvent.Type
+export type RunEventType = RunEvent["_tag"]
+
+/** The current schema version of each event type. */
+export const runEventVersion: { readonly [K in RunEventType]: number } = {
+  RunRequested: 1,
+  CreditsReserved: 1,
+  RunDispatched: 1,
+  RunStarted: 1,
+  ItemBatchStarted: 1,
+  ItemBatchRecorded: 1,
+  RunCompleted: 1,
+  RunFailed: 1,
+  CreditsSettled: 1
+}
+
+/**
+ * Upcasters from an older stored version to the next one, keyed `Type@version`.
+ * None exist yet: version 1 is the first of every event. Add one here when an
+ * event's schema changes, and bump `runEventVersion`.
+ */
+const upcasters: { readonly [key: string]: (data: Record<string, unknown>) => Record<string, unknown> } = {}
+
+export class UnknownEventVersion extends Schema.TaggedError<UnknownEventVersion>()("UnknownEventVersion", {
+  type: Schema.String,
+  version: Schema.Int
+}) {}
+
+const decodeEvent = Schema.decodeUnknownEffect(RunEvent)
+
+/** Reads a stored event of any known version as the current RunEvent. */
+export const decodeRunEvent = (type: string, version: number, data: unknown) =>
+  Effect.gen(function* () {
+    const current = (runEventVersion as Record<string, number | undefined>)[type]
+    if (current === undefined || version > current) return yield* new UnknownEventVersion({ type, version })
+    let payload = { ...(data as Record<string, unknown>) }
+    for (let v = version; v < current; v++) {
+      const up = upcasters[`${type}@${v}`]
+      if (up === undefined) return yield* new UnknownEventVersion({ type, version: v })
+      payload = up(payload)
+    }
+    return yield* decodeEvent({ ...payload, _tag: type })
+  })
+
+/** The stored form of an event: type, version and JSON data without the tag. */
+export const encodeRunEvent = (event: RunEvent) => {
+  const { _tag, ...data } = event
+  return { type: _tag, version: runEventVersion[_tag], data }
+}

@@ -1,0 +1,43 @@
+/** The Lead scope of a dispatch: the three shapes of the contract. */
+import { Schema } from "effect"
+
+export const LeadIds = Schema.Array(Schema.String.check(Schema.isNonEmpty())).check(
+  Schema.isMinLength(1),
+  Schema.isMaxLength(10_000),
+  Schema.isUnique()
+)
+
+export const ExplicitLeadsScope = Schema.Struct({
+  type: Schema.Literal("explicit_leads"),
+  leadIds: LeadIds,
+  listId: Schema.optionalKey(Schema.String)
+})
+
+export const ListScope = Schema.Struct({
+  type: Schema.Literal("list"),
+  listId: Schema.String
+})
+
+export const FilteredListScope = Schema.Struct({
+  type: Schema.Literal("filtered_list"),
+  listId: Schema.String,
+  filter: Schema.Record(Schema.String, Schema.Unknown)
+})
+
+export const Scope = Schema.Union([ExplicitLeadsScope, ListScope, FilteredListScope])
+export type Scope = typeof Scope.Type
+export type ScopeType = Scope["type"]
+
+/** What the run remembers of the requested scope: references and counts, never a long id list. */
+export const RequestedScope = Schema.Struct({
+  type: Schema.Literals(["explicit_leads", "list", "filtered_list"]),
+  listId: Schema.NullOr(Schema.String),
+  leadIdCount: Schema.NullOr(Schema.Int)
+})
+export type RequestedScope = typeof RequestedScope.Type
+
+export const requestedScope = (scope: Scope): RequestedScope => ({
+  type: scope.type,
+  listId: scope.type === "explicit_leads" ? (scope.listId ?? null) : scope.listId,
+  leadIdCount: scope.type === "explicit_leads" ? scope.leadIds.length : null
+})
