@@ -1,0 +1,28 @@
+/**
+ * Versioned migrations, run at start-up. Safe to run twice or from two
+ * processes at once: the whole run holds a transaction-scoped advisory lock,
+ * and the migrator skips what is already applied.
+ */
+import { Effect, Layer } from "effect"
+import { Migrator, SqlClient } from "effect/sql"
+import initial from "./migrations/0001_initial.ts"
+
+/** Arbitrary constant: the advisory lock id that serialises migrators. */
+const MIGRATION_LOCK = 727_431_001
+
+export const migrations = Migrator.fromRecord({ "0001_initial": initial })
+
+export const runMigrations = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  return yield* sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
+      return yield* Migrator.make({})({ loader: migrations })
+    })
+  )
+})
+
+export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
+
+/** For /readyz: the latest applied migration is the latest this build knows. */
+export const latestKnownMigration = 1

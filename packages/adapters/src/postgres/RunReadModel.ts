@@ -1,0 +1,180 @@
+/** Reads of the run projections: the status body and the item pages, scoped to a workspace. */
+import { Context, Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+
+const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
+
+interface RunRow {
+  id: string
+  status: string
+  mode: string
+  enrichment: { id: string; slug: string; version: number; snapshot: unknown }
+  scope: { type: string; listId: string | null; leadIdCount: number | null }
+  resolved_count: number
+  count_pending: number
+  count_running: number
+  count_completed: number
+  count_skipped: number
+  count_failed: number
+  output: { target: string; attributeKey: string; writePolicy: string; persistResults: boolean }
+  cost_preview: unknown
+  reserved: string
+  captured: string
+  released: string
+  correlation_id: string
+  trigger_run_id: string | null
+  dispatch_metadata: unknown
+  error: { message: string; details: unknown } | null
+  started_at: Date | null
+  completed_at: Date | null
+  cancelled_at: Date | null
+  settled_at: Date | null
+  created_at: Date
+  updated_at: Date
+}
+
+export const toRunView = (r: RunRow) => ({
+  id: r.id,
+  status: r.status,
+  mode: r.mode,
+  enrichment: r.enrichment,
+  scope: {
+    type: r.scope.type,
+    listId: r.scope.listId,
+    requested: r.scope,
+    resolvedCount: r.resolved_count,
+    counts: {
+      pending: r.count_pending,
+      running: r.count_running,
+      completed: r.count_completed,
+      skipped: r.count_skipped,
+      failed: r.count_failed
+    }
+  },
+  output: r.output,
+  cost: {
+    preview: r.cost_preview,
+    actual: { reserved: Number(r.reserved), captured: Number(r.captured), released: Number(r.released) }
+  },
+  trigger: { correlationId: r.correlation_id, triggerRunId: r.trigger_run_id, dispatchMetadata: r.dispatch_metadata },
+  error: r.error,
+  timing: {
+    startedAt: iso(r.started_at),
+    completedAt: iso(r.completed_at),
+    cancelledAt: iso(r.cancelled_at),
+    settledAt: iso(r.settled_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!
+  }
+})
+export type RunView = ReturnType<typeof toRunView>
+
+interface ItemRow {
+  id: string
+  run_id: string
+  lead_id: string
+  list_id: string | null
+  membership_id: string | null
+  status: string
+  result: unknown
+  skipped_reason: string | null
+  error: { message: string; details: unknown } | null
+  attempts: number
+  input_snapshot: unknown
+  lead_snapshot: unknown
+  provider_result: unknown
+  provider: string | null
+  provider_submission_id: string | null
+  started_at: Date | null
+  completed_at: Date | null
+  created_at: Date
+  updated_at: Date
+}
+
+export const toItemView = (r: ItemRow) => ({
+  id: r.id,
+  runId: r.run_id,
+  leadId: r.lead_id,
+  listId: r.list_id,
+  membershipId: r.membership_id,
+  status: r.status,
+  result: r.result,
+  skippedReason: r.skipped_reason,
+  error: r.error,
+  attempts: r.attempts,
+  metadata: {
+    inputSnapshot: r.input_snapshot,
+    leadSnapshot: r.lead_snapshot,
+    result: r.provider_result,
+    provider: r.provider,
+    providerSubmissionId: r.provider_submission_id
+  },
+  timing: {
+    startedAt: iso(r.started_at),
+    completedAt: iso(r.completed_at),
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!
+  }
+})
+export type ItemView = ReturnType<typeof toItemView>
+
+export class RunReadModel extends Context.Service<
+  RunReadModel,
+  {
+    readonly getRun: (workspaceId: string, runId: string) => Effect.Effect<Option.Option<RunView>>
+    readonly listItems: (
+      workspaceId: string,
+      runId: string,
+      query: {
+        readonly status: string | undefined
+        readonly leadId: string | undefined
+        readonly cursor: string | undefined
+        readonly limit: number
+      }
+    ) => Effect.Effect<
+      Option.Option<{
+        readonly items: ReadonlyArray<ItemView>
+        readonly nextCursor: string | null
+        readonly hasMore: boolean
+      }>
+    >
+  }
+>()("@enrich/adapters/postgres/RunReadModel") {
+  static readonly layer = Layer.effect(
+    RunReadModel,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+
+      const getRun = Effect.fn("RunReadModel.getRun")(function* (workspaceId: string, runId: string) {
+        const rows = yield* sql<RunRow>`SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
+          WHERE workspace_id = ${workspaceId} AND id = ${runId}`
+        return Option.map(Option.fromNullishOr(rows[0]), toRunView)
+      }, Effect.orDie)
+
+      const listItems = Effect.fn("RunReadModel.listItems")(function* (
+        workspaceId: string,
+        runId: string,
+        query: {
+          readonly status: string | undefined
+          readonly leadId: string | undefined
+          readonly cursor: string | undefined
+          readonly limit: number
+        }
+      ) {
+        const run = yield* sql`SELECT 1 FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`
+        if (run.length === 0) return Option.none()
+        const rows = yield* sql<ItemRow>`SELECT * FROM run_items
+          WHERE run_id = ${runId} AND workspace_id = ${workspaceId}
+          ${query.status === undefined ? sql`` : sql`AND status = ${query.status}`}
+          ${query.leadId === undefined ? sql`` : sql`AND lead_id = ${query.leadId}`}
+          ${query.cursor === undefined ? sql`` : sql`AND id > ${query.cursor}`}
+          ORDER BY id LIMIT ${query.limit + 1}`
+        const items = rows.slice(0, query.limit).map(toItemView)
+        const hasMore = rows.length > query.limit
+        return Option.some({ items, hasMore, nextCursor: hasMore ? items[items.length - 1]!.id : null })
+      }, Effect.orDie)
+
+      return RunReadModel.of({ getRun, listItems })
+    })
+  )
+}

@@ -1,0 +1,307 @@
+/**
+ * The dispatch use case: one transaction resolves and freezes the scope, plans,
+ * reserves credits, appends the run's events, records the idempotency key and
+ * hands the run to the engine (whose message row is the outbox). After commit
+ * the engine is woken. A preview runs the same planning and writes nothing.
+ */
+import { Context, Effect, Layer, Option, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { createHash } from "node:crypto"
+import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
+import { canAfford } from "@enrich/domain/credits/CreditPolicy"
+import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
+import { fingerprintSource, judgeKey } from "@enrich/domain/runs/Idempotency"
+import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
+import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
+import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
+import { uuidv7 } from "../Ids.ts"
+import { LeadDirectory } from "../postgres/LeadDirectory.ts"
+import { type InsufficientCredits, RunStore } from "../postgres/RunStore.ts"
+import { Workspaces } from "../postgres/Workspaces.ts"
+import { Catalog } from "../providers/Catalog.ts"
+
+export interface DispatchRequest {
+  readonly enrichmentId: string
+  readonly scope: Scope
+  readonly mode: "persisted" | "preview"
+  readonly input: { readonly [key: string]: unknown }
+  readonly output:
+    | { readonly target?: OutputTarget | undefined; readonly attributeKey?: string | undefined }
+    | undefined
+  readonly writePolicy: WritePolicy
+  readonly displayRequest: { readonly fieldId: string } | undefined
+  readonly idempotencyKey: string | undefined
+}
+
+export interface DispatchAccepted {
+  readonly enrichmentRunId: string
+  readonly runId: string
+  readonly status: string
+  readonly leadCount: number
+  readonly triggerRunId: string | null
+  readonly reusedExistingRun: boolean
+}
+
+export interface DispatchPreview {
+  readonly enrichmentRunId: null
+  readonly runId: null
+  readonly status: "preview"
+  readonly leadCount: number
+  readonly triggerRunId: null
+  readonly reusedExistingRun: false
+  readonly cost: {
+    readonly creditAction: string
+    readonly unitCost: number
+    readonly required: number
+    readonly balance: number
+    readonly sufficient: boolean
+  }
+}
+
+export class EnrichmentNotFound extends Schema.TaggedError<EnrichmentNotFound>()("EnrichmentNotFound", {
+  enrichmentId: Schema.String
+}) {}
+export class IdempotencyKeyReused extends Schema.TaggedError<IdempotencyKeyReused>()("IdempotencyKeyReused", {
+  key: Schema.String
+}) {}
+export class IdempotencyKeyInUse extends Schema.TaggedError<IdempotencyKeyInUse>()("IdempotencyKeyInUse", {
+  key: Schema.String
+}) {}
+/** The engine refused the hand-over: the run exists, is failed, and its reservation is released. */
+export class RunDispatchFailed extends Schema.TaggedError<RunDispatchFailed>()("RunDispatchFailed", {
+  enrichmentRunId: Schema.String,
+  triggerRunId: Schema.NullOr(Schema.String),
+  message: Schema.String
+}) {}
+
+class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", { leadCount: Schema.Int }) {}
+
+export type DispatchError =
+  | EnrichmentNotFound
+  | PlanRejected
+  | InsufficientCredits
+  | IdempotencyKeyReused
+  | IdempotencyKeyInUse
+  | RunDispatchFailed
+
+export class DispatchRun extends Context.Service<
+  DispatchRun,
+  {
+    readonly dispatch: (
+      workspaceId: string,
+      request: DispatchRequest
+    ) => Effect.Effect<
+      | { readonly _tag: "Accepted"; readonly created: boolean; readonly body: DispatchAccepted }
+      | {
+          readonly _tag: "Preview"
+          readonly body: DispatchPreview
+        },
+      DispatchError
+    >
+  }
+>()("@enrich/adapters/runs/DispatchRun") {
+  static readonly layer = Layer.effect(
+    DispatchRun,
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const catalog = yield* Catalog
+      const leads = yield* LeadDirectory
+      const runs = yield* RunStore
+      const workspaces = yield* Workspaces
+      const dispatcher = yield* Dispatcher
+
+      const storedKey = (workspaceId: string, key: string) =>
+        sql<{ fingerprint: string; run_id: string }>`
+          SELECT fingerprint, run_id FROM idempotency_keys WHERE workspace_id = ${workspaceId} AND key = ${key}`.pipe(
+          Effect.map((rows) =>
+            rows[0] === undefined ? undefined : { fingerprint: rows[0].fingerprint, runId: rows[0].run_id }
+          )
+        )
+
+      const replay = (workspaceId: string, runId: string) =>
+        sql<{ status: string; resolved_count: number; trigger_run_id: string | null }>`
+          SELECT status, resolved_count, trigger_run_id FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`.pipe(
+          Effect.map((rows) => ({
+            _tag: "Accepted" as const,
+            created: false,
+            body: {
+              enrichmentRunId: runId,
+              runId,
+              status: rows[0]!.status,
+              leadCount: rows[0]!.resolved_count,
+              triggerRunId: rows[0]!.trigger_run_id,
+              reusedExistingRun: true
+            }
+          }))
+        )
+
+      const dispatch = Effect.fn("DispatchRun.dispatch")(
+        function* (workspaceId: string, request: DispatchRequest) {
+          const fingerprint = createHash("sha256")
+            .update(fingerprintSource({ ...request, displayRequest: request.displayRequest ?? null }))
+            .digest("hex")
+          const key = request.mode === "persisted" ? request.idempotencyKey : undefined
+          if (key !== undefined) {
+            const verdict = judgeKey(yield* storedKey(workspaceId, key), fingerprint)
+            if (verdict._tag === "Replay") return yield* replay(workspaceId, verdict.runId)
+            if (verdict._tag === "KeyReused") return yield* new IdempotencyKeyReused({ key })
+          }
+          const entry = catalog.find(request.enrichmentId)
+          if (entry === undefined) return yield* new EnrichmentNotFound({ enrichmentId: request.enrichmentId })
+          const contract = entry.contract
+          const inputKeys = Object.keys(request.input)
+          if (inputKeys.length > 0) {
+            return yield* new PlanRejected({
+              code: "INPUT_INVALID",
+              message: `Enrichment ${contract.slug} takes no input; unexpected: ${inputKeys.join(", ")}`,
+              details: { paths: inputKeys.slice(0, 100).map((k) => `input.${k}`), total: inputKeys.length }
+            })
+          }
+          if (request.scope.type === "filtered_list") {
+            return yield* new PlanRejected({
+              code: "FILTER_INVALID",
+              message: "filtered_list scopes are not supported yet; use explicit_leads or list"
+            })
+          }
+          const runId = uuidv7()
+          const scope = request.scope
+          const planned = Effect.gen(function* () {
+            const facts = yield* leads.freezeScope({ workspaceId, runId, scope, subject: contract.subject })
+            const decided = plan(contract, scope, request.output, facts)
+            if (decided instanceof PlanRejected) return yield* decided
+            return decided
+          })
+
+          if (request.mode === "preview") {
+            // plan inside a transaction that always rolls back: a preview writes nothing
+            const leadCount = yield* sql
+              .withTransaction(
+                Effect.gen(function* () {
+                  const decided = yield* planned
+                  return yield* new PreviewDone({ leadCount: decided.leadCount })
+                })
+              )
+              .pipe(Effect.catchTag("PreviewDone", (done) => Effect.succeed(done.leadCount)))
+            const required = leadCount * contract.costModel.unitCost
+            const { balance } = yield* workspaces.credits(workspaceId)
+            return {
+              _tag: "Preview" as const,
+              body: {
+                enrichmentRunId: null,
+                runId: null,
+                status: "preview" as const,
+                leadCount,
+                triggerRunId: null,
+                reusedExistingRun: false as const,
+                cost: {
+                  creditAction: contract.costModel.creditAction,
+                  unitCost: contract.costModel.unitCost,
+                  required,
+                  balance,
+                  sufficient: canAfford(balance, required)
+                }
+              }
+            }
+          }
+
+          const now = () => new Date().toISOString()
+          const committed = yield* sql
+            .withTransaction(
+              Effect.gen(function* () {
+                if (key !== undefined) {
+                  const claimed = yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id)
+              VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}) ON CONFLICT DO NOTHING RETURNING 1`
+                  if (claimed.length === 0) return yield* new IdempotencyKeyInUse({ key })
+                }
+                const decided = yield* planned
+                yield* runs.execute({
+                  runId,
+                  workspaceId,
+                  command: {
+                    _tag: "RequestRun",
+                    runId,
+                    workspaceId,
+                    enrichment: {
+                      id: contract.id,
+                      slug: contract.slug,
+                      version: contract.version,
+                      snapshot: {
+                        name: contract.name,
+                        subject: contract.subject,
+                        costModel: contract.costModel,
+                        toolBinding: contract.toolBinding
+                      }
+                    },
+                    chargeOn: contract.costModel.chargeOn,
+                    scope: requestedScope(scope),
+                    plan: decided,
+                    writePolicy: request.writePolicy,
+                    displayRequest: request.displayRequest ?? null,
+                    now: now()
+                  }
+                })
+                const handOver = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
+                if (handOver._tag === "Failure") {
+                  yield* runs.execute({
+                    runId,
+                    workspaceId,
+                    command: { _tag: "FailDispatch", message: handOver.failure.message, now: now() }
+                  })
+                  return {
+                    leadCount: decided.leadCount,
+                    triggerRunId: null,
+                    failure: Option.some(handOver.failure.message)
+                  }
+                }
+                yield* runs.execute({
+                  runId,
+                  workspaceId,
+                  command: {
+                    _tag: "RecordDispatch",
+                    engine: dispatcher.engine,
+                    triggerRunId: handOver.success.triggerRunId,
+                    now: now()
+                  }
+                })
+                return {
+                  leadCount: decided.leadCount,
+                  triggerRunId: handOver.success.triggerRunId,
+                  failure: Option.none<string>()
+                }
+              })
+            )
+            .pipe(
+              Effect.catchTags({
+                SqlError: Effect.die,
+                RunCommandRejected: Effect.die,
+                WrongExpectedVersion: Effect.die
+              })
+            )
+          if (Option.isSome(committed.failure)) {
+            return yield* new RunDispatchFailed({
+              enrichmentRunId: runId,
+              triggerRunId: null,
+              message: committed.failure.value
+            })
+          }
+          yield* dispatcher.wake({ runId, workspaceId })
+          return {
+            _tag: "Accepted" as const,
+            created: true,
+            body: {
+              enrichmentRunId: runId,
+              runId,
+              status: "pending",
+              leadCount: committed.leadCount,
+              triggerRunId: committed.triggerRunId,
+              reusedExistingRun: false
+            }
+          }
+        },
+        Effect.catchTag("SqlError", Effect.die)
+      )
+
+      return DispatchRun.of({ dispatch })
+    })
+  )
+}
