@@ -1,0 +1,67 @@
+/**
+ * Error bodies of the API: `{ code, message, error, details? }` (`error` repeats
+ * `message`, as the hosted platform's clients read it), one schema per status,
+ * each with the codes it may carry. Every failure of every endpoint is one of these.
+ */
+import { Schema } from "effect"
+import { HttpApiSchema } from "effect/http-api"
+
+const base = {
+  message: Schema.String,
+  error: Schema.String,
+  details: Schema.optionalKey(Schema.Unknown)
+}
+
+export const BadRequestCode = Schema.Literals([
+  "VALIDATION_FAILED",
+  "ENRICHMENT_NOT_FOUND",
+  "INPUT_INVALID",
+  "LIST_NOT_FOUND",
+  "LEADS_NOT_FOUND",
+  "FILTER_INVALID",
+  "OUTPUT_TARGET_UNSUPPORTED",
+  "SUBJECT_MISMATCH",
+  "EMPTY_LEAD_SCOPE",
+  "LEAD_TYPE_MISMATCH"
+])
+export type BadRequestCode = typeof BadRequestCode.Type
+
+export const BadRequest = Schema.Struct({ code: BadRequestCode, ...base }).pipe(HttpApiSchema.status(400))
+export const Unauthorized = Schema.Struct({ code: Schema.Literal("UNAUTHORIZED"), ...base }).pipe(
+  HttpApiSchema.status(401)
+)
+export const InsufficientCredits = Schema.Struct({
+  code: Schema.Literal("INSUFFICIENT_CREDITS"),
+  ...base,
+  required: Schema.Int,
+  balance: Schema.Int
+}).pipe(HttpApiSchema.status(402))
+export const NotFound = Schema.Struct({ code: Schema.Literal("NOT_FOUND"), ...base }).pipe(HttpApiSchema.status(404))
+export const Conflict = Schema.Struct({
+  code: Schema.Literals(["IDEMPOTENCY_KEY_IN_USE", "RUN_NOT_CANCELLABLE"]),
+  ...base,
+  reason: Schema.optionalKey(Schema.String)
+}).pipe(HttpApiSchema.status(409))
+export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
+  HttpApiSchema.status(422)
+)
+export const DispatchFailed = Schema.Struct({
+  code: Schema.Literal("DISPATCH_FAILED"),
+  ...base,
+  enrichmentRunId: Schema.String,
+  triggerRunId: Schema.NullOr(Schema.String)
+}).pipe(HttpApiSchema.status(502))
+
+type Body<C extends string> = {
+  readonly code: C
+  readonly message: string
+  readonly error: string
+  readonly details?: unknown
+}
+
+/** Builds an error body; `error` always equals `message`. */
+export const apiError = <C extends string, X extends object = Record<never, never>>(
+  code: C,
+  message: string,
+  extra?: X & { readonly details?: unknown }
+): Body<C> & X => ({ code, message, error: message, ...(extra ?? ({} as X)) })

@@ -1,0 +1,233 @@
+/** Request and response bodies: the single source of validation and of the OpenAPI document. */
+import { Schema } from "effect"
+import { AttributeKey, EnrichmentContract, OutputTarget } from "@enrich/domain/catalog/Enrichment"
+import { LeadInput } from "@enrich/domain/leads/Lead"
+import { Scope } from "@enrich/domain/runs/Scope"
+
+const IsoDate = Schema.String
+const Nullable = <S extends Schema.Top>(s: S) => Schema.NullOr(s)
+
+/** `limit` query parameters: integers in [min, max]. */
+export const Limit = (max: number) =>
+  Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: max })))
+
+// --- admin -------------------------------------------------------------------
+
+export const CreateWorkspace = Schema.Struct({
+  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
+  credits: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(1_000_000_000_000))
+  )
+})
+export const Workspace = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: IsoDate })
+export const WorkspaceCreated = Schema.Struct({ workspace: Workspace, apiKey: Schema.String })
+
+// --- leads and lists ---------------------------------------------------------
+
+export const Lead = Schema.Struct({
+  id: Schema.String,
+  type: Schema.Literals(["person", "company"]),
+  name: Schema.Struct({
+    full: Schema.optionalKey(Schema.String),
+    first: Schema.optionalKey(Schema.String),
+    last: Schema.optionalKey(Schema.String)
+  }),
+  title: Nullable(Schema.String),
+  email: Nullable(Schema.String),
+  domain: Nullable(Schema.String),
+  linkedinUrl: Nullable(Schema.String),
+  company: Schema.Struct({ name: Schema.optionalKey(Schema.String), domain: Schema.optionalKey(Schema.String) }),
+  location: Schema.Struct({
+    city: Schema.optionalKey(Schema.String),
+    state: Schema.optionalKey(Schema.String),
+    country: Schema.optionalKey(Schema.String)
+  }),
+  industry: Nullable(Schema.String),
+  size: Nullable(Schema.String),
+  contacts: Schema.Array(
+    Schema.Struct({ type: Schema.optionalKey(Schema.Literals(["email", "phone"])), value: Schema.String })
+  ),
+  socials: Schema.Array(Schema.Struct({ url: Schema.String })),
+  attributes: Schema.Record(Schema.String, Schema.Unknown),
+  lists: Schema.Array(Schema.String),
+  createdAt: IsoDate,
+  updatedAt: IsoDate
+})
+
+export const LeadInList = Schema.Struct({
+  ...Lead.fields,
+  membership: Nullable(Schema.Struct({ id: Schema.String, attributes: Schema.Unknown }))
+})
+
+export const ListLeadType = Schema.Literals(["person", "company", "mixed"])
+
+export const CreateList = Schema.Struct({
+  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
+  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000))),
+  leadType: Schema.optionalKey(ListLeadType),
+  leadIds: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(10_000), Schema.isUnique()))
+})
+export const List = Schema.Struct({
+  id: Schema.String,
+  name: Schema.String,
+  description: Nullable(Schema.String),
+  leadType: ListLeadType,
+  protected: Schema.Boolean,
+  leadCount: Schema.Int,
+  createdAt: IsoDate,
+  updatedAt: IsoDate
+})
+
+export const ImportLeads = Schema.Struct({
+  leads: Schema.Array(LeadInput).check(Schema.isMinLength(1), Schema.isMaxLength(5000)),
+  listId: Schema.optionalKey(Schema.String),
+  preview: Schema.optionalKey(Schema.Boolean)
+})
+export const ImportResult = Schema.Struct({
+  created: Schema.Int,
+  matched: Schema.Int,
+  leadIds: Schema.Array(Schema.String)
+})
+export const ImportPreview = Schema.Struct({
+  preview: Schema.Struct({ leadCount: Schema.Int, personCount: Schema.Int, companyCount: Schema.Int })
+})
+
+export const ListLeadsPage = Schema.Struct({
+  leads: Schema.Array(LeadInList),
+  total: Schema.Int,
+  hasMore: Schema.Boolean,
+  nextCursor: Nullable(Schema.String)
+})
+
+// --- enrichments ---------------------------------------------------------------
+
+export const EnrichmentCatalog = Schema.Struct({ enrichments: Schema.Array(EnrichmentContract) })
+
+export const DispatchBody = Schema.Struct({
+  enrichmentId: Schema.String.check(Schema.isMinLength(1)),
+  scope: Scope,
+  mode: Schema.optionalKey(Schema.Literals(["persisted", "preview"])),
+  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  output: Schema.optionalKey(
+    Schema.Struct({
+      target: Schema.optionalKey(OutputTarget),
+      attributeKey: Schema.optionalKey(AttributeKey)
+    })
+  ),
+  writePolicy: Schema.optionalKey(Schema.Literals(["overwrite", "skip_existing"])),
+  displayRequest: Schema.optionalKey(Schema.Struct({ fieldId: Schema.String })),
+  idempotencyKey: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
+})
+
+const dispatchFields = {
+  enrichmentRunId: Schema.String,
+  runId: Schema.String,
+  status: Schema.String,
+  leadCount: Schema.Int,
+  triggerRunId: Nullable(Schema.String)
+}
+export const DispatchCreated = Schema.Struct({ ...dispatchFields, reusedExistingRun: Schema.Literal(false) })
+export const DispatchReused = Schema.Struct({ ...dispatchFields, reusedExistingRun: Schema.Literal(true) })
+export const DispatchPreview = Schema.Struct({
+  enrichmentRunId: Schema.Null,
+  runId: Schema.Null,
+  status: Schema.Literal("preview"),
+  leadCount: Schema.Int,
+  triggerRunId: Schema.Null,
+  reusedExistingRun: Schema.Literal(false),
+  cost: Schema.Struct({
+    creditAction: Schema.String,
+    unitCost: Schema.Int,
+    required: Schema.Int,
+    balance: Schema.Int,
+    sufficient: Schema.Boolean
+  })
+})
+
+const Counts = Schema.Struct({
+  pending: Schema.Int,
+  running: Schema.Int,
+  completed: Schema.Int,
+  skipped: Schema.Int,
+  failed: Schema.Int
+})
+
+export const Run = Schema.Struct({
+  id: Schema.String,
+  status: Schema.String,
+  mode: Schema.String,
+  enrichment: Schema.Struct({ id: Schema.String, slug: Schema.String, version: Schema.Int, snapshot: Schema.Unknown }),
+  scope: Schema.Struct({
+    type: Schema.String,
+    listId: Nullable(Schema.String),
+    requested: Schema.Unknown,
+    resolvedCount: Schema.Int,
+    counts: Counts
+  }),
+  output: Schema.Struct({
+    target: Schema.String,
+    attributeKey: Schema.String,
+    writePolicy: Schema.String,
+    persistResults: Schema.Boolean
+  }),
+  cost: Schema.Struct({
+    preview: Schema.Unknown,
+    actual: Schema.Struct({ reserved: Schema.Int, captured: Schema.Int, released: Schema.Int })
+  }),
+  trigger: Schema.Struct({
+    correlationId: Schema.String,
+    triggerRunId: Nullable(Schema.String),
+    dispatchMetadata: Schema.Unknown
+  }),
+  error: Nullable(Schema.Struct({ message: Schema.String, details: Schema.Unknown })),
+  timing: Schema.Struct({
+    startedAt: Nullable(IsoDate),
+    completedAt: Nullable(IsoDate),
+    cancelledAt: Nullable(IsoDate),
+    settledAt: Nullable(IsoDate),
+    createdAt: IsoDate,
+    updatedAt: IsoDate
+  })
+})
+export const RunStatusBody = Schema.Struct({ run: Run })
+
+export const ItemStatus = Schema.Literals(["pending", "running", "completed", "skipped", "failed"])
+
+export const Item = Schema.Struct({
+  id: Schema.String,
+  runId: Schema.String,
+  leadId: Schema.String,
+  listId: Nullable(Schema.String),
+  membershipId: Nullable(Schema.String),
+  status: Schema.String,
+  result: Schema.Unknown,
+  skippedReason: Nullable(Schema.String),
+  error: Nullable(Schema.Struct({ message: Schema.String, details: Schema.Unknown })),
+  attempts: Schema.Int,
+  metadata: Schema.Struct({
+    inputSnapshot: Schema.Unknown,
+    leadSnapshot: Schema.Unknown,
+    result: Schema.Unknown,
+    provider: Schema.Unknown,
+    providerSubmissionId: Nullable(Schema.String)
+  }),
+  timing: Schema.Struct({
+    startedAt: Nullable(IsoDate),
+    completedAt: Nullable(IsoDate),
+    createdAt: IsoDate,
+    updatedAt: IsoDate
+  })
+})
+export const ItemsPage = Schema.Struct({
+  items: Schema.Array(Item),
+  page: Schema.Struct({ limit: Schema.Int, nextCursor: Nullable(Schema.String), hasMore: Schema.Boolean })
+})
+
+// --- system -------------------------------------------------------------------
+
+export const Health = Schema.Struct({ status: Schema.Literal("ok") })
+export const Readiness = Schema.Struct({
+  status: Schema.Literals(["ready", "not_ready"]),
+  database: Schema.Boolean,
+  migrations: Schema.Boolean
+})

@@ -1,0 +1,9 @@
+/** An API-only process: serves HTTP and dispatches runs to the worker processes (needs a shared DATABASE_URL). */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Effect, Layer } from "effect"
+import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
+import { apiOnly, httpPort } from "../server/ApiProcess.ts"
+
+Layer.launch(
+  Layer.unwrap(Effect.map(httpPort, (port) => apiOnly({ port }))).pipe(Layer.provide(DatabaseUrl.fromEnv))
+).pipe(NodeRuntime.runMain)

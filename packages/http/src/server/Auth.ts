@@ -1,0 +1,47 @@
+/** Bearer authentication: workspace API keys for /api, the operator token for /admin. */
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { timingSafeEqual, createHash } from "node:crypto"
+import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { AdminAuth, ApiKeyAuth, CurrentWorkspace } from "../api/Api.ts"
+import { apiError } from "../api/Errors.ts"
+
+const unauthorized = (message: string) => apiError("UNAUTHORIZED", message)
+
+export const ApiKeyAuthLive = Layer.effect(
+  ApiKeyAuth,
+  Effect.gen(function* () {
+    const workspaces = yield* Workspaces
+    return ApiKeyAuth.of({
+      bearer: (httpEffect, { credential }) =>
+        Effect.gen(function* () {
+          const secret = Redacted.value(credential)
+          if (secret === "")
+            return yield* Effect.fail(unauthorized("Missing or malformed Authorization: Bearer <api key> header"))
+          const found = yield* workspaces.authenticate(secret)
+          if (Option.isNone(found)) return yield* Effect.fail(unauthorized("Unknown or revoked API key"))
+          return yield* Effect.provideService(httpEffect, CurrentWorkspace, found.value)
+        })
+    })
+  })
+)
+
+const digest = (value: string) => createHash("sha256").update(value).digest()
+
+/** Enabled only when ENRICH_ADMIN_TOKEN is set; otherwise the admin surface answers 404. */
+export const AdminAuthLive = Layer.effect(
+  AdminAuth,
+  Effect.gen(function* () {
+    const token = yield* Config.option(Config.Redacted("ENRICH_ADMIN_TOKEN"))
+    return AdminAuth.of({
+      bearer: (httpEffect, { credential }) => {
+        if (Option.isNone(token) || Redacted.value(token.value) === "") {
+          return Effect.fail(apiError("NOT_FOUND", "Not found"))
+        }
+        const given = Redacted.value(credential)
+        return given !== "" && timingSafeEqual(digest(given), digest(Redacted.value(token.value)))
+          ? httpEffect
+          : Effect.fail(unauthorized("Missing or wrong admin token"))
+      }
+    })
+  })
+)

@@ -1,0 +1,78 @@
+/**
+ * The outermost layer of every response: an `X-Request-Id`, the 1 MiB body
+ * limit, and the error envelope for what no endpoint handled — malformed or
+ * invalid requests become 400 VALIDATION_FAILED naming the offending paths,
+ * unknown routes 404 NOT_FOUND, oversized bodies 413 PAYLOAD_TOO_LARGE; any
+ * other failure is a 500 INTERNAL that carries the request id and no stack.
+ */
+import { ByteSize, Cause, Effect, type Schema, SchemaIssue } from "effect"
+import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiError } from "effect/http-api"
+import { randomUUID } from "node:crypto"
+import { apiError } from "../api/Errors.ts"
+
+export const maxBodySize = ByteSize.mebibytes(1)
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const where: Record<string, string> = {
+  Payload: "body",
+  Query: "query",
+  Params: "path",
+  Headers: "headers"
+}
+
+/** The first 100 offending paths, e.g. `body.scope.leadIds[3]`, each with its message. */
+export const validationDetails = (kind: string, error: Schema.SchemaError) => {
+  const issues = formatter(error.issue).issues
+  const prefix = where[kind] ?? kind.toLowerCase()
+  const rendered = issues.map((issue) => ({
+    path: [prefix, ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))]
+      .join("")
+      .replace(/^(\w+)\./, "$1."),
+    message: issue.message
+  }))
+  return { issues: rendered.slice(0, 100), total: rendered.length }
+}
+
+const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
+
+const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
+  Effect.gen(function* () {
+    for (const reason of cause.reasons) {
+      const error = Cause.isFailReason(reason) ? reason.error : Cause.isDieReason(reason) ? reason.defect : undefined
+      if (HttpApiError.HttpApiSchemaError.is(error) && error.kind !== "Body" && error.kind !== "ResponseHeaders") {
+        const details = validationDetails(error.kind, error.cause)
+        const first = details.issues[0]
+        const message = first === undefined ? "Invalid request" : `Invalid request: ${first.path}: ${first.message}`
+        return json(400, apiError("VALIDATION_FAILED", message, { details }))
+      }
+      if (HttpServerError.isHttpServerError(error)) {
+        const inner = error.reason
+        if (inner._tag === "RouteNotFound") return json(404, apiError("NOT_FOUND", "No such route"))
+        if (inner._tag === "RequestParseError") {
+          return inner.reason === "BodyTooLarge"
+            ? json(413, apiError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${ByteSize.format(maxBodySize)}`))
+            : json(400, apiError("VALIDATION_FAILED", "The request body is not valid JSON"))
+        }
+      }
+    }
+    if (Cause.hasInterruptsOnly(cause)) return HttpServerResponse.empty({ status: 499 })
+    yield* Effect.logError("unhandled failure", cause).pipe(Effect.annotateLogs({ requestId }))
+    return json(500, apiError("INTERNAL", `Internal error; quote request id ${requestId}`, { requestId }))
+  })
+
+export const withErrorEnvelope = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const given = request.headers["x-request-id"]
+    const requestId = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    const response = yield* app.pipe(
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
+      Effect.catchCause((cause) => toResponse(cause, requestId)),
+      Effect.annotateLogs({ requestId })
+    )
+    return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+  })

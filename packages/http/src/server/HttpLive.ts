@@ -1,0 +1,34 @@
+/**
+ * The HTTP routes (API, `/openapi.json`, `/docs`) and the server. The port is
+ * bound last, after the database, migrations and routes are ready, so no early
+ * request hangs.
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
+import { createServer } from "node:http"
+import { EnrichApi } from "../api/Api.ts"
+import { AdminAuthLive, ApiKeyAuthLive } from "./Auth.ts"
+import { withErrorEnvelope } from "./ErrorEnvelope.ts"
+import { HandlersLive } from "./Handlers.ts"
+
+export const ApiRoutes = Layer.mergeAll(
+  HttpApiBuilder.layer(EnrichApi, { openapiPath: "/openapi.json" }).pipe(
+    Layer.provide(HandlersLive),
+    Layer.provide([ApiKeyAuthLive, AdminAuthLive])
+  ),
+  HttpApiScalar.layer(EnrichApi, { path: "/docs" })
+)
+
+/** Serves ApiRoutes on `port` (0 = any free port) once everything they need is built. */
+export const serveApi = (options: { readonly port: number; readonly host?: string | undefined }) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const app = yield* HttpRouter.toHttpEffect(ApiRoutes)
+      return HttpServer.serve(withErrorEnvelope(app)).pipe(
+        HttpServer.withLogAddress,
+        Layer.provide(NodeHttpServer.layerServer(createServer, { port: options.port, host: options.host ?? "0.0.0.0" }))
+      )
+    })
+  ).pipe(Layer.provide(NodeHttpServer.layerHttpServices))

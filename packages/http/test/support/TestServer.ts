@@ -1,0 +1,56 @@
+/**
+ * A real HTTP server on a free loopback port, on a fresh database, for tests.
+ * `engine` decides who executes runs: a client-only engine (runs are
+ * dispatched and stay pending: enough to test the HTTP surface) or a full
+ * composition provided by the caller.
+ */
+import { ConfigProvider, Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
+import { DatabaseLive } from "@enrich/adapters/postgres/Database"
+import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
+import { ServicesLive } from "@enrich/adapters/Services"
+import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
+import { serveApi } from "../../src/server/HttpLive.ts"
+import { makeClient, type TestClient } from "./HttpTestClient.ts"
+
+export const ADMIN_TOKEN = "test-admin-token"
+
+export class TestServer extends Context.Service<TestServer, TestClient>()("@enrich/http/test/TestServer") {}
+
+export const withTestConfig = Layer.provide(
+  ConfigProvider.layer(
+    ConfigProvider.fromEnv({ env: { ...process.env, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN } as Record<string, string> })
+  )
+)
+
+/** `serve(port)` builds the process under test; the layer also exposes the database (SqlClient). */
+export const testServer = <A, E, R>(serve: (port: number) => Layer.Layer<A, E, R>) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const port = yield* Effect.promise(freePort)
+      return Layer.merge(serve(port), Layer.succeed(TestServer, makeClient(`http://127.0.0.1:${port}`)))
+    })
+  )
+
+/** API only, dispatching to a cluster without runners: runs stay pending. */
+export const ApiOnlyTestServer = testServer((port) =>
+  serveApi({ port }).pipe(
+    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
+  )
+).pipe(Layer.provideMerge(DatabaseLive), Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+
+export const tableCounts = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<Record<string, number>>`SELECT
+    (SELECT count(*)::int FROM workspaces) AS workspaces,
+    (SELECT count(*)::int FROM leads) AS leads,
+    (SELECT count(*)::int FROM lists) AS lists,
+    (SELECT count(*)::int FROM list_memberships) AS memberships,
+    (SELECT count(*)::int FROM events) AS events,
+    (SELECT count(*)::int FROM enrichment_runs) AS runs,
+    (SELECT count(*)::int FROM run_items) AS items,
+    (SELECT count(*)::int FROM idempotency_keys) AS idempotency_keys,
+    (SELECT coalesce(sum(held), 0)::int FROM credit_accounts) AS held`
+  return rows[0]!
+})
