@@ -1,0 +1,34 @@
+/**
+ * How the processes are composed. `pnpm start` runs the API and a runner in one
+ * process; `packages/http` and `packages/worker` each have an entry point to
+ * run them apart against one DATABASE_URL.
+ */
+import { Layer } from "effect"
+import type { WorkflowEngine } from "effect/workflow"
+import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
+import { runnerCluster, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
+import { ServicesLive } from "@enrich/adapters/Services"
+import { serveApi } from "@enrich/http/server/HttpLive"
+import { RunExecutor } from "./RunExecutor.ts"
+import { RunWorkflowLive } from "./RunWorkflowLive.ts"
+
+/** The workflow handler: this process executes runs. */
+export const WorkerLive = RunWorkflowLive.pipe(Layer.provide(RunExecutor.layer))
+
+type RunnerAddress = { readonly host: string; readonly port: number }
+
+const servicesOn = <A extends WorkflowEngine.WorkflowEngine, E, R>(engine: Layer.Layer<A, E, R>) =>
+  ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(engine))
+
+/** API + runner in one process (`pnpm start`, and the end-to-end tests). */
+export const apiAndWorker = (options: { readonly port: number; readonly runner: RunnerAddress }) =>
+  Layer.mergeAll(serveApi({ port: options.port }), WorkerLive).pipe(
+    Layer.provide(servicesOn(runnerCluster(options.runner))),
+    Layer.provideMerge(DatabaseLive)
+  )
+
+/** A runner only: executes the runs dispatched by any API process. */
+export const workerOnly = (options: { readonly runner: RunnerAddress }) =>
+  WorkerLive.pipe(Layer.provide(servicesOn(runnerCluster(options.runner))), Layer.provideMerge(DatabaseLive))
+
+export { DatabaseUrl }

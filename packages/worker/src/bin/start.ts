@@ -1,0 +1,15 @@
+/** `pnpm start`: the HTTP API and a worker (one cluster runner) in one process. */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Effect, Layer } from "effect"
+import { apiAndWorker, DatabaseUrl } from "../App.ts"
+import { httpPort, runnerAddress } from "./config.ts"
+
+Layer.launch(
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const port = yield* httpPort
+      const runner = yield* runnerAddress
+      return apiAndWorker({ port, runner })
+    })
+  ).pipe(Layer.provide(DatabaseUrl.fromEnv))
+).pipe(NodeRuntime.runMain)

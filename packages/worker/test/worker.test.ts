@@ -1,0 +1,266 @@
+/**
+ * The worker completing runs: the whole process (API + one cluster runner) on a
+ * fresh database, driven over HTTP as a user would, and the two entry points
+ * run apart as separate processes against one database.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
+import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
+import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
+import { eventually, makeClient, type TestClient } from "@enrich/http/testing/HttpTestClient"
+import { ADMIN_TOKEN, TestServer, testServer, withTestConfig } from "@enrich/http/testing/TestServer"
+import { Redacted } from "effect"
+import { apiAndWorker } from "../src/App.ts"
+
+const FullApp = Layer.unwrap(
+  Effect.gen(function* () {
+    const runnerPort = yield* Effect.promise(freePort)
+    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
+  })
+).pipe(Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+
+const use = <A>(f: (api: TestClient) => Promise<A>) =>
+  Effect.gen(function* () {
+    const api = yield* TestServer
+    return yield* Effect.promise(() => f(api))
+  })
+
+const setUp = (api: TestClient, credits: number) =>
+  Effect.promise(async () => {
+    const ws = await api.post("/admin/workspaces", { key: ADMIN_TOKEN, body: { name: "Acme", credits } })
+    return { key: ws.body.apiKey as string, workspaceId: ws.body.workspace.id as string }
+  })
+
+const waitForSettled = (api: TestClient, key: string, runId: string) =>
+  Effect.promise(() =>
+    eventually(async () => {
+      const status = await api.get(`/api/enrichment/${runId}`, { key })
+      return status.body.run.timing.settledAt === null ? undefined : status.body.run
+    })
+  )
+
+layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to end, real server and engine)", (it) => {
+  it.effect("the_tour:_a_list_run_completes_with_real_results_written_to_the_leads", () =>
+    Effect.gen(function* () {
+      const api = yield* TestServer
+      const { key } = yield* setUp(api, 100)
+      const listId = yield* use(
+        async (api) => (await api.post("/api/lists", { key, body: { name: "Tour" } })).body.list.id
+      )
+      const imported = yield* use((api) =>
+        api.post("/api/lists/import", {
+          key,
+          body: {
+            listId,
+            leads: [
+              { type: "person", email: "Grace.Hopper@Navy.mil" },
+              { type: "person", email: "someone@mailinator.com" },
+              { type: "person", email: "not an email" },
+              { type: "person", name: { full: "No Email" } }
+            ]
+          }
+        })
+      )
+      const dispatched = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: { enrichmentId: "email_validation", scope: { type: "list", listId } }
+        })
+      )
+      assert.strictEqual(dispatched.status, 202)
+      const run = yield* waitForSettled(api, key, dispatched.body.runId)
+      assert.strictEqual(run.status, "completed")
+      assert.deepStrictEqual(run.scope.counts, { pending: 0, running: 0, completed: 4, skipped: 0, failed: 0 })
+      assert.deepStrictEqual(run.cost.actual, { reserved: 4, captured: 4, released: 0 })
+      assert.isString(run.timing.startedAt)
+      assert.isString(run.timing.completedAt)
+
+      const items = yield* use((api) => api.get(`/api/enrichment/${run.id}/items`, { key }))
+      const byLead = new Map(items.body.items.map((i: any) => [i.leadId, i]))
+      const [grace, disposable, broken, missing] = imported.body.leadIds.map((id: string) => byLead.get(id) as any)
+      assert.deepStrictEqual([grace.status, grace.attempts], ["completed", 1])
+      assert.deepStrictEqual(
+        [grace.result.email, grace.result.verdict, grace.result.found],
+        ["grace.hopper@navy.mil", "valid", true]
+      )
+      assert.deepStrictEqual(grace.metadata.leadSnapshot, { email: "Grace.Hopper@Navy.mil" })
+      assert.deepStrictEqual([disposable.result.verdict, disposable.result.disposable], ["risky", true])
+      assert.strictEqual(broken.result.verdict, "invalid")
+      assert.deepStrictEqual([missing.result.verdict, missing.result.reason], ["invalid", "missing"])
+
+      const leads = yield* use((api) => api.get(`/api/lists/${listId}/leads`, { key }))
+      const graceLead = leads.body.leads.find((l: any) => l.id === imported.body.leadIds[0])
+      assert.strictEqual(graceLead.attributes.email_validation.verdict, "valid")
+
+      const failedOnly = yield* use((api) => api.get(`/api/enrichment/${run.id}/items?status=failed`, { key }))
+      assert.strictEqual(failedOnly.body.items.length, 0)
+    })
+  )
+
+  it.effect("a_found_priced_company_run_captures_only_found_results_and_skip_existing_skips_written_attributes", () =>
+    Effect.gen(function* () {
+      const api = yield* TestServer
+      const { key, workspaceId } = yield* setUp(api, 10)
+      const imported = yield* use((api) =>
+        api.post("/api/lists/import", {
+          key,
+          body: {
+            leads: [
+              { type: "company", domain: "https://shop.Example.co.uk/about" },
+              {
+                type: "company",
+                company: { name: "Freemail Inc" },
+                contacts: [{ type: "email", value: "boss@gmail.com" }]
+              }
+            ]
+          }
+        })
+      )
+      const leadIds = imported.body.leadIds
+      const first = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: { enrichmentId: "company_domain", scope: { type: "explicit_leads", leadIds } }
+        })
+      )
+      const run = yield* waitForSettled(api, key, first.body.runId)
+      assert.deepStrictEqual(run.cost.actual, { reserved: 2, captured: 1, released: 1 })
+      const items = yield* use((api) => api.get(`/api/enrichment/${run.id}/items`, { key }))
+      const results = items.body.items.map((i: any) => [i.result.domain, i.result.found])
+      assert.sameDeepMembers(results, [
+        ["example.co.uk", true],
+        [null, false]
+      ])
+
+      const second = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: {
+            enrichmentId: "company_domain",
+            scope: { type: "explicit_leads", leadIds },
+            writePolicy: "skip_existing"
+          }
+        })
+      )
+      const rerun = yield* waitForSettled(api, key, second.body.runId)
+      assert.deepStrictEqual(rerun.scope.counts, { pending: 0, running: 0, completed: 0, skipped: 2, failed: 0 })
+      assert.deepStrictEqual(rerun.cost.actual, { reserved: 2, captured: 0, released: 2 })
+      const skipped = yield* use((api) => api.get(`/api/enrichment/${rerun.id}/items?status=skipped`, { key }))
+      assert.deepStrictEqual(
+        skipped.body.items.map((i: any) => i.skippedReason),
+        ["attribute_exists", "attribute_exists"]
+      )
+
+      const sql = yield* SqlClient.SqlClient
+      const credits = yield* sql<{ granted: number; held: number; captured: number }>`
+        SELECT granted::int, held::int, captured::int FROM credit_accounts WHERE workspace_id = ${workspaceId}`
+      assert.deepStrictEqual(credits[0], { granted: 10, held: 0, captured: 1 })
+    })
+  )
+
+  it.effect("many_batches:_a_run_larger_than_a_batch_completes_and_every_event_is_in_the_log", () =>
+    Effect.gen(function* () {
+      const api = yield* TestServer
+      const { key } = yield* setUp(api, 1000)
+      const leads = Array.from({ length: 250 }, (_, i) => ({ type: "person", email: `person${i}@corp.example` }))
+      yield* use((api) => api.post("/api/lists/import", { key, body: { leads } }))
+      const dispatched = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: { enrichmentId: "email_validation", scope: { type: "list", listId: "all" } }
+        })
+      )
+      assert.strictEqual(dispatched.body.leadCount, 250)
+      const run = yield* waitForSettled(api, key, dispatched.body.runId)
+      assert.strictEqual(run.scope.counts.completed, 250)
+      const sql = yield* SqlClient.SqlClient
+      const types = yield* sql<{ type: string; n: number }>`
+        SELECT type, count(*)::int AS n FROM events WHERE stream_id = ${`run-${run.id}`} GROUP BY type ORDER BY type`
+      assert.deepStrictEqual(Object.fromEntries(types.map((t) => [t.type, t.n])), {
+        CreditsReserved: 1,
+        CreditsSettled: 1,
+        ItemBatchRecorded: 3,
+        ItemBatchStarted: 3,
+        RunCompleted: 1,
+        RunDispatched: 1,
+        RunRequested: 1,
+        RunStarted: 1
+      })
+    })
+  )
+})
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+
+/** Starts a package entry point as its own process, on the project's Node. */
+const startProcess = (entry: string, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(process.execPath, [entry], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout.on("data", (d) => (output += d))
+      child.stderr.on("data", (d) => (output += d))
+      return { child, output: () => output }
+    }),
+    ({ child }) =>
+      Effect.promise(
+        () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve()
+            child.once("exit", () => resolve())
+            child.kill("SIGTERM")
+          })
+      )
+  )
+
+layer(Layer.mergeAll(TestDatabaseUrl), { timeout: 180_000, excludeTestServices: true })(
+  "Entry points apart (processes)",
+  (it) => {
+    it.effect("an_api_process_dispatches_and_a_separate_worker_process_completes_the_run", () =>
+      Effect.gen(function* () {
+        const { url } = yield* DatabaseUrl
+        const [httpPort, runnerPort] = yield* Effect.promise(() => Promise.all([freePort(), freePort()]))
+        const env = { DATABASE_URL: Redacted.value(url), ENRICH_ADMIN_TOKEN: ADMIN_TOKEN }
+        const worker = yield* startProcess("packages/worker/src/bin/worker.ts", {
+          ...env,
+          ENRICH_RUNNER_PORT: String(runnerPort)
+        })
+        const http = yield* startProcess("packages/http/src/bin/http.ts", { ...env, PORT: String(httpPort) })
+        const api = makeClient(`http://127.0.0.1:${httpPort}`)
+        yield* Effect.promise(() =>
+          eventually(
+            async () => ((await api.get("/readyz").catch(() => undefined))?.status === 200 ? true : undefined),
+            60_000
+          )
+        ).pipe(Effect.tapCause(() => Effect.sync(() => console.log(http.output(), worker.output()))))
+        const { key } = yield* setUp(api, 10)
+        const imported = yield* Effect.promise(() =>
+          api.post("/api/lists/import", { key, body: { leads: [{ type: "person", email: "ada@corp.example" }] } })
+        )
+        const dispatched = yield* Effect.promise(() =>
+          api.post("/api/enrichment", {
+            key,
+            body: {
+              enrichmentId: "email_validation",
+              scope: { type: "explicit_leads", leadIds: imported.body.leadIds }
+            }
+          })
+        )
+        assert.strictEqual(dispatched.status, 202, JSON.stringify(dispatched.body))
+        const run = yield* waitForSettled(api, key, dispatched.body.runId).pipe(
+          Effect.tapCause(() => Effect.sync(() => console.log(http.output(), worker.output())))
+        )
+        assert.strictEqual(run.status, "completed")
+        assert.strictEqual(run.scope.counts.completed, 1)
+      })
+    )
+  }
+)
