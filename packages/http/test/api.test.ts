@@ -502,6 +502,36 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
       })
     )
 
+    it.effect("regression_nul_and_lone_surrogates_in_client_text_were_a_500", () =>
+      Effect.gen(function* () {
+        const key = yield* createWorkspace(0)
+        yield* writesNothing(
+          Effect.gen(function* () {
+            const nested = yield* use((api) =>
+              api.post("/api/lists/import", {
+                key,
+                raw: '{"leads":[{"type":"person","email":"a@b.co","attributes":{"x":{"y":["ok","\\u0000"]}}}]}'
+              })
+            )
+            expectError(nested, 400, "VALIDATION_FAILED")
+            assert.strictEqual(nested.body.details.issues[0].path, "body.leads[0].attributes.x.y[1]")
+            const surrogate = yield* use((api) =>
+              api.post("/api/lists/import", { key, raw: '{"leads":[{"type":"person","attributes":{"\\ud800":1}}]}' })
+            )
+            expectError(surrogate, 400, "VALIDATION_FAILED")
+            expectError(
+              yield* use((api) => api.post("/api/lists", { key, raw: '{"name":"a\\u0000b"}' })),
+              400,
+              "VALIDATION_FAILED"
+            )
+            expectError(yield* use((api) => api.get("/api/lists/x%00y/leads", { key })), 400, "VALIDATION_FAILED")
+            // a path that is not UTF-8 matches no route
+            expectError(yield* use((api) => api.get("/api/enrichment/%ED%A0%80", { key })), 404, "NOT_FOUND")
+          })
+        )
+      })
+    )
+
     it.effect("oversized_bodies_are_refused_with_413", () =>
       Effect.gen(function* () {
         const key = yield* createWorkspace(0)

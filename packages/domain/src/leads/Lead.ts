@@ -4,9 +4,10 @@
  * fills the Lead's empty fields and adds new attribute keys; it never overwrites.
  */
 import { Schema } from "effect"
+import { JsonObject, TextUpTo } from "../ClientText.ts"
 import { identityKeys } from "./Identity.ts"
 
-const Text = Schema.String.check(Schema.isMaxLength(2048))
+const Text = TextUpTo(2048)
 const Opt = <S extends Schema.Top>(s: S) => Schema.optionalKey(s)
 
 export const LeadType = Schema.Literals(["person", "company"])
@@ -14,7 +15,7 @@ export type LeadType = typeof LeadType.Type
 
 export const Contact = Schema.Struct({ type: Opt(Schema.Literals(["email", "phone"])), value: Text })
 export const Social = Schema.Struct({ url: Text })
-export const Attributes = Schema.Record(Schema.String, Schema.Unknown)
+export const Attributes = JsonObject
 
 export const LeadInput = Schema.Struct({
   type: LeadType,

@@ -1,27 +1,24 @@
 /** The Lead scope of a dispatch: the three shapes of the contract. */
 import { Schema } from "effect"
+import { Id, JsonObject } from "../ClientText.ts"
 
-export const LeadIds = Schema.Array(Schema.String.check(Schema.isNonEmpty())).check(
-  Schema.isMinLength(1),
-  Schema.isMaxLength(10_000),
-  Schema.isUnique()
-)
+export const LeadIds = Schema.Array(Id).check(Schema.isMinLength(1), Schema.isMaxLength(10_000), Schema.isUnique())
 
 export const ExplicitLeadsScope = Schema.Struct({
   type: Schema.Literal("explicit_leads"),
   leadIds: LeadIds,
-  listId: Schema.optionalKey(Schema.String)
+  listId: Schema.optionalKey(Id)
 })
 
 export const ListScope = Schema.Struct({
   type: Schema.Literal("list"),
-  listId: Schema.String
+  listId: Id
 })
 
 export const FilteredListScope = Schema.Struct({
   type: Schema.Literal("filtered_list"),
-  listId: Schema.String,
-  filter: Schema.Record(Schema.String, Schema.Unknown)
+  listId: Id,
+  filter: JsonObject
 })
 
 export const Scope = Schema.Union([ExplicitLeadsScope, ListScope, FilteredListScope])

@@ -13,6 +13,7 @@ import {
   HttpApiSecurity,
   OpenApi
 } from "effect/http-api"
+import { Id, TextUpTo } from "@enrich/domain/ClientText"
 import * as Errors from "./Errors.ts"
 import * as S from "./Schemas.ts"
 
@@ -39,8 +40,6 @@ export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: 
     error: [Errors.Unauthorized, Errors.NotFound]
   }
 ) {}
-
-const Id = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))
 
 export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true }).add(
   HttpApiEndpoint.get("healthz", "/healthz", { success: S.Health }),
@@ -74,7 +73,7 @@ export class ListsGroup extends HttpApiGroup.make("lists")
       params: { id: Id },
       query: {
         limit: S.Limit(500),
-        cursor: Schema.optionalKey(Schema.String),
+        cursor: Schema.optionalKey(Id),
         type: Schema.optionalKey(Schema.Literals(["person", "company"]))
       },
       success: S.ListLeadsPage,
@@ -87,14 +86,14 @@ export class ListsGroup extends HttpApiGroup.make("lists")
 export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
   .add(
     HttpApiEndpoint.get("catalog", "/enrichments", {
-      query: { id: Schema.optionalKey(Schema.String), q: Schema.optionalKey(Schema.String) },
+      query: { id: Schema.optionalKey(Id), q: Schema.optionalKey(TextUpTo(200)) },
       success: S.EnrichmentCatalog,
       error: [Errors.BadRequest, Errors.NotFound]
     }),
     HttpApiEndpoint.post("dispatch", "/enrichment", {
       payload: S.DispatchBody,
       headers: {
-        "idempotency-key": Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
+        "idempotency-key": Schema.optionalKey(S.IdempotencyKey)
       },
       success: [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview],
       error: [
@@ -114,8 +113,8 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       params: { id: Id },
       query: {
         status: Schema.optionalKey(S.ItemStatus),
-        leadId: Schema.optionalKey(Schema.String),
-        cursor: Schema.optionalKey(Schema.String),
+        leadId: Schema.optionalKey(Id),
+        cursor: Schema.optionalKey(Id),
         limit: S.Limit(100)
       },
       success: S.ItemsPage,

@@ -1,6 +1,7 @@
 /** Request and response bodies: the single source of validation and of the OpenAPI document. */
 import { Schema } from "effect"
 import { AttributeKey, EnrichmentContract, OutputTarget } from "@enrich/domain/catalog/Enrichment"
+import { Id, JsonObject, TextUpTo } from "@enrich/domain/ClientText"
 import { LeadInput } from "@enrich/domain/leads/Lead"
 import { Scope } from "@enrich/domain/runs/Scope"
 
@@ -11,10 +12,13 @@ const Nullable = <S extends Schema.Top>(s: S) => Schema.NullOr(s)
 export const Limit = (max: number) =>
   Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: max })))
 
+/** 1..255 characters, in the body or the `Idempotency-Key` header. */
+export const IdempotencyKey = TextUpTo(255).check(Schema.isMinLength(1))
+
 // --- admin -------------------------------------------------------------------
 
 export const CreateWorkspace = Schema.Struct({
-  name: Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200)),
+  name: TextUpTo(200).check(Schema.isMinLength(1)),
   credits: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThanOrEqualTo(1_000_000_000_000))
   )
@@ -62,10 +66,10 @@ export const LeadInList = Schema.Struct({
 export const ListLeadType = Schema.Literals(["person", "company", "mixed"])
 
 export const CreateList = Schema.Struct({
-  name: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))),
-  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000))),
+  name: Schema.optionalKey(TextUpTo(200).check(Schema.isMinLength(1))),
+  description: Schema.optionalKey(TextUpTo(2000)),
   leadType: Schema.optionalKey(ListLeadType),
-  leadIds: Schema.optionalKey(Schema.Array(Schema.String).check(Schema.isMaxLength(10_000), Schema.isUnique()))
+  leadIds: Schema.optionalKey(Schema.Array(Id).check(Schema.isMaxLength(10_000), Schema.isUnique()))
 })
 export const List = Schema.Struct({
   id: Schema.String,
@@ -80,7 +84,7 @@ export const List = Schema.Struct({
 
 export const ImportLeads = Schema.Struct({
   leads: Schema.Array(LeadInput).check(Schema.isMinLength(1), Schema.isMaxLength(5000)),
-  listId: Schema.optionalKey(Schema.String),
+  listId: Schema.optionalKey(Id),
   preview: Schema.optionalKey(Schema.Boolean)
 })
 export const ImportResult = Schema.Struct({
@@ -104,10 +108,10 @@ export const ListLeadsPage = Schema.Struct({
 export const EnrichmentCatalog = Schema.Struct({ enrichments: Schema.Array(EnrichmentContract) })
 
 export const DispatchBody = Schema.Struct({
-  enrichmentId: Schema.String.check(Schema.isMinLength(1)),
+  enrichmentId: Id,
   scope: Scope,
   mode: Schema.optionalKey(Schema.Literals(["persisted", "preview"])),
-  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  input: Schema.optionalKey(JsonObject),
   output: Schema.optionalKey(
     Schema.Struct({
       target: Schema.optionalKey(OutputTarget),
@@ -115,8 +119,8 @@ export const DispatchBody = Schema.Struct({
     })
   ),
   writePolicy: Schema.optionalKey(Schema.Literals(["overwrite", "skip_existing"])),
-  displayRequest: Schema.optionalKey(Schema.Struct({ fieldId: Schema.String })),
-  idempotencyKey: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(255)))
+  displayRequest: Schema.optionalKey(Schema.Struct({ fieldId: TextUpTo(200) })),
+  idempotencyKey: Schema.optionalKey(IdempotencyKey)
 })
 
 const dispatchFields = {
