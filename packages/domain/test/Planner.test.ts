@@ -30,6 +30,7 @@ const facts = (f: Partial<ScopeFacts>): ScopeFacts => ({
   matchingCount: 0,
   mismatchedLeadIds: [],
   mismatchedCount: 0,
+  nonMemberCount: 0,
   ...f
 })
 
@@ -77,6 +78,14 @@ describe("Planner (unit)", () => {
       )
     ).toBe("OUTPUT_TARGET_UNSUPPORTED")
     expect(code(plan(contract, list, { target: "membership_attribute" }, facts({ matchingCount: 1 })))).toBe("PLANNED")
+    const withList: Scope = { type: "explicit_leads", leadIds: ["a", "b"], listId: "l1" }
+    expect(code(plan(contract, withList, { target: "membership_attribute" }, facts({ matchingCount: 2 })))).toBe(
+      "PLANNED"
+    )
+    expect(
+      code(plan(contract, withList, { target: "membership_attribute" }, facts({ matchingCount: 2, nonMemberCount: 1 })))
+    ).toBe("OUTPUT_TARGET_UNSUPPORTED")
+    expect(code(plan(contract, withList, undefined, facts({ matchingCount: 2, nonMemberCount: 1 })))).toBe("PLANNED")
   })
 
   it("a_fixed_attribute_key_cannot_be_overridden", () => {

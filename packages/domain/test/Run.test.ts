@@ -1,8 +1,18 @@
-import { describe, expect, it } from "vitest"
-import { decide, evolve, initialState, RunCommandRejected, type RunCommand, type RunState } from "../src/runs/Run.ts"
-import type { RunEvent } from "../src/runs/RunEvents.ts"
-import { decodeRunEvent, encodeRunEvent } from "../src/runs/RunEvents.ts"
 import { Effect } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import {
+  type ActiveRunState,
+  decide,
+  evolve,
+  fold,
+  initialState,
+  isTerminal,
+  type RunCommand,
+  RunCommandRejected,
+  type RunState
+} from "../src/runs/Run.ts"
+import { decodeRunEvent, encodeRunEvent, type ItemOutcome, type RunEvent } from "../src/runs/RunEvents.ts"
 import { DeciderSpecification } from "./DeciderSpecification.ts"
 
 const spec = DeciderSpecification<RunState, RunCommand, RunEvent, RunCommandRejected>({
@@ -13,116 +23,107 @@ const spec = DeciderSpecification<RunState, RunCommand, RunEvent, RunCommandReje
 })
 
 const now = "2026-11-28T10:00:00.000Z"
+const scale = Number(process.env["ENRICH_TEST_SCALE"] ?? "1") || 1
 
-const requestRun: RunCommand = {
+const requestRun = (
+  leadCount = 3,
+  required = 6,
+  chargeOn: "dispatch" | "completed" | "found" = "completed"
+): RunCommand => ({
   _tag: "RequestRun",
   runId: "run-1",
   workspaceId: "ws-1",
   enrichment: { id: "email_validation", slug: "email_validation", version: 1, snapshot: {} },
-  chargeOn: "completed",
+  chargeOn,
   scope: { type: "list", listId: "list-1", leadIdCount: null },
   plan: {
-    leadCount: 3,
+    leadCount,
     output: { target: "lead_attribute", attributeKey: "email_validation" },
-    cost: { creditAction: "EMAIL_VALIDATION", unitCost: 2, required: 6 }
+    cost: { creditAction: "EMAIL_VALIDATION", unitCost: leadCount === 0 ? 0 : required / leadCount, required }
   },
   writePolicy: "overwrite",
   displayRequest: null,
+  idempotency: null,
   now
+})
+
+const outcome = (ordinal: number, status: ItemOutcome["status"], found = false): ItemOutcome => ({
+  ordinal,
+  status,
+  skippedReason: status === "skipped" ? "attribute_exists" : null,
+  found
+})
+
+const history = (...commands: ReadonlyArray<RunCommand>): ReadonlyArray<RunEvent> => {
+  const events: Array<RunEvent> = []
+  for (const command of commands) {
+    const decided = decide(command, fold(events))
+    if (decided instanceof RunCommandRejected) throw new Error(`history: ${command._tag} rejected: ${decided.reason}`)
+    events.push(...decided)
+  }
+  return events
 }
 
-const requested: ReadonlyArray<RunEvent> = [
-  {
-    _tag: "RunRequested",
-    runId: "run-1",
-    workspaceId: "ws-1",
-    enrichment: { id: "email_validation", slug: "email_validation", version: 1, snapshot: {} },
-    mode: "persisted",
-    scope: { type: "list", listId: "list-1", leadIdCount: null },
-    leadCount: 3,
-    output: { target: "lead_attribute", attributeKey: "email_validation", writePolicy: "overwrite" },
-    cost: { creditAction: "EMAIL_VALIDATION", unitCost: 2, chargeOn: "completed", required: 6 },
-    displayRequest: null,
-    requestedAt: now
-  },
-  { _tag: "CreditsReserved", amount: 6, reservedAt: now }
-]
-const dispatched: ReadonlyArray<RunEvent> = [
-  ...requested,
-  { _tag: "RunDispatched", engine: "effect-workflow", triggerRunId: "wf-1", dispatchedAt: now }
-]
-const started: ReadonlyArray<RunEvent> = [
-  ...dispatched,
-  { _tag: "RunStarted", startedAt: now },
-  { _tag: "ItemBatchStarted", batch: "b0", count: 3, startedAt: now }
-]
-const recorded: ReadonlyArray<RunEvent> = [
-  ...started,
-  { _tag: "ItemBatchRecorded", batch: "b0", completed: 2, failed: 1, skipped: 0, found: 1, recordedAt: now }
-]
+const dispatch: RunCommand = { _tag: "RecordDispatch", engine: "effect-workflow", triggerRunId: "wf-1", now }
+const start = (...ordinals: Array<number>): RunCommand => ({
+  _tag: "StartBatch",
+  batch: `b${ordinals[0]}`,
+  ordinals,
+  now
+})
+const record = (...outcomes: Array<ItemOutcome>): RunCommand => ({
+  _tag: "RecordBatch",
+  batch: `b${outcomes[0]?.ordinal}`,
+  outcomes,
+  now
+})
+const cancel: RunCommand = { _tag: "CancelRun", now }
+const fail: RunCommand = { _tag: "FailRun", message: "provider unusable", now }
+const complete: RunCommand = { _tag: "CompleteRun", now }
 
-describe("Run decider (unit)", () => {
-  it("when_a_run_is_requested_it_reserves_the_plan's_credits", () =>
-    spec.given([]).when(requestRun).thenEmits(requested))
+const requested = history(requestRun())
+const dispatched = history(requestRun(), dispatch)
+const running = history(requestRun(), dispatch, start(1, 2, 3))
+const allRecorded = history(
+  requestRun(),
+  dispatch,
+  start(1, 2, 3),
+  record(outcome(1, "completed", true), outcome(2, "completed"), outcome(3, "failed"))
+)
+const completed = history(
+  requestRun(),
+  dispatch,
+  start(1, 2, 3),
+  record(outcome(1, "completed", true), outcome(2, "completed"), outcome(3, "failed")),
+  complete
+)
+const cancelledWhileRunning = history(requestRun(), dispatch, start(1), cancel)
 
-  it("when_a_run_costs_nothing_no_reservation_is_recorded", () =>
+describe("Run decider (unit): given/when/then", () => {
+  it("when_a_run_is_requested_then_it_is_pending_with_its_reservation", () =>
     spec
       .given([])
-      .when({ ...requestRun, plan: { ...requestRun.plan, cost: { ...requestRun.plan.cost, required: 0 } } })
-      .thenState((s) => expect(s.status === "none" ? 0 : s.reserved).toBe(0)))
+      .when(requestRun())
+      .thenState((s) => expect(s).toMatchObject({ status: "pending", reserved: 6, counts: { pending: 3 } })))
 
-  it("when_the_same_run_is_requested_twice_it_is_rejected", () =>
-    spec.given(requested).when(requestRun).thenRejects("run_exists"))
+  it("when_a_run_is_requested_twice_then_it_is_rejected", () =>
+    spec.given(requested).when(requestRun()).thenRejects("run_exists"))
 
-  it("when_dispatch_is_recorded_twice_the_second_changes_nothing", () =>
-    spec
-      .given(dispatched)
-      .when({ _tag: "RecordDispatch", engine: "effect-workflow", triggerRunId: "wf-1", now })
-      .thenEmits([]))
-
-  it("when_the_first_batch_starts_the_run_starts", () =>
-    spec
-      .given(dispatched)
-      .when({ _tag: "StartBatch", batch: "b0", count: 3, now })
-      .thenEmits([
-        { _tag: "RunStarted", startedAt: now },
-        { _tag: "ItemBatchStarted", batch: "b0", count: 3, startedAt: now }
-      ]))
-
-  it("when_a_batch_claims_more_items_than_are_pending_it_is_rejected", () =>
-    spec
-      .given(dispatched)
-      .when({ _tag: "StartBatch", batch: "b0", count: 4, now })
-      .thenRejects("more_items_than_pending"))
-
-  it("when_a_batch_records_more_items_than_are_running_it_is_rejected", () =>
-    spec
-      .given(started)
-      .when({ _tag: "RecordBatch", batch: "b0", completed: 4, failed: 0, skipped: 0, found: 0, now })
-      .thenRejects("more_items_than_running"))
-
-  it("when_items_are_still_running_the_run_cannot_complete", () =>
-    spec.given(started).when({ _tag: "CompleteRun", now }).thenRejects("items_not_terminal"))
-
-  it("when_every_item_is_terminal_the_run_completes_and_settles_completed_items", () =>
-    spec
-      .given(recorded)
-      .when({ _tag: "CompleteRun", now })
-      .thenEmits([
-        { _tag: "RunCompleted", completedAt: now },
-        { _tag: "CreditsSettled", captured: 4, released: 2, settledAt: now }
-      ]))
-
-  it("when_a_settled_run_is_completed_again_nothing_happens", () => {
-    const settled = [
-      ...recorded,
-      { _tag: "RunCompleted", completedAt: now },
-      { _tag: "CreditsSettled", captured: 4, released: 2, settledAt: now }
-    ] as const
-    spec.given(settled).when({ _tag: "CompleteRun", now }).thenEmits([])
+  it("when_anything_but_a_request_reaches_a_missing_run_then_it_is_rejected", () => {
+    for (const command of [dispatch, start(1), record(outcome(1, "completed")), cancel, fail, complete]) {
+      spec.given([]).when(command).thenRejects("run_not_found")
+    }
   })
 
-  it("when_the_engine_refuses_the_hand_over_the_run_fails_and_releases_everything", () =>
+  it("when_dispatch_is_recorded_then_the_trigger_run_id_is_kept_and_a_second_record_changes_nothing", () => {
+    spec
+      .given(requested)
+      .when(dispatch)
+      .thenEmits([{ _tag: "RunDispatched", engine: "effect-workflow", triggerRunId: "wf-1", dispatchedAt: now }])
+    spec.given(dispatched).when(dispatch).thenEmits([])
+  })
+
+  it("when_the_engine_refuses_the_hand_over_then_the_run_fails_and_everything_is_released", () =>
     spec
       .given(requested)
       .when({ _tag: "FailDispatch", message: "engine down", now })
@@ -131,37 +132,227 @@ describe("Run decider (unit)", () => {
         { _tag: "CreditsSettled", captured: 0, released: 6, settledAt: now }
       ]))
 
-  it("a_terminal_status_never_changes", () =>
-    spec
-      .given([
-        ...requested,
-        { _tag: "RunFailed", message: "x", failedAt: now },
-        { _tag: "RunCompleted", completedAt: now }
-      ])
-      .when({ _tag: "RecordDispatch", engine: "e", triggerRunId: "t", now })
-      .thenState((s) => expect(s.status).toBe("failed")))
+  it("when_a_dispatched_run_is_refused_again_then_it_is_rejected", () =>
+    spec.given(dispatched).when({ _tag: "FailDispatch", message: "x", now }).thenRejects("run_not_awaiting_dispatch"))
 
-  it("counts_follow_the_batches", () =>
+  it("when_the_first_batch_starts_then_the_run_starts", () =>
     spec
-      .given(recorded)
-      .when({ _tag: "CompleteRun", now })
+      .given(dispatched)
+      .when(start(1, 2))
+      .thenEmits([
+        { _tag: "RunStarted", startedAt: now },
+        { _tag: "ItemBatchStarted", batch: "b1", ordinals: [1, 2], startedAt: now }
+      ]))
+
+  it("when_a_batch_claims_more_than_is_pending_or_nothing_then_it_is_rejected", () => {
+    spec
+      .given(dispatched)
+      .when(start(1, 2, 3, 4))
+      .thenRejects("more_items_than_pending")
+    spec.given(dispatched).when({ _tag: "StartBatch", batch: "b", ordinals: [], now }).thenRejects("empty_batch")
+  })
+
+  it("when_a_batch_records_more_than_is_running_then_it_is_rejected", () =>
+    spec
+      .given(history(requestRun(), dispatch, start(1)))
+      .when(record(outcome(1, "completed"), outcome(2, "completed")))
+      .thenRejects("more_items_than_running"))
+
+  it("when_items_are_still_running_then_the_run_cannot_complete", () =>
+    spec.given(running).when(complete).thenRejects("items_not_terminal"))
+
+  it("when_every_item_is_terminal_then_the_run_completes_and_captures_completed_items", () =>
+    spec
+      .given(allRecorded)
+      .when(complete)
+      .thenEmits([
+        { _tag: "RunCompleted", completedAt: now },
+        { _tag: "CreditsSettled", captured: 4, released: 2, settledAt: now }
+      ]))
+
+  it("when_a_settled_run_is_completed_again_then_nothing_happens", () =>
+    spec.given(completed).when(complete).thenEmits([]))
+
+  it("when_a_pending_run_is_cancelled_then_its_items_are_skipped_and_everything_is_released", () =>
+    spec
+      .given(dispatched)
+      .when(cancel)
+      .thenEmits([
+        { _tag: "RunCancelled", cancelledAt: now },
+        { _tag: "CreditsSettled", captured: 0, released: 6, settledAt: now }
+      ]))
+
+  it("when_a_running_run_is_cancelled_then_settlement_waits_for_the_running_items", () => {
+    spec
+      .given(history(requestRun(), dispatch, start(1)))
+      .when(cancel)
+      .thenEmits([{ _tag: "RunCancelled", cancelledAt: now }])
+    spec
+      .given(cancelledWhileRunning)
+      .when(record(outcome(1, "completed")))
+      .thenEmits([
+        { _tag: "ItemBatchRecorded", batch: "b1", outcomes: [outcome(1, "completed")], recordedAt: now },
+        { _tag: "CreditsSettled", captured: 2, released: 4, settledAt: now }
+      ])
+  })
+
+  it("when_a_terminal_run_is_cancelled_then_it_is_not_cancellable", () => {
+    spec.given(completed).when(cancel).thenRejects("run_not_cancellable")
+    spec.given(cancelledWhileRunning).when(cancel).thenRejects("run_not_cancellable")
+  })
+
+  it("when_a_cancelled_run_is_asked_for_a_new_batch_then_none_starts", () =>
+    spec.given(cancelledWhileRunning).when(start(2)).thenRejects("run_not_active"))
+
+  it("when_a_run_fails_during_execution_then_pending_items_are_skipped_and_running_ones_settle_later", () => {
+    spec
+      .given(history(requestRun(), dispatch, start(1)))
+      .when(fail)
       .thenState((s) => {
-        if (s.status === "none") throw new Error("no run")
-        expect(s.counts).toEqual({ pending: 0, running: 0, completed: 2, skipped: 0, failed: 1 })
-        expect(s.status).toBe("completed")
-      }))
+        expect(s).toMatchObject({ status: "failed", settled: false, counts: { pending: 0, running: 1, skipped: 2 } })
+      })
+    spec.given(completed).when(fail).thenRejects("run_not_active")
+  })
+
+  it("when_a_dispatch_priced_run_is_cancelled_then_everything_reserved_is_captured", () =>
+    spec
+      .given(history(requestRun(3, 6, "dispatch"), dispatch))
+      .when(cancel)
+      .thenEmits([
+        { _tag: "RunCancelled", cancelledAt: now },
+        { _tag: "CreditsSettled", captured: 6, released: 0, settledAt: now }
+      ]))
+
+  it("when_a_found_priced_run_completes_then_only_found_results_are_captured", () =>
+    spec
+      .given(
+        history(
+          requestRun(3, 6, "found"),
+          dispatch,
+          start(1, 2, 3),
+          record(outcome(1, "completed", true), outcome(2, "completed", false), outcome(3, "skipped"))
+        )
+      )
+      .when(complete)
+      .thenState((s) => expect(s).toMatchObject({ status: "completed", settled: true, found: 1 })))
 })
 
-describe("Run events (unit)", () => {
-  it("every_event_round_trips_through_its_stored_form", async () => {
-    for (const event of recorded) {
-      const stored = encodeRunEvent(event)
-      const decoded = await Effect.runPromise(
-        decodeRunEvent(stored.type, stored.version, JSON.parse(JSON.stringify(stored.data)))
+// --- properties -----------------------------------------------------------------
+
+type Step =
+  | { readonly kind: "dispatch" | "failDispatch" | "cancel" | "fail" | "complete" }
+  | { readonly kind: "start"; readonly size: number }
+  | { readonly kind: "record"; readonly size: number; readonly statuses: ReadonlyArray<number> }
+
+const steps = fc.array(
+  fc.oneof(
+    fc.constantFrom<Step>(
+      { kind: "dispatch" },
+      { kind: "failDispatch" },
+      { kind: "cancel" },
+      { kind: "fail" },
+      { kind: "complete" }
+    ),
+    fc.integer({ min: 0, max: 6 }).map((size): Step => ({ kind: "start", size })),
+    fc
+      .tuple(fc.integer({ min: 0, max: 6 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 6, maxLength: 6 }))
+      .map(([size, statuses]): Step => ({ kind: "record", size, statuses }))
+  ),
+  { maxLength: 40 }
+)
+
+/** Turns a random step into a command, naming items the way a worker would (next pending / oldest running ordinals). */
+const toCommand = (step: Step, claimed: Array<number>, next: { value: number }): RunCommand => {
+  switch (step.kind) {
+    case "dispatch":
+      return dispatch
+    case "failDispatch":
+      return { _tag: "FailDispatch", message: "refused", now }
+    case "cancel":
+      return cancel
+    case "fail":
+      return fail
+    case "complete":
+      return complete
+    case "start":
+      return start(...Array.from({ length: step.size }, (_, i) => next.value + i))
+    case "record":
+      return record(
+        ...claimed.slice(0, step.size).map((ordinal, i) => {
+          const s = step.statuses[i]!
+          return outcome(ordinal, s === 0 ? "failed" : s === 1 ? "skipped" : "completed", s === 3)
+        })
       )
-      expect(decoded).toEqual(event)
-    }
-  })
+  }
+}
+
+describe("Run decider (property)", () => {
+  it("random_command_sequences_keep_every_invariant", () =>
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 12 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.constantFrom("dispatch" as const, "completed" as const, "found" as const),
+        steps,
+        (leadCount, unitCost, chargeOn, plan) => {
+          const events: Array<RunEvent> = [...history(requestRun(leadCount, leadCount * unitCost, chargeOn))]
+          let state = fold(events)
+          const claimed: Array<number> = []
+          const next = { value: 1 }
+          let terminalStatus: string | undefined
+          for (const step of plan) {
+            const command = toCommand(step, claimed, next)
+            const decided = decide(command, state)
+            if (decided instanceof RunCommandRejected) continue
+            for (const event of decided) {
+              if (event._tag === "ItemBatchStarted") {
+                claimed.push(...event.ordinals)
+                next.value += event.ordinals.length
+              }
+              if (event._tag === "ItemBatchRecorded") claimed.splice(0, event.outcomes.length)
+            }
+            events.push(...decided)
+            state = decided.reduce(evolve, state)
+            const s = state as ActiveRunState
+            const { completed, failed, pending, running, skipped } = s.counts
+            // counts always sum to the resolved count, and none is negative
+            expect(pending + running + completed + failed + skipped).toBe(leadCount)
+            expect(Math.min(pending, running, completed, failed, skipped)).toBeGreaterThanOrEqual(0)
+            // a terminal status never changes
+            if (terminalStatus !== undefined) expect(s.status).toBe(terminalStatus)
+            if (isTerminal(s.status)) terminalStatus = s.status
+            // settled at most once, and then reserved = captured + released, captured ≤ reserved
+            const settlements = events.filter((e) => e._tag === "CreditsSettled")
+            expect(settlements.length).toBeLessThanOrEqual(1)
+            for (const settled of settlements) {
+              expect(settled.captured + settled.released).toBe(s.reserved)
+              expect(settled.captured).toBeGreaterThanOrEqual(0)
+              expect(settled.released).toBeGreaterThanOrEqual(0)
+            }
+            // a run that ended with nothing in flight is settled
+            if (isTerminal(s.status) && pending === 0 && running === 0) expect(s.settled).toBe(true)
+          }
+          // replaying the run's events rebuilds its state
+          expect(fold(events)).toEqual(state)
+        }
+      ),
+      { numRuns: Math.round(300 * scale) }
+    ))
+
+  it("every_event_round_trips_through_its_stored_form", () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        for (const event of [
+          ...completed,
+          ...cancelledWhileRunning,
+          ...history(requestRun(), { _tag: "FailDispatch", message: "x", now })
+        ]) {
+          const stored = encodeRunEvent(event)
+          const decoded = yield* decodeRunEvent(stored.type, stored.version, JSON.parse(JSON.stringify(stored.data)))
+          expect(decoded).toEqual(event)
+        }
+      })
+    ))
 
   it("an_unknown_event_version_is_a_typed_error_not_a_crash", async () => {
     const result = await Effect.runPromise(Effect.flip(decodeRunEvent("RunStarted", 99, { startedAt: now })))

@@ -1,19 +1,23 @@
 /**
- * Executes a run's items in batches: claim a batch of pending item rows (with a
- * lease), compute each Lead's result through the catalog, write results to the
- * target attribute and the item rows, and append the batch's events — one
- * transaction per step, keyed by the batch so a re-executed step after a crash
- * resumes its own items instead of claiming new ones.
+ * Executes a run's items in batches: claim a batch of pending items (recorded
+ * as `ItemBatchStarted` with their ordinals; the batch key is the claim
+ * token), compute each Lead's result through the catalog, write results to the
+ * target attribute and to `item_results`, and record the outcomes
+ * (`ItemBatchRecorded`) — one transaction per step. A step re-executed after a
+ * crash resumes the items its batch claimed instead of claiming new ones, and
+ * a batch already recorded only reports its counts: nothing happens twice.
  */
 import { Config, Context, Effect, Layer, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
+import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Catalog } from "@enrich/adapters/providers/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 
 interface ClaimedRow {
   id: string
+  ordinal: number
   lead_id: string
   membership_id: string | null
   lead_type: "person" | "company" | null
@@ -31,16 +35,16 @@ interface ClaimedRow {
   membership_attributes: Record<string, unknown> | null
 }
 
+/** What one item produced: its outcome (for the event) and its payload (for item_results). */
 interface ItemWrite {
-  id: string
-  status: "completed" | "failed" | "skipped"
-  result: unknown
-  skipped_reason: string | null
-  error: { message: string; details: unknown } | null
-  lead_snapshot: unknown
-  provider_result: unknown
-  provider: string | null
-  provider_submission_id: string | null
+  readonly row: ClaimedRow
+  readonly outcome: ItemOutcome
+  readonly result: unknown
+  readonly error: { readonly message: string; readonly details: unknown } | null
+  readonly leadSnapshot: unknown
+  readonly providerResult: unknown
+  readonly provider: string | null
+  readonly providerSubmissionId: string | null
 }
 
 const toFields = (row: ClaimedRow): LeadFields => ({
@@ -57,6 +61,15 @@ const toFields = (row: ClaimedRow): LeadFields => ({
   socials: row.socials ?? [],
   attributes: row.attributes ?? {}
 })
+
+const countOutcomes = (statuses: ReadonlyArray<string>): BatchOutcome => ({
+  claimed: statuses.length,
+  completed: statuses.filter((s) => s === "completed").length,
+  failed: statuses.filter((s) => s === "failed").length,
+  skipped: statuses.filter((s) => s === "skipped").length
+})
+
+const nothing: BatchOutcome = { claimed: 0, completed: 0, failed: 0, skipped: 0 }
 
 export class RunExecutor extends Context.Service<
   RunExecutor,
@@ -78,47 +91,98 @@ export class RunExecutor extends Context.Service<
 
       /** Claims this batch's items, or finds the ones it claimed before a crash. */
       const claim = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
-        const mine = yield* sql<{ status: string; n: number }>`
-          SELECT status, count(*)::int AS n FROM run_items
-          WHERE run_id = ${runId} AND claim_token = ${batch} GROUP BY status`
-        const running = mine.find((r) => r.status === "running")?.n ?? 0
-        const done = mine.filter((r) => r.status !== "running")
-        if (running > 0) return { _tag: "Claimed" as const, count: running }
-        if (done.length > 0) {
-          const count = (status: string) => done.find((r) => r.status === status)?.n ?? 0
+        const mine = yield* sql<{ status: string }>`SELECT status FROM run_items WHERE claim_token = ${batch}`
+        if (mine.some((r) => r.status === "running")) return { _tag: "Claimed" as const }
+        if (mine.length > 0)
+          return { _tag: "AlreadyRecorded" as const, outcome: countOutcomes(mine.map((r) => r.status)) }
+        return yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              const next = yield* sql<{ ordinal: number }>`
+                SELECT ordinal FROM run_items WHERE run_id = ${runId} AND status = 'pending'
+                ORDER BY ordinal LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`
+              if (next.length === 0) return { _tag: "Nothing" as const }
+              yield* runs.execute({
+                runId,
+                workspaceId,
+                command: {
+                  _tag: "StartBatch",
+                  batch,
+                  ordinals: next.map((r) => r.ordinal),
+                  now: new Date().toISOString()
+                }
+              })
+              return { _tag: "Claimed" as const }
+            })
+          )
+          .pipe(
+            // a cancelled or failed run starts no new batch
+            Effect.catchTag("RunCommandRejected", () => Effect.succeed({ _tag: "Nothing" as const }))
+          )
+      })
+
+      /** Computes one item's outcome; re-checks skip_existing against the attribute as it is now. */
+      const computeItem = (
+        row: ClaimedRow,
+        entry: ReturnType<typeof catalog.find>,
+        slug: string,
+        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: string }
+      ): ItemWrite => {
+        const base = {
+          row,
+          result: null,
+          error: null,
+          leadSnapshot: null,
+          providerResult: null,
+          provider: null,
+          providerSubmissionId: null
+        }
+        const outcome = (
+          status: ItemOutcome["status"],
+          skippedReason: ItemOutcome["skippedReason"],
+          found = false
+        ) => ({
+          ordinal: row.ordinal,
+          status,
+          skippedReason,
+          found
+        })
+        if (row.lead_type === null) return { ...base, outcome: outcome("skipped", "lead_deleted") }
+        const existing =
+          output.target === "lead_attribute"
+            ? row.attributes?.[output.attributeKey]
+            : row.membership_attributes?.[output.attributeKey]
+        if (output.writePolicy === "skip_existing" && existing !== undefined && existing !== null) {
+          return { ...base, outcome: outcome("skipped", "attribute_exists") }
+        }
+        if (entry === undefined) {
           return {
-            _tag: "AlreadyRecorded" as const,
-            outcome: {
-              claimed: done.reduce((a, r) => a + r.n, 0),
-              completed: count("completed"),
-              failed: count("failed"),
-              skipped: count("skipped")
-            }
+            ...base,
+            outcome: outcome("failed", null),
+            error: { message: `Enrichment ${slug} is no longer available`, details: null }
           }
         }
-        return yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const claimed = yield* sql<{ n: number }>`
-            WITH next AS (
-              SELECT id FROM run_items WHERE run_id = ${runId} AND status = 'pending'
-              ORDER BY id LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-              UPDATE run_items i SET status = 'running', attempts = attempts + 1, claim_token = ${batch},
-                lease_until = now() + interval '5 minutes', started_at = now(), updated_at = now()
-              FROM next WHERE i.id = next.id RETURNING 1
-            )
-            SELECT count(*)::int AS n FROM claimed`
-            const count = claimed[0]!.n
-            if (count === 0) return { _tag: "Nothing" as const }
-            yield* runs.execute({
-              runId,
-              workspaceId,
-              command: { _tag: "StartBatch", batch, count, now: new Date().toISOString() }
-            })
-            return { _tag: "Claimed" as const, count }
-          })
-        )
-      })
+        const snapshot = entry.snapshot(toFields(row))
+        const executed = Result.try(() => entry.execute(snapshot, {}))
+        if (Result.isFailure(executed)) {
+          const cause = executed.failure
+          return {
+            ...base,
+            outcome: outcome("failed", null),
+            leadSnapshot: snapshot,
+            error: { message: cause instanceof Error ? cause.message : String(cause), details: null }
+          }
+        }
+        return {
+          ...base,
+          outcome: outcome("completed", null, executed.success.found),
+          result: executed.success.result,
+          leadSnapshot: snapshot,
+          providerResult: executed.success.raw,
+          provider: executed.success.provider,
+          providerSubmissionId: executed.success.providerSubmissionId
+        }
+      }
 
       /** Computes and records the results of this batch's running items. */
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
@@ -133,113 +197,63 @@ export class RunExecutor extends Context.Service<
               }
             }>`SELECT enrichment->>'slug' AS slug, output FROM enrichment_runs WHERE id = ${runId}`
             const rows = yield* sql<ClaimedRow>`
-            SELECT i.id, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company, l.location,
-                   l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
-                   m.attributes AS membership_attributes
-            FROM run_items i
-            LEFT JOIN leads l ON l.id = i.lead_id AND l.workspace_id = i.workspace_id
-            LEFT JOIN list_memberships m ON m.id = i.membership_id
-            WHERE i.run_id = ${runId} AND i.claim_token = ${batch} AND i.status = 'running'
-            ORDER BY i.id
-            FOR UPDATE OF i`
+              SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
+                     l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
+                     m.attributes AS membership_attributes
+              FROM run_items i
+              LEFT JOIN leads l ON l.id = i.lead_id AND l.workspace_id = i.workspace_id
+              LEFT JOIN list_memberships m ON m.id = i.membership_id
+              WHERE i.claim_token = ${batch} AND i.status = 'running'
+              ORDER BY i.ordinal
+              FOR UPDATE OF i`
+            if (rows.length === 0) return nothing
             const entry = catalog.find(run!.slug)
-            const { attributeKey, target, writePolicy } = run!.output
-            const writes: Array<ItemWrite> = []
-            let found = 0
-            for (const row of rows) {
-              const base = {
-                id: row.id,
-                result: null,
-                skipped_reason: null,
-                error: null,
-                lead_snapshot: null,
-                provider_result: null,
-                provider: null,
-                provider_submission_id: null
-              }
-              if (row.lead_type === null) {
-                writes.push({ ...base, status: "skipped", skipped_reason: "lead_deleted" })
-                continue
-              }
-              const existing =
-                target === "lead_attribute" ? row.attributes?.[attributeKey] : row.membership_attributes?.[attributeKey]
-              if (writePolicy === "skip_existing" && existing !== undefined && existing !== null) {
-                writes.push({ ...base, status: "skipped", skipped_reason: "attribute_exists" })
-                continue
-              }
-              if (entry === undefined) {
-                writes.push({
-                  ...base,
-                  status: "failed",
-                  error: { message: `Enrichment ${run!.slug} is no longer available`, details: null }
-                })
-                continue
-              }
-              const snapshot = entry.snapshot(toFields(row))
-              const outcome = Result.try(() => entry.execute(snapshot, {}))
-              if (Result.isSuccess(outcome)) {
-                if (outcome.success.found) found++
-                writes.push({
-                  ...base,
-                  status: "completed",
-                  result: outcome.success.result,
-                  lead_snapshot: snapshot,
-                  provider_result: outcome.success.raw,
-                  provider: outcome.success.provider,
-                  provider_submission_id: outcome.success.providerSubmissionId
-                })
-              } else {
-                const cause = outcome.failure
-                writes.push({
-                  ...base,
-                  status: "failed",
-                  lead_snapshot: snapshot,
-                  error: { message: cause instanceof Error ? cause.message : String(cause), details: null }
-                })
-              }
-            }
-            if (writes.length > 0) {
+            const writes = rows.map((row) => computeItem(row, entry, run!.slug, run!.output))
+            const recordedAt = new Date().toISOString()
+            yield* sql`
+              INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
+                lead_snapshot, provider_result, provider, provider_submission_id, recorded_at)
+              SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error, '{}'::jsonb, x.lead_snapshot,
+                x.provider_result, x.provider, x.provider_submission_id, ${recordedAt}
+              FROM jsonb_to_recordset(${JSON.stringify(
+                writes.map((w) => ({
+                  item_id: w.row.id,
+                  lead_id: w.row.lead_id,
+                  result: w.result,
+                  error: w.error,
+                  lead_snapshot: w.leadSnapshot,
+                  provider_result: w.providerResult,
+                  provider: w.provider,
+                  provider_submission_id: w.providerSubmissionId
+                }))
+              )}::jsonb) AS x(item_id text, lead_id text, result jsonb, error jsonb, lead_snapshot jsonb,
+                provider_result jsonb, provider text, provider_submission_id text)
+              ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
+                lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
+                provider = excluded.provider, provider_submission_id = excluded.provider_submission_id,
+                recorded_at = excluded.recorded_at`
+            const results = writes
+              .filter((w) => w.outcome.status === "completed")
+              .map((w) => ({ lead_id: w.row.lead_id, membership_id: w.row.membership_id, value: w.result }))
+            const { attributeKey, target } = run!.output
+            if (results.length > 0 && target === "lead_attribute") {
               yield* sql`
-              UPDATE run_items i SET status = x.status, result = x.result, skipped_reason = x.skipped_reason, error = x.error,
-                input_snapshot = '{}'::jsonb, lead_snapshot = x.lead_snapshot, provider_result = x.provider_result,
-                provider = x.provider, provider_submission_id = x.provider_submission_id,
-                lease_until = NULL, completed_at = now(), updated_at = now()
-              FROM jsonb_to_recordset(${JSON.stringify(writes)}::jsonb) AS x(id text, status text, result jsonb,
-                skipped_reason text, error jsonb, lead_snapshot jsonb, provider_result jsonb, provider text,
-                provider_submission_id text)
-              WHERE i.id = x.id AND i.status = 'running' AND i.claim_token = ${batch}`
-              const results = writes.flatMap((w) => {
-                const row = rows.find((r) => r.id === w.id)!
-                return w.status === "completed"
-                  ? [{ lead_id: row.lead_id, membership_id: row.membership_id, value: w.result }]
-                  : []
-              })
-              if (results.length > 0 && target === "lead_attribute") {
-                yield* sql`
                 UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], x.value), updated_at = now()
                 FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(lead_id text, value jsonb)
                 WHERE l.id = x.lead_id AND l.workspace_id = ${workspaceId}`
-              }
-              if (results.length > 0 && target === "membership_attribute") {
-                yield* sql`
+            }
+            if (results.length > 0 && target === "membership_attribute") {
+              yield* sql`
                 UPDATE list_memberships m SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], x.value)
                 FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(membership_id text, value jsonb)
                 WHERE m.id = x.membership_id AND m.workspace_id = ${workspaceId}`
-              }
-            }
-            const count = (status: ItemWrite["status"]) => writes.filter((w) => w.status === status).length
-            const outcome = {
-              claimed: writes.length,
-              completed: count("completed"),
-              failed: count("failed"),
-              skipped: count("skipped")
             }
             yield* runs.execute({
               runId,
               workspaceId,
-              command: { _tag: "RecordBatch", batch, ...outcome, found, now: new Date().toISOString() }
+              command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now: recordedAt }
             })
-            return outcome
+            return countOutcomes(writes.map((w) => w.outcome.status))
           })
         )
       })
@@ -249,7 +263,7 @@ export class RunExecutor extends Context.Service<
         batch: string
       ) {
         const claimed = yield* claim(run.runId, run.workspaceId, batch)
-        if (claimed._tag === "Nothing") return { claimed: 0, completed: 0, failed: 0, skipped: 0 }
+        if (claimed._tag === "Nothing") return nothing
         if (claimed._tag === "AlreadyRecorded") return claimed.outcome
         return yield* execute(run.runId, run.workspaceId, batch)
       }, Effect.orDie)

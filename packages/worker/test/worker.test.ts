@@ -162,10 +162,56 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
     })
   )
 
+  it.effect("membership_output:_results_land_on_the_membership_and_non_members_are_refused", () =>
+    Effect.gen(function* () {
+      const api = yield* TestServer
+      const { key } = yield* setUp(api, 10)
+      const listId = yield* use(
+        async (api) => (await api.post("/api/lists", { key, body: { name: "Members" } })).body.list.id
+      )
+      const members = yield* use((api) =>
+        api.post("/api/lists/import", {
+          key,
+          body: { listId, leads: [{ type: "person", email: "member@corp.example" }] }
+        })
+      )
+      const outsider = yield* use((api) =>
+        api.post("/api/lists/import", { key, body: { leads: [{ type: "person", email: "outsider@corp.example" }] } })
+      )
+      const refused = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: {
+            enrichmentId: "email_validation",
+            scope: { type: "explicit_leads", leadIds: [...members.body.leadIds, ...outsider.body.leadIds], listId },
+            output: { target: "membership_attribute", attributeKey: "checked" }
+          }
+        })
+      )
+      assert.deepStrictEqual([refused.status, refused.body.code], [400, "OUTPUT_TARGET_UNSUPPORTED"])
+      const dispatched = yield* use((api) =>
+        api.post("/api/enrichment", {
+          key,
+          body: {
+            enrichmentId: "email_validation",
+            scope: { type: "list", listId },
+            output: { target: "membership_attribute", attributeKey: "checked" }
+          }
+        })
+      )
+      const run = yield* waitForSettled(api, key, dispatched.body.runId)
+      assert.strictEqual(run.status, "completed")
+      const leads = yield* use((api) => api.get(`/api/lists/${listId}/leads`, { key }))
+      const member = leads.body.leads[0]
+      assert.strictEqual(member.membership.attributes.checked.verdict, "valid")
+      assert.isUndefined(member.attributes.checked, "a membership target leaves the Lead's own attributes alone")
+    })
+  )
+
   it.effect("many_batches:_a_run_larger_than_a_batch_completes_and_every_event_is_in_the_log", () =>
     Effect.gen(function* () {
       const api = yield* TestServer
-      const { key } = yield* setUp(api, 1000)
+      const { key, workspaceId } = yield* setUp(api, 1000)
       const leads = Array.from({ length: 250 }, (_, i) => ({ type: "person", email: `person${i}@corp.example` }))
       yield* use((api) => api.post("/api/lists/import", { key, body: { leads } }))
       const dispatched = yield* use((api) =>
@@ -180,8 +226,14 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
       const sql = yield* SqlClient.SqlClient
       const types = yield* sql<{ type: string; n: number }>`
         SELECT type, count(*)::int AS n FROM events WHERE stream_id = ${`run-${run.id}`} GROUP BY type ORDER BY type`
+      const credits = yield* sql<{ type: string; amount: number }>`
+        SELECT type, (data->>'amount')::int AS amount FROM events
+        WHERE stream_id = ${`credits-${workspaceId}`} AND data->>'runId' = ${run.id} ORDER BY global_position`
+      assert.deepStrictEqual(credits, [
+        { type: "CreditsHeld", amount: 250 },
+        { type: "CreditsCaptured", amount: 250 }
+      ])
       assert.deepStrictEqual(Object.fromEntries(types.map((t) => [t.type, t.n])), {
-        CreditsReserved: 1,
         CreditsSettled: 1,
         ItemBatchRecorded: 3,
         ItemBatchStarted: 3,

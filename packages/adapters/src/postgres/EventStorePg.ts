@@ -1,28 +1,74 @@
 /**
  * The Postgres event store. An append is one statement: the stream row's
  * version is checked and bumped in SQL (`expected` any / no stream / exists /
- * exact), the events are inserted from the new version, and on a conflict the
- * same round trip returns the stream's actual version. Runs inside the
+ * exact, and none of the event ids already stored), the events are inserted
+ * from the new version, and the statement returns the new version and the
+ * global positions of the events. Only when it appends nothing (or an event
+ * id turns out to be taken by a concurrent append) does a second query tell a
+ * retry (`Appended` again, nothing written), ids stored elsewhere
+ * (`EventIdsPartiallyAppended`) and a stale expected version
+ * (`WrongExpectedVersion` with the actual version) apart. Runs inside the
  * caller's transaction when there is one, so projections commit with it.
+ *
+ * `readAll` reads the global log behind a transaction-id fence, as Emmett
+ * does: only events of transactions older than every transaction still in
+ * flight (`transaction_id < pg_snapshot_xmin(pg_current_snapshot())`), in
+ * (transaction id, position) order, after the cursor event's (transaction id,
+ * position). Every later event belongs to a transaction that is still open or
+ * not yet begun, so it sorts after the cursor: no late commit is ever passed
+ * over — also not a transaction that took its id early and its position late
+ * (which position order alone would skip). Within a transaction, events come
+ * in position order; across transactions, in transaction-id order.
  */
-import { Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
 import {
+  type Appended,
   EventStore,
   EventStoreError,
-  type ExpectedVersion,
+  ExpectedVersion,
   type RecordedEvent,
+  retriedAppend,
+  type StoredEventId,
   WrongExpectedVersion
 } from "@enrich/domain/ports/EventStore"
 
-const describe = (expected: ExpectedVersion): string =>
-  expected._tag === "Exact" ? String(expected.version) : expected._tag
+interface EventRow {
+  readonly stream_id: string
+  readonly stream_version: number
+  readonly global_position: string
+  readonly event_id: string
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly metadata: RecordedEvent["metadata"]
+  readonly created_at: Date
+}
+
+const toRecorded = (r: EventRow): RecordedEvent => ({
+  streamId: r.stream_id,
+  streamVersion: r.stream_version,
+  globalPosition: BigInt(r.global_position),
+  eventId: r.event_id,
+  type: r.type,
+  version: r.schema_version,
+  data: r.data,
+  metadata: r.metadata,
+  createdAt: new Date(r.created_at).toISOString()
+})
+
+/** The unique key on `events.event_id`: a concurrent append stored one of the ids first. */
+const isEventIdTaken = (error: SqlError.SqlError): boolean =>
+  error.reason._tag === "UniqueViolation" && error.reason.constraint === "events_event_id_key"
+
+const failWith = (message: string) => (cause: unknown) => Effect.fail(new EventStoreError({ message, cause }))
 
 export const EventStorePgLive = Layer.effect(
   EventStore,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
+    /** Bumps the stream row by `n` if `expected` holds and no event id of `input` is stored yet. */
     const bumpStream = (
       streamId: string,
       streamType: string,
@@ -30,97 +76,140 @@ export const EventStorePgLive = Layer.effect(
       expected: ExpectedVersion,
       n: number
     ) => {
+      const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT event_id FROM input))`
       switch (expected._tag) {
         case "NoStream":
           return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
-            VALUES (${streamId}, ${streamType}, ${workspaceId}, ${n})
+            SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
             ON CONFLICT (stream_id) DO NOTHING RETURNING version`
         case "Any":
           return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
-            VALUES (${streamId}, ${streamType}, ${workspaceId}, ${n})
+            SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
             ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + ${n}, updated_at = now()
             RETURNING version`
         case "StreamExists":
           return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
-            WHERE stream_id = ${streamId} RETURNING version`
+            WHERE stream_id = ${streamId} AND ${fresh} RETURNING version`
         case "Exact":
           return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
-            WHERE stream_id = ${streamId} AND version = ${expected.version} RETURNING version`
+            WHERE stream_id = ${streamId} AND version = ${expected.version} AND ${fresh} RETURNING version`
       }
     }
 
-    const append: EventStore["Service"]["append"] = ({
-      events,
-      expected,
-      metadata,
-      streamId,
-      streamType,
-      workspaceId
-    }) =>
-      Effect.gen(function* () {
+    /** The stream's version now, and where the store holds any of `eventIds`. */
+    const inspect = (streamId: string, eventIds: ReadonlyArray<string>) =>
+      sql<{
+        actual: number | null
+        stored: ReadonlyArray<{ eventId: string; streamId: string; streamVersion: number; globalPosition: string }>
+      }>`SELECT (SELECT version FROM event_streams WHERE stream_id = ${streamId}) AS actual,
+          coalesce((
+            SELECT jsonb_agg(jsonb_build_object('eventId', event_id::text, 'streamId', stream_id,
+                     'streamVersion', stream_version, 'globalPosition', global_position::text))
+            FROM events
+            WHERE event_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb)::uuid)
+          ), '[]'::jsonb) AS stored`.pipe(
+        Effect.map((rows) => ({
+          actual: rows[0]?.actual ?? null,
+          stored: (rows[0]?.stored ?? []).map(
+            (e): StoredEventId => ({ ...e, globalPosition: BigInt(e.globalPosition) })
+          )
+        }))
+      )
+
+    const append: EventStore["Service"]["append"] = Effect.fnUntraced(
+      function* ({ events, expected, metadata, streamId, streamType, workspaceId }) {
+        const eventIds = events.map((e) => e.eventId)
+        if (new Set(eventIds).size !== eventIds.length) {
+          return yield* new EventStoreError({ message: "an append repeats an event id", cause: eventIds })
+        }
+        const rejected = (actual: number | null) =>
+          new WrongExpectedVersion({ streamId, expected: ExpectedVersion.describe(expected), actual })
         if (events.length === 0) {
           const rows = yield* sql<{ version: number }>`SELECT version FROM event_streams WHERE stream_id = ${streamId}`
-          return { _tag: "Appended" as const, nextVersion: rows[0]?.version ?? 0 }
+          const actual = rows[0]?.version ?? null
+          if (!ExpectedVersion.matches(expected, actual)) return yield* rejected(actual)
+          return { _tag: "Appended", nextVersion: actual ?? 0, firstPosition: 0n, lastPosition: 0n } satisfies Appended
         }
         const payload = JSON.stringify(
-          events.map((e) => ({
-            event_id: e.eventId,
-            type: e.type,
-            schema_version: e.version,
-            data: e.data
-          }))
+          events.map((e) => ({ event_id: e.eventId, type: e.type, schema_version: e.version, data: e.data }))
         )
-        const rows = yield* sql<{ next_version: number | null; actual: number | null }>`
-          WITH bumped AS (${bumpStream(streamId, streamType, workspaceId, expected, events.length)}),
+        const n = events.length
+        const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+        const written = yield* sql<{
+          next_version: number | null
+          first_position: string | null
+          last_position: string | null
+        }>`
+          WITH input AS (
+            SELECT (e.ev->>'event_id')::uuid AS event_id, e.ev->>'type' AS type,
+                   (e.ev->>'schema_version')::int AS schema_version, e.ev->'data' AS data, e.ord::int AS ord
+            FROM jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(ev, ord)
+          ),
+          bumped AS (${bumpStream(streamId, streamType, workspaceId, expected, n)}),
           inserted AS (
             INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-            SELECT ${streamId}, bumped.version - ${events.length} + e.ord::int, (e.ev->>'event_id')::uuid,
-                   e.ev->>'type', (e.ev->>'schema_version')::int, e.ev->'data', ${JSON.stringify(metadata ?? {})}::jsonb
-            FROM bumped, jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(ev, ord)
+            SELECT ${streamId}, bumped.version - ${n} + input.ord, input.event_id, input.type, input.schema_version,
+                   input.data, ${JSON.stringify(metadata ?? {})}::jsonb
+            FROM bumped, input ORDER BY input.ord
             RETURNING global_position
           )
           SELECT (SELECT version FROM bumped) AS next_version,
-                 (SELECT version FROM event_streams WHERE stream_id = ${streamId}) AS actual,
-                 (SELECT count(*) FROM inserted) AS inserted`
-        const row = rows[0]!
-        if (row.next_version === null) {
-          return yield* new WrongExpectedVersion({ streamId, expected: describe(expected), actual: row.actual })
+                 (SELECT min(global_position)::text FROM inserted) AS first_position,
+                 (SELECT max(global_position)::text FROM inserted) AS last_position`.pipe(
+          Effect.map((rows) => Option.fromNullishOr(rows[0])),
+          Effect.catchTag("SqlError", (error) =>
+            // the statement failed and, in a transaction, took it down: nothing more can be read in it
+            isEventIdTaken(error) && !inTransaction ? Effect.succeedNone : Effect.fail(error)
+          )
+        )
+        if (Option.isSome(written) && written.value.next_version !== null) {
+          return {
+            _tag: "Appended",
+            nextVersion: written.value.next_version,
+            firstPosition: BigInt(written.value.first_position ?? "0"),
+            lastPosition: BigInt(written.value.last_position ?? "0")
+          } satisfies Appended
         }
-        return { _tag: "Appended" as const, nextVersion: row.next_version }
-      }).pipe(
-        Effect.catchTag("SqlError", (cause) => Effect.fail(new EventStoreError({ message: "append failed", cause })))
-      )
+        const { actual, stored } = yield* inspect(streamId, eventIds)
+        if (stored.length > 0) {
+          const outcome = retriedAppend(streamId, eventIds, stored)
+          return outcome._tag === "Appended" ? outcome : yield* outcome
+        }
+        if (Option.isNone(written)) {
+          return yield* new EventStoreError({ message: "an event id was taken, then is not stored", cause: eventIds })
+        }
+        return yield* rejected(actual)
+      },
+      Effect.catchTag("SqlError", failWith("append failed"))
+    )
 
     const readStream: EventStore["Service"]["readStream"] = (streamId) =>
-      sql<{
-        stream_version: number
-        global_position: string
-        event_id: string
-        type: string
-        schema_version: number
-        data: unknown
-        metadata: RecordedEvent["metadata"]
-        created_at: Date
-      }>`SELECT stream_version, global_position::text, event_id::text, type, schema_version, data, metadata, created_at
+      sql<EventRow>`SELECT stream_id, stream_version, global_position::text, event_id::text, type, schema_version,
+           data, metadata, created_at
          FROM events WHERE stream_id = ${streamId} ORDER BY stream_version`.pipe(
-        Effect.map((rows) =>
-          rows.map(
-            (r): RecordedEvent => ({
-              streamId,
-              streamVersion: r.stream_version,
-              globalPosition: BigInt(r.global_position),
-              eventId: r.event_id,
-              type: r.type,
-              version: r.schema_version,
-              data: r.data,
-              metadata: r.metadata,
-              createdAt: new Date(r.created_at).toISOString()
-            })
-          )
-        ),
-        Effect.catchTag("SqlError", (cause) => Effect.fail(new EventStoreError({ message: "read failed", cause })))
+        Effect.map((rows) => rows.map(toRecorded)),
+        Effect.catchTag("SqlError", failWith("read failed"))
       )
 
-    return EventStore.of({ append, readStream })
+    const readAll: EventStore["Service"]["readAll"] = ({ after, limit }) =>
+      sql<EventRow>`WITH cursor AS (
+           SELECT coalesce((SELECT transaction_id FROM events WHERE global_position = ${after.toString()}::bigint),
+                           '0'::xid8) AS xid
+         )
+         SELECT e.stream_id, e.stream_version, e.global_position::text, e.event_id::text, e.type, e.schema_version,
+                e.data, e.metadata, e.created_at
+         FROM events e, cursor c
+         WHERE (e.transaction_id, e.global_position) > (c.xid, ${after.toString()}::bigint)
+           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY e.transaction_id, e.global_position
+         LIMIT ${Math.max(0, Math.trunc(limit))}`.pipe(
+        Effect.map((rows) => {
+          const events = rows.map(toRecorded)
+          return { events, lastPosition: events[events.length - 1]?.globalPosition ?? after }
+        }),
+        Effect.catchTag("SqlError", failWith("read failed"))
+      )
+
+    return EventStore.of({ append, readStream, readAll })
   })
 )

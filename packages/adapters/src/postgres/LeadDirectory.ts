@@ -149,7 +149,7 @@ export class LeadDirectory extends Context.Service<
       },
       ListNotFound
     >
-    /** Freezes the scope into run_items (Leads of `subject` only) and returns the planner's facts. */
+    /** Freezes the scope into run_scope (Leads of `subject` only, ordinals 1..n in Lead id order) and returns the planner's facts. */
     readonly freezeScope: (input: {
       readonly workspaceId: string
       readonly runId: string
@@ -385,7 +385,8 @@ export class LeadDirectory extends Context.Service<
             missingLeadCount: 0,
             matchingCount: 0,
             mismatchedLeadIds: [],
-            mismatchedCount: 0
+            mismatchedCount: 0,
+            nonMemberCount: 0
           }
           const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
           if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(yield* findList(workspaceId, listId))) {
@@ -406,9 +407,8 @@ export class LeadDirectory extends Context.Service<
           const frozen = yield* sql<{ n: number }>`
           WITH in_scope AS (${inScope}),
           inserted AS (
-            INSERT INTO run_items (id, workspace_id, run_id, lead_id, list_id, membership_id)
-            SELECT ${runId} || '.' || lpad((row_number() OVER (ORDER BY s.id))::text, 8, '0'),
-                   ${workspaceId}, ${runId}, s.id, ${concreteList}, s.membership_id
+            INSERT INTO run_scope (run_id, ordinal, workspace_id, lead_id, list_id, membership_id)
+            SELECT ${runId}, row_number() OVER (ORDER BY s.id), ${workspaceId}, s.id, ${concreteList}, s.membership_id
             FROM in_scope s WHERE s.type = ${subject}
             RETURNING 1
           )
@@ -416,6 +416,11 @@ export class LeadDirectory extends Context.Service<
           const mismatched = yield* sql<{ id: string; total: number }>`
           WITH in_scope AS (${inScope})
           SELECT id, count(*) OVER ()::int AS total FROM in_scope WHERE type <> ${subject} ORDER BY id LIMIT 100`
+          const nonMembers =
+            scope.type === "explicit_leads" && concreteList !== null
+              ? yield* sql<{ n: number }>`
+                  WITH in_scope AS (${inScope}) SELECT count(*)::int AS n FROM in_scope WHERE membership_id IS NULL`
+              : [{ n: 0 }]
           const missing = scope.type !== "explicit_leads" ? [] : yield* missingLeads(workspaceId, scope.leadIds)
           return {
             listFound: true,
@@ -423,7 +428,8 @@ export class LeadDirectory extends Context.Service<
             missingLeadCount: missing[0]?.total ?? 0,
             matchingCount: frozen[0]!.n,
             mismatchedLeadIds: mismatched.map((r) => r.id),
-            mismatchedCount: mismatched[0]?.total ?? 0
+            mismatchedCount: mismatched[0]?.total ?? 0,
+            nonMemberCount: nonMembers[0]!.n
           }
         },
         Effect.catchTag("SqlError", Effect.die)

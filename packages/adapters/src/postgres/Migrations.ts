@@ -6,11 +6,12 @@
 import { Effect, Layer } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import initial from "./migrations/0001_initial.ts"
+import globalOrder from "./migrations/0002_global_order.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
 
-export const migrations = Migrator.fromRecord({ "0001_initial": initial })
+export const migrations = Migrator.fromRecord({ "0001_initial": initial, "0002_global_order": globalOrder })
 
 export const runMigrations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -25,4 +26,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 1
+export const latestKnownMigration = 2

@@ -1,4 +1,7 @@
-/** Reads of the run projections: the status body and the item pages, scoped to a workspace. */
+/**
+ * Reads of the run projections: the status body and the item pages (item state
+ * joined with what the item produced), scoped to a workspace.
+ */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 
@@ -163,12 +166,16 @@ export class RunReadModel extends Context.Service<
       ) {
         const run = yield* sql`SELECT 1 FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`
         if (run.length === 0) return Option.none()
-        const rows = yield* sql<ItemRow>`SELECT * FROM run_items
-          WHERE run_id = ${runId} AND workspace_id = ${workspaceId}
-          ${query.status === undefined ? sql`` : sql`AND status = ${query.status}`}
-          ${query.leadId === undefined ? sql`` : sql`AND lead_id = ${query.leadId}`}
-          ${query.cursor === undefined ? sql`` : sql`AND id > ${query.cursor}`}
-          ORDER BY id LIMIT ${query.limit + 1}`
+        const rows = yield* sql<ItemRow>`
+          SELECT i.id, i.run_id, i.lead_id, i.list_id, i.membership_id, i.status, i.skipped_reason, i.attempts,
+                 i.started_at, i.completed_at, i.created_at, i.updated_at,
+                 r.result, r.error, r.input_snapshot, r.lead_snapshot, r.provider_result, r.provider, r.provider_submission_id
+          FROM run_items i LEFT JOIN item_results r ON r.item_id = i.id
+          WHERE i.run_id = ${runId} AND i.workspace_id = ${workspaceId}
+          ${query.status === undefined ? sql`` : sql`AND i.status = ${query.status}`}
+          ${query.leadId === undefined ? sql`` : sql`AND i.lead_id = ${query.leadId}`}
+          ${query.cursor === undefined ? sql`` : sql`AND i.id > ${query.cursor}`}
+          ORDER BY i.id LIMIT ${query.limit + 1}`
         const items = rows.slice(0, query.limit).map(toItemView)
         const hasMore = rows.length > query.limit
         return Option.some({ items, hasMore, nextCursor: hasMore ? items[items.length - 1]!.id : null })

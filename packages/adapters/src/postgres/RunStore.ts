@@ -1,24 +1,24 @@
 /**
  * Run command handling on the event store: read the run's stream, fold it,
  * decide, append with the expected version, and project the new events inline
- * (run status with live counts, credit account) in the same transaction.
+ * in the same transaction. The run's credit movements (the reservation at
+ * request, the capture and release at settlement) go through the CreditLedger
+ * in that transaction too, so a run and its money never disagree.
  */
-import { Context, Effect, Layer, Schema } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import type { CreditRejection } from "@enrich/domain/credits/CreditAccount"
 import {
   EventStore,
   type EventMetadata,
   ExpectedVersion,
   type WrongExpectedVersion
 } from "@enrich/domain/ports/EventStore"
-import { decide, fold, type RunCommand, RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
+import { decide, evolve, fold, type RunCommand, RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
-
-export class InsufficientCredits extends Schema.TaggedError<InsufficientCredits>()("InsufficientCredits", {
-  required: Schema.Int,
-  balance: Schema.Int
-}) {}
+import { CreditLedger } from "./CreditLedger.ts"
+import { projectRunEvent } from "./projections/RunProjection.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
 
@@ -33,7 +33,7 @@ export class RunStore extends Context.Service<
       readonly metadata?: EventMetadata | undefined
     }) => Effect.Effect<
       { readonly state: RunState; readonly events: ReadonlyArray<RunEvent> },
-      RunCommandRejected | WrongExpectedVersion | InsufficientCredits
+      RunCommandRejected | WrongExpectedVersion | CreditRejection
     >
     readonly load: (runId: string) => Effect.Effect<RunState>
   }
@@ -43,78 +43,33 @@ export class RunStore extends Context.Service<
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const store = yield* EventStore
+      const ledger = yield* CreditLedger
 
       const history = Effect.fnUntraced(function* (runId: string) {
         const recorded = yield* store.readStream(runStreamId(runId))
-        const events = yield* Effect.forEach(recorded, (e) => decodeRunEvent(e.type, e.version, e.data))
-        return events
+        return yield* Effect.forEach(recorded, (e) => decodeRunEvent(e.type, e.version, e.data))
       }, Effect.orDie)
 
-      /** Inline projection of one event into the read models. */
-      const project = (
-        runId: string,
-        workspaceId: string,
-        event: RunEvent
-      ): Effect.Effect<unknown, SqlError.SqlError | InsufficientCredits> => {
-        switch (event._tag) {
-          case "RunRequested":
-            return sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
-                count_pending, output, cost_preview, correlation_id, dispatch_metadata, created_at, updated_at)
-              VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${JSON.stringify(event.enrichment)}::jsonb,
-                ${JSON.stringify(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
-                ${JSON.stringify({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
-                ${JSON.stringify({ creditAction: event.cost.creditAction, unitCost: event.cost.unitCost, required: event.cost.required })}::jsonb,
-                ${runId}, ${JSON.stringify({ displayRequest: event.displayRequest })}::jsonb,
-                ${event.requestedAt}, ${event.requestedAt})`
-          case "CreditsReserved":
-            return Effect.gen(function* () {
-              const rows = yield* sql`UPDATE credit_accounts SET held = held + ${event.amount}
-                WHERE workspace_id = ${workspaceId} AND granted - held - captured >= ${event.amount} RETURNING 1`
-              if (rows.length === 0) {
-                const balance = yield* sql<{ balance: number }>`
-                  SELECT (granted - held - captured)::int AS balance FROM credit_accounts WHERE workspace_id = ${workspaceId}`
-                return yield* new InsufficientCredits({ required: event.amount, balance: balance[0]?.balance ?? 0 })
-              }
-              yield* sql`UPDATE enrichment_runs SET reserved = reserved + ${event.amount} WHERE id = ${runId}`
-            })
-          case "RunDispatched":
-            return sql`UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
-                dispatch_metadata = dispatch_metadata || ${JSON.stringify({ engine: event.engine, dispatchedAt: event.dispatchedAt })}::jsonb,
-                updated_at = ${event.dispatchedAt}
-              WHERE id = ${runId}`
-          case "RunStarted":
-            return sql`UPDATE enrichment_runs SET status = 'running', started_at = ${event.startedAt}, updated_at = ${event.startedAt}
-              WHERE id = ${runId} AND status = 'pending'`
-          case "ItemBatchStarted":
-            return sql`UPDATE enrichment_runs SET count_pending = count_pending - ${event.count},
-                count_running = count_running + ${event.count}, updated_at = ${event.startedAt}
-              WHERE id = ${runId}`
-          case "ItemBatchRecorded":
-            return sql`UPDATE enrichment_runs SET
-                count_running = count_running - ${event.completed + event.failed + event.skipped},
-                count_completed = count_completed + ${event.completed},
-                count_failed = count_failed + ${event.failed},
-                count_skipped = count_skipped + ${event.skipped},
-                updated_at = ${event.recordedAt}
-              WHERE id = ${runId}`
-          case "RunFailed":
-            return sql`UPDATE enrichment_runs SET status = 'failed', completed_at = ${event.failedAt},
-                error = ${JSON.stringify({ message: event.message, details: null })}::jsonb, updated_at = ${event.failedAt}
-              WHERE id = ${runId} AND status IN ('pending', 'running')`
-          case "RunCompleted":
-            return sql`UPDATE enrichment_runs SET status = 'completed', completed_at = ${event.completedAt},
-                updated_at = ${event.completedAt}
-              WHERE id = ${runId} AND status IN ('pending', 'running')`
-          case "CreditsSettled":
-            return Effect.gen(function* () {
-              yield* sql`UPDATE credit_accounts SET held = held - ${event.captured + event.released},
-                  captured = captured + ${event.captured}
-                WHERE workspace_id = ${workspaceId}`
-              yield* sql`UPDATE enrichment_runs SET captured = ${event.captured}, released = ${event.released},
-                  settled_at = ${event.settledAt}, updated_at = ${event.settledAt}
-                WHERE id = ${runId}`
-            })
+      /** The credit movements a run event implies. */
+      const moveCredits = (runId: string, workspaceId: string, before: RunState, event: RunEvent) => {
+        if (event._tag === "RunRequested" && event.cost.required > 0) {
+          return ledger.execute(workspaceId, {
+            _tag: "Reserve",
+            runId,
+            amount: event.cost.required,
+            now: event.requestedAt
+          })
         }
+        if (event._tag === "CreditsSettled" && before.status !== "none" && before.reserved > 0) {
+          return ledger.execute(workspaceId, {
+            _tag: "Settle",
+            runId,
+            captured: event.captured,
+            released: event.released,
+            now: event.settledAt
+          })
+        }
+        return Effect.void
       }
 
       const execute: RunStore["Service"]["execute"] = ({ command, metadata, runId, workspaceId }) =>
@@ -134,12 +89,25 @@ export class RunStore extends Context.Service<
                   events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
                   metadata: { correlationId: runId, ...metadata }
                 })
-                yield* Effect.forEach(decision, (event) => project(runId, workspaceId, event), { discard: true })
+                let before = state
+                for (const event of decision) {
+                  yield* projectRunEvent(sql, runId, workspaceId, event)
+                  yield* moveCredits(runId, workspaceId, before, event)
+                  before = evolve(before, event)
+                }
               }
               return { state: fold([...past, ...decision]), events: decision }
             })
           )
-          .pipe(Effect.catchTags({ SqlError: Effect.die, EventStoreError: Effect.die }))
+          .pipe(
+            Effect.catchTags({
+              SqlError: Effect.die,
+              EventStoreError: Effect.die,
+              EventIdsPartiallyAppended: Effect.die
+            }),
+            // another command appended first (a batch, a cancel): decide again on the new history
+            Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 5 })
+          )
 
       const load = (runId: string) => Effect.map(history(runId), fold)
 

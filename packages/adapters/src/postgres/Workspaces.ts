@@ -1,23 +1,17 @@
 /**
- * Workspaces, their API keys (secret shown once, stored as a SHA-256 hash and
- * looked up by it) and their credit account (one row per workspace).
+ * Workspaces and their API keys (secret shown once, stored as a SHA-256 hash
+ * and looked up by it). The opening credit grant goes through the CreditLedger.
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash, randomBytes } from "node:crypto"
 import { uuidv7 } from "../Ids.ts"
+import { CreditLedger } from "./CreditLedger.ts"
 
 export interface Workspace {
   readonly id: string
   readonly name: string
   readonly createdAt: string
-}
-
-export interface CreditBalance {
-  readonly balance: number
-  readonly held: number
-  readonly captured: number
-  readonly granted: number
 }
 
 const sha256 = (secret: string) => createHash("sha256").update(secret).digest()
@@ -35,13 +29,13 @@ export class Workspaces extends Context.Service<
     readonly authenticate: (
       secret: string
     ) => Effect.Effect<Option.Option<{ readonly workspaceId: string; readonly keyId: string }>>
-    readonly credits: (workspaceId: string) => Effect.Effect<CreditBalance>
   }
 >()("@enrich/adapters/postgres/Workspaces") {
   static readonly layer = Layer.effect(
     Workspaces,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+      const ledger = yield* CreditLedger
 
       const create = Effect.fn("Workspaces.create")(function* (input: {
         readonly name: string
@@ -50,18 +44,24 @@ export class Workspaces extends Context.Service<
         const id = uuidv7()
         const keyId = uuidv7()
         const secret = newApiKeySecret()
-        const rows = yield* sql.withTransaction(
+        const createdAt = new Date().toISOString()
+        yield* sql.withTransaction(
           Effect.gen(function* () {
-            const rows = yield* sql<{ created_at: Date }>`
-            INSERT INTO workspaces (id, name) VALUES (${id}, ${input.name}) RETURNING created_at`
-            yield* sql`INSERT INTO credit_accounts (workspace_id, granted) VALUES (${id}, ${input.credits})`
+            yield* sql`INSERT INTO workspaces (id, name, created_at) VALUES (${id}, ${input.name}, ${createdAt})`
+            if (input.credits > 0) {
+              yield* ledger.execute(id, {
+                _tag: "Grant",
+                amount: input.credits,
+                reason: "opening grant",
+                now: createdAt
+              })
+            }
             yield* sql`INSERT INTO api_keys (id, workspace_id, prefix, secret_sha256)
             VALUES (${keyId}, ${id}, ${secret.slice(0, 10)}, ${sha256(secret)})`
-            return rows
           })
         )
         return {
-          workspace: { id, name: input.name, createdAt: new Date(rows[0]!.created_at).toISOString() },
+          workspace: { id, name: input.name, createdAt },
           apiKey: secret
         }
       }, Effect.orDie)
@@ -75,17 +75,7 @@ export class Workspaces extends Context.Service<
         return row === undefined ? Option.none() : Option.some({ workspaceId: row.workspace_id, keyId: row.id })
       }, Effect.orDie)
 
-      const credits = Effect.fn("Workspaces.credits")(function* (workspaceId: string) {
-        const rows = yield* sql<{ granted: string; held: string; captured: string }>`
-          SELECT granted::text, held::text, captured::text FROM credit_accounts WHERE workspace_id = ${workspaceId}`
-        const row = rows[0] ?? { granted: "0", held: "0", captured: "0" }
-        const granted = Number(row.granted),
-          held = Number(row.held),
-          captured = Number(row.captured)
-        return { balance: granted - held - captured, held, captured, granted }
-      }, Effect.orDie)
-
-      return Workspaces.of({ create, authenticate, credits })
+      return Workspaces.of({ create, authenticate })
     })
   )
 }

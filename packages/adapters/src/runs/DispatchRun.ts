@@ -8,6 +8,7 @@ import { Context, Effect, Layer, Option, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
+import type { InsufficientCredits } from "@enrich/domain/credits/CreditAccount"
 import { canAfford } from "@enrich/domain/credits/CreditPolicy"
 import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
 import { fingerprintSource, judgeKey } from "@enrich/domain/runs/Idempotency"
@@ -16,8 +17,8 @@ import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
 import { LeadDirectory } from "../postgres/LeadDirectory.ts"
-import { type InsufficientCredits, RunStore } from "../postgres/RunStore.ts"
-import { Workspaces } from "../postgres/Workspaces.ts"
+import { RunStore } from "../postgres/RunStore.ts"
+import { CreditLedger } from "../postgres/CreditLedger.ts"
 import { Catalog } from "../providers/Catalog.ts"
 
 export interface DispatchRequest {
@@ -107,7 +108,7 @@ export class DispatchRun extends Context.Service<
       const catalog = yield* Catalog
       const leads = yield* LeadDirectory
       const runs = yield* RunStore
-      const workspaces = yield* Workspaces
+      const ledger = yield* CreditLedger
       const dispatcher = yield* Dispatcher
 
       const storedKey = (workspaceId: string, key: string) =>
@@ -183,7 +184,7 @@ export class DispatchRun extends Context.Service<
               )
               .pipe(Effect.catchTag("PreviewDone", (done) => Effect.succeed(done.leadCount)))
             const required = leadCount * contract.costModel.unitCost
-            const { balance } = yield* workspaces.credits(workspaceId)
+            const { balance } = yield* ledger.balance(workspaceId)
             return {
               _tag: "Preview" as const,
               body: {
@@ -208,9 +209,13 @@ export class DispatchRun extends Context.Service<
           const committed = yield* sql
             .withTransaction(
               Effect.gen(function* () {
+                const requestedAt = now()
                 if (key !== undefined) {
-                  const claimed = yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id)
-              VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}) ON CONFLICT DO NOTHING RETURNING 1`
+                  // claimed first, so a racing twin waits on this row instead of planning;
+                  // RunRequested's projection then writes the same row (a no-op here, the row on a rebuild)
+                  const claimed =
+                    yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+                    VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}, ${requestedAt}) ON CONFLICT DO NOTHING RETURNING 1`
                   if (claimed.length === 0) return yield* new IdempotencyKeyInUse({ key })
                 }
                 const decided = yield* planned
@@ -237,7 +242,8 @@ export class DispatchRun extends Context.Service<
                     plan: decided,
                     writePolicy: request.writePolicy,
                     displayRequest: request.displayRequest ?? null,
-                    now: now()
+                    idempotency: key === undefined ? null : { key, fingerprint },
+                    now: requestedAt
                   }
                 })
                 const handOver = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
@@ -274,7 +280,8 @@ export class DispatchRun extends Context.Service<
               Effect.catchTags({
                 SqlError: Effect.die,
                 RunCommandRejected: Effect.die,
-                WrongExpectedVersion: Effect.die
+                WrongExpectedVersion: Effect.die,
+                CreditCommandRejected: Effect.die
               })
             )
           if (Option.isSome(committed.failure)) {

@@ -37,6 +37,8 @@ export interface ScopeFacts {
   /** Leads in scope of another type (first 100) and their total */
   readonly mismatchedLeadIds: ReadonlyArray<string>
   readonly mismatchedCount: number
+  /** explicit scopes with a `listId`: requested Leads that are not members of that List */
+  readonly nonMemberCount: number
 }
 
 export interface OutputRequest {
@@ -103,6 +105,12 @@ export const plan = (
   }
   const resolvedOutput = resolveOutput(contract, scope, output)
   if (resolvedOutput instanceof PlanRejected) return resolvedOutput
+  if (resolvedOutput.target === "membership_attribute" && facts.nonMemberCount > 0) {
+    return new PlanRejected({
+      code: "OUTPUT_TARGET_UNSUPPORTED",
+      message: `membership_attribute output needs every Lead to be a member of the List; ${facts.nonMemberCount} are not`
+    })
+  }
   if (scope.type === "explicit_leads" && facts.mismatchedCount > 0) {
     return new PlanRejected({
       code: "SUBJECT_MISMATCH",

@@ -3,13 +3,18 @@
  * the events a command produces (or a typed refusal), `evolve(state, event)`
  * folds them, `initialState` is a run that does not exist yet. Pure: time and
  * ids arrive inside commands.
+ *
+ * Run status: pending → running → completed | failed | cancelled (pending may
+ * go straight to failed or cancelled); a terminal status never changes. Counts
+ * and credits may still move after a cancel or failure until the run is settled
+ * (items already running finish first).
  */
 import { Schema } from "effect"
 import type { ChargeOn } from "../catalog/Enrichment.ts"
 import { settle } from "../credits/CreditPolicy.ts"
 import type { Plan } from "./Planner.ts"
 import type { RequestedScope } from "./Scope.ts"
-import type { RunEvent, WritePolicy } from "./RunEvents.ts"
+import type { ItemOutcome, RunEvent, WritePolicy } from "./RunEvents.ts"
 
 export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled"
 export const terminalRunStatuses: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
@@ -22,19 +27,20 @@ export interface ItemCounts {
   readonly failed: number
 }
 
-export type RunState =
-  | { readonly status: "none" }
-  | {
-      readonly status: RunStatus
-      readonly leadCount: number
-      readonly counts: ItemCounts
-      readonly found: number
-      readonly chargeOn: ChargeOn
-      readonly unitCost: number
-      readonly reserved: number
-      readonly dispatched: boolean
-      readonly settled: boolean
-    }
+export interface ActiveRunState {
+  readonly status: RunStatus
+  readonly leadCount: number
+  readonly counts: ItemCounts
+  readonly found: number
+  readonly chargeOn: ChargeOn
+  readonly unitCost: number
+  /** credits held for this run since dispatch */
+  readonly reserved: number
+  readonly dispatched: boolean
+  readonly settled: boolean
+}
+
+export type RunState = { readonly status: "none" } | ActiveRunState
 
 export const initialState: RunState = { status: "none" }
 
@@ -55,6 +61,7 @@ export interface RequestRun {
   readonly plan: Plan
   readonly writePolicy: WritePolicy
   readonly displayRequest: { readonly fieldId: string } | null
+  readonly idempotency: { readonly key: string; readonly fingerprint: string } | null
   readonly now: string
 }
 export interface RecordDispatch {
@@ -63,32 +70,59 @@ export interface RecordDispatch {
   readonly triggerRunId: string
   readonly now: string
 }
-export interface StartBatch {
-  readonly _tag: "StartBatch"
-  readonly batch: string
-  readonly count: number
-  readonly now: string
-}
-export interface RecordBatch {
-  readonly _tag: "RecordBatch"
-  readonly batch: string
-  readonly completed: number
-  readonly failed: number
-  readonly skipped: number
-  readonly found: number
-  readonly now: string
-}
-export interface CompleteRun {
-  readonly _tag: "CompleteRun"
-  readonly now: string
-}
 /** The engine refused the hand-over: the run fails and its whole reservation is released. */
 export interface FailDispatch {
   readonly _tag: "FailDispatch"
   readonly message: string
   readonly now: string
 }
-export type RunCommand = RequestRun | RecordDispatch | FailDispatch | StartBatch | RecordBatch | CompleteRun
+export interface StartBatch {
+  readonly _tag: "StartBatch"
+  readonly batch: string
+  readonly ordinals: ReadonlyArray<number>
+  readonly now: string
+}
+export interface RecordBatch {
+  readonly _tag: "RecordBatch"
+  readonly batch: string
+  readonly outcomes: ReadonlyArray<ItemOutcome>
+  readonly now: string
+}
+export interface CancelRun {
+  readonly _tag: "CancelRun"
+  readonly now: string
+}
+/** A run-level error during execution. */
+export interface FailRun {
+  readonly _tag: "FailRun"
+  readonly message: string
+  readonly now: string
+}
+/** Ends the run once every item is terminal: completes it (if still active) and settles its credits. */
+export interface CompleteRun {
+  readonly _tag: "CompleteRun"
+  readonly now: string
+}
+export type RunCommand =
+  | RequestRun
+  | RecordDispatch
+  | FailDispatch
+  | StartBatch
+  | RecordBatch
+  | CancelRun
+  | FailRun
+  | CompleteRun
+
+export type RunRejectionReason =
+  | "run_exists"
+  | "run_not_found"
+  | "run_not_awaiting_dispatch"
+  | "run_not_active"
+  | "run_not_cancellable"
+  | "empty_batch"
+  | "more_items_than_pending"
+  | "more_items_than_running"
+  | "items_not_terminal"
 
 export class RunCommandRejected extends Schema.TaggedError<RunCommandRejected>()("RunCommandRejected", {
   command: Schema.String,
@@ -96,95 +130,122 @@ export class RunCommandRejected extends Schema.TaggedError<RunCommandRejected>()
   reason: Schema.String
 }) {}
 
-const reject = (command: RunCommand, state: RunState, reason: string) =>
+const reject = (command: RunCommand, state: RunState, reason: RunRejectionReason) =>
   new RunCommandRejected({ command: command._tag, status: state.status, reason })
 
 export const isTerminal = (status: RunState["status"]): boolean =>
   (terminalRunStatuses as ReadonlyArray<string>).includes(status)
 
+/** Cancel is allowed from pending and running only. */
+export const isCancellable = (status: RunState["status"]): boolean => status === "pending" || status === "running"
+
 const allItemsTerminal = (counts: ItemCounts) => counts.pending === 0 && counts.running === 0
+
+/** Settlement follows the completion of the last item: append it whenever the run ends with nothing in flight. */
+const settlementIfDone = (state: ActiveRunState, now: string): ReadonlyArray<RunEvent> =>
+  allItemsTerminal(state.counts) && !state.settled
+    ? [
+        {
+          _tag: "CreditsSettled",
+          ...settle(state.chargeOn, state.unitCost, state.reserved, {
+            completed: state.counts.completed,
+            found: state.found
+          }),
+          settledAt: now
+        }
+      ]
+    : []
+
+/** Decides, then folds the decision onto the state to append what follows from it (settlement). */
+const andSettle = (state: ActiveRunState, events: ReadonlyArray<RunEvent>, now: string): ReadonlyArray<RunEvent> => {
+  const after = events.reduce(evolve, state as RunState)
+  return after.status === "none" || !isTerminal(after.status) ? events : [...events, ...settlementIfDone(after, now)]
+}
 
 // --- decide -----------------------------------------------------------------
 
 export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunEvent> | RunCommandRejected => {
-  switch (command._tag) {
-    case "RequestRun": {
-      if (state.status !== "none") return reject(command, state, "run_exists")
-      const events: Array<RunEvent> = [
-        {
-          _tag: "RunRequested",
-          runId: command.runId,
-          workspaceId: command.workspaceId,
-          enrichment: command.enrichment,
-          mode: "persisted",
-          scope: command.scope,
-          leadCount: command.plan.leadCount,
-          output: { ...command.plan.output, writePolicy: command.writePolicy },
-          cost: { ...command.plan.cost, chargeOn: command.chargeOn },
-          displayRequest: command.displayRequest,
-          requestedAt: command.now
-        }
-      ]
-      if (command.plan.cost.required > 0) {
-        events.push({ _tag: "CreditsReserved", amount: command.plan.cost.required, reservedAt: command.now })
+  if (command._tag === "RequestRun") {
+    if (state.status !== "none") return reject(command, state, "run_exists")
+    return [
+      {
+        _tag: "RunRequested",
+        runId: command.runId,
+        workspaceId: command.workspaceId,
+        enrichment: command.enrichment,
+        mode: "persisted",
+        scope: command.scope,
+        leadCount: command.plan.leadCount,
+        output: { ...command.plan.output, writePolicy: command.writePolicy },
+        cost: { ...command.plan.cost, chargeOn: command.chargeOn },
+        displayRequest: command.displayRequest,
+        idempotency: command.idempotency,
+        requestedAt: command.now
       }
-      return events
-    }
+    ]
+  }
+  if (state.status === "none") return reject(command, state, "run_not_found")
+  switch (command._tag) {
     case "RecordDispatch": {
-      if (state.status === "none") return reject(command, state, "run_not_found")
       if (state.dispatched) return []
+      if (state.status !== "pending") return reject(command, state, "run_not_awaiting_dispatch")
       return [
         { _tag: "RunDispatched", engine: command.engine, triggerRunId: command.triggerRunId, dispatchedAt: command.now }
       ]
     }
     case "FailDispatch": {
       if (state.status !== "pending" || state.dispatched) return reject(command, state, "run_not_awaiting_dispatch")
-      return [
-        { _tag: "RunFailed", message: command.message, failedAt: command.now },
-        { _tag: "CreditsSettled", captured: 0, released: state.reserved, settledAt: command.now }
-      ]
+      return andSettle(state, [{ _tag: "RunFailed", message: command.message, failedAt: command.now }], command.now)
     }
     case "StartBatch": {
       if (state.status !== "pending" && state.status !== "running") return reject(command, state, "run_not_active")
-      if (command.count > state.counts.pending) return reject(command, state, "more_items_than_pending")
+      if (command.ordinals.length === 0) return reject(command, state, "empty_batch")
+      if (command.ordinals.length > state.counts.pending) return reject(command, state, "more_items_than_pending")
       const events: Array<RunEvent> = []
       if (state.status === "pending") events.push({ _tag: "RunStarted", startedAt: command.now })
-      events.push({ _tag: "ItemBatchStarted", batch: command.batch, count: command.count, startedAt: command.now })
+      events.push({
+        _tag: "ItemBatchStarted",
+        batch: command.batch,
+        ordinals: command.ordinals,
+        startedAt: command.now
+      })
       return events
     }
     case "RecordBatch": {
-      if (state.status === "none") return reject(command, state, "run_not_found")
-      const total = command.completed + command.failed + command.skipped
-      if (total > state.counts.running) return reject(command, state, "more_items_than_running")
-      return [
-        {
-          _tag: "ItemBatchRecorded",
-          batch: command.batch,
-          completed: command.completed,
-          failed: command.failed,
-          skipped: command.skipped,
-          found: command.found,
-          recordedAt: command.now
-        }
-      ]
+      if (command.outcomes.length === 0) return reject(command, state, "empty_batch")
+      if (command.outcomes.length > state.counts.running) return reject(command, state, "more_items_than_running")
+      return andSettle(
+        state,
+        [{ _tag: "ItemBatchRecorded", batch: command.batch, outcomes: command.outcomes, recordedAt: command.now }],
+        command.now
+      )
+    }
+    case "CancelRun": {
+      if (!isCancellable(state.status)) return reject(command, state, "run_not_cancellable")
+      return andSettle(state, [{ _tag: "RunCancelled", cancelledAt: command.now }], command.now)
+    }
+    case "FailRun": {
+      if (isTerminal(state.status)) return reject(command, state, "run_not_active")
+      return andSettle(state, [{ _tag: "RunFailed", message: command.message, failedAt: command.now }], command.now)
     }
     case "CompleteRun": {
-      if (state.status === "none") return reject(command, state, "run_not_found")
       if (state.settled) return []
       if (!allItemsTerminal(state.counts)) return reject(command, state, "items_not_terminal")
-      const events: Array<RunEvent> = []
-      if (!isTerminal(state.status)) events.push({ _tag: "RunCompleted", completedAt: command.now })
-      const settlement = settle(state.chargeOn, state.unitCost, state.reserved, {
-        completed: state.counts.completed,
-        found: state.found
-      })
-      events.push({ _tag: "CreditsSettled", ...settlement, settledAt: command.now })
-      return events
+      const events: Array<RunEvent> = isTerminal(state.status)
+        ? []
+        : [{ _tag: "RunCompleted", completedAt: command.now }]
+      return andSettle(state, events, command.now)
     }
   }
 }
 
 // --- evolve -----------------------------------------------------------------
+
+/** Pending items become skipped when the run stops (cancel or failure). */
+const skipPending = (state: ActiveRunState): ActiveRunState => ({
+  ...state,
+  counts: { ...state.counts, pending: 0, skipped: state.counts.skipped + state.counts.pending }
+})
 
 export const evolve = (state: RunState, event: RunEvent): RunState => {
   if (event._tag === "RunRequested") {
@@ -195,15 +256,13 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
       found: 0,
       chargeOn: event.cost.chargeOn,
       unitCost: event.cost.unitCost,
-      reserved: 0,
+      reserved: event.cost.required,
       dispatched: false,
       settled: false
     }
   }
   if (state.status === "none") return state
   switch (event._tag) {
-    case "CreditsReserved":
-      return { ...state, reserved: state.reserved + event.amount }
     case "RunDispatched":
       return { ...state, dispatched: true }
     case "RunStarted":
@@ -213,28 +272,30 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
         ...state,
         counts: {
           ...state.counts,
-          pending: state.counts.pending - event.count,
-          running: state.counts.running + event.count
+          pending: state.counts.pending - event.ordinals.length,
+          running: state.counts.running + event.ordinals.length
         }
       }
     case "ItemBatchRecorded": {
-      const done = event.completed + event.failed + event.skipped
+      const count = (status: ItemOutcome["status"]) => event.outcomes.filter((o) => o.status === status).length
       return {
         ...state,
-        found: state.found + event.found,
+        found: state.found + event.outcomes.filter((o) => o.status === "completed" && o.found).length,
         counts: {
           ...state.counts,
-          running: state.counts.running - done,
-          completed: state.counts.completed + event.completed,
-          failed: state.counts.failed + event.failed,
-          skipped: state.counts.skipped + event.skipped
+          running: state.counts.running - event.outcomes.length,
+          completed: state.counts.completed + count("completed"),
+          failed: state.counts.failed + count("failed"),
+          skipped: state.counts.skipped + count("skipped")
         }
       }
     }
     case "RunCompleted":
       return isTerminal(state.status) ? state : { ...state, status: "completed" }
+    case "RunCancelled":
+      return isTerminal(state.status) ? state : skipPending({ ...state, status: "cancelled" })
     case "RunFailed":
-      return isTerminal(state.status) ? state : { ...state, status: "failed" }
+      return isTerminal(state.status) ? state : skipPending({ ...state, status: "failed" })
     case "CreditsSettled":
       return { ...state, settled: true }
   }

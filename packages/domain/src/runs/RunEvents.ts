@@ -28,12 +28,9 @@ export const RunRequested = Schema.TaggedStruct("RunRequested", {
     required: Schema.Int
   }),
   displayRequest: Schema.NullOr(Schema.Struct({ fieldId: Schema.String })),
+  /** the dispatch's idempotency key and request fingerprint (a hash), when one was given */
+  idempotency: Schema.NullOr(Schema.Struct({ key: Schema.String, fingerprint: Schema.String })),
   requestedAt: Schema.String
-})
-
-export const CreditsReserved = Schema.TaggedStruct("CreditsReserved", {
-  amount: Schema.Int,
-  reservedAt: Schema.String
 })
 
 export const RunDispatched = Schema.TaggedStruct("RunDispatched", {
@@ -44,31 +41,55 @@ export const RunDispatched = Schema.TaggedStruct("RunDispatched", {
 
 export const RunStarted = Schema.TaggedStruct("RunStarted", { startedAt: Schema.String })
 
-/** A batch of items was claimed by a worker and is executing. */
+/**
+ * A batch of items was claimed by a worker and is executing. Items are named
+ * by their ordinal in the run's frozen scope (item id = `<runId>.<ordinal>`).
+ */
 export const ItemBatchStarted = Schema.TaggedStruct("ItemBatchStarted", {
   batch: Schema.String,
-  count: Schema.Int,
+  ordinals: Schema.Array(Schema.Int),
   startedAt: Schema.String
 })
 
-/** A batch of items reached a terminal state. */
+export const SkippedReason = Schema.Literals(["run_cancelled", "run_failed", "attribute_exists", "lead_deleted"])
+export type SkippedReason = typeof SkippedReason.Type
+
+export const ItemOutcome = Schema.Struct({
+  ordinal: Schema.Int,
+  status: Schema.Literals(["completed", "failed", "skipped"]),
+  skippedReason: Schema.NullOr(SkippedReason),
+  /** the result says found (what `chargeOn: "found"` charges) */
+  found: Schema.Boolean
+})
+export type ItemOutcome = typeof ItemOutcome.Type
+
+/**
+ * A batch of items reached a terminal state: ids and outcomes only. Result
+ * payloads and error texts are personal data and live in `item_results`.
+ */
 export const ItemBatchRecorded = Schema.TaggedStruct("ItemBatchRecorded", {
   batch: Schema.String,
-  completed: Schema.Int,
-  failed: Schema.Int,
-  skipped: Schema.Int,
-  found: Schema.Int,
+  outcomes: Schema.Array(ItemOutcome),
   recordedAt: Schema.String
+})
+
+/** The run was cancelled: its pending items are skipped (`run_cancelled`); running ones finish. */
+export const RunCancelled = Schema.TaggedStruct("RunCancelled", {
+  cancelledAt: Schema.String
 })
 
 export const RunCompleted = Schema.TaggedStruct("RunCompleted", { completedAt: Schema.String })
 
-/** A run-level failure: the engine refused the hand-over, the enrichment is misconfigured, ... */
+/**
+ * A run-level failure (the engine refused the hand-over, the enrichment is
+ * misconfigured, the provider is unusable): pending items are skipped (`run_failed`).
+ */
 export const RunFailed = Schema.TaggedStruct("RunFailed", {
   message: Schema.String,
   failedAt: Schema.String
 })
 
+/** The run's reservation was split into what is charged and what goes back, once. */
 export const CreditsSettled = Schema.TaggedStruct("CreditsSettled", {
   captured: Schema.Int,
   released: Schema.Int,
@@ -77,12 +98,12 @@ export const CreditsSettled = Schema.TaggedStruct("CreditsSettled", {
 
 export const RunEvent = Schema.Union([
   RunRequested,
-  CreditsReserved,
   RunDispatched,
   RunStarted,
   ItemBatchStarted,
   ItemBatchRecorded,
   RunCompleted,
+  RunCancelled,
   RunFailed,
   CreditsSettled
 ])
@@ -92,12 +113,12 @@ export type RunEventType = RunEvent["_tag"]
 /** The current schema version of each event type. */
 export const runEventVersion: { readonly [K in RunEventType]: number } = {
   RunRequested: 1,
-  CreditsReserved: 1,
   RunDispatched: 1,
   RunStarted: 1,
   ItemBatchStarted: 1,
   ItemBatchRecorded: 1,
   RunCompleted: 1,
+  RunCancelled: 1,
   RunFailed: 1,
   CreditsSettled: 1
 }

@@ -109,6 +109,11 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       success: S.RunStatusBody,
       error: [Errors.BadRequest, Errors.NotFound]
     }),
+    HttpApiEndpoint.post("cancel", "/enrichment/:id/cancel", {
+      params: { id: Id },
+      success: S.CancelledRun,
+      error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
+    }),
     HttpApiEndpoint.get("items", "/enrichment/:id/items", {
       params: { id: Id },
       query: {

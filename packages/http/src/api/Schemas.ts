@@ -195,6 +195,10 @@ export const Run = Schema.Struct({
 })
 export const RunStatusBody = Schema.Struct({ run: Run })
 
+export const CancelledRun = Schema.Struct({
+  run: Schema.Struct({ id: Schema.String, status: Schema.Literal("cancelled"), cancelledAt: IsoDate })
+})
+
 export const ItemStatus = Schema.Literals(["pending", "running", "completed", "skipped", "failed"])
 
 export const Item = Schema.Struct({

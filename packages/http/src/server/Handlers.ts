@@ -12,6 +12,7 @@ import { latestKnownMigration } from "@enrich/adapters/postgres/Migrations"
 import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { Catalog } from "@enrich/adapters/providers/Catalog"
+import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { CurrentWorkspace, EnrichApi } from "../api/Api.ts"
 import { apiError } from "../api/Errors.ts"
@@ -128,6 +129,7 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const catalog = yield* Catalog
     const dispatcher = yield* DispatchRun
+    const canceller = yield* CancelRun
     const runs = yield* RunReadModel
     return handlers.handleAll({
       catalog: Effect.fn(function* ({ query }) {
@@ -204,6 +206,25 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
         const run = yield* runs.getRun(workspaceId, params.id)
         if (Option.isNone(run)) return yield* Effect.fail(notFound("Enrichment run"))
         return { run: run.value }
+      }),
+      cancel: Effect.fn(function* ({ params }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const run = yield* canceller.cancel(workspaceId, params.id).pipe(
+          Effect.catchTags({
+            RunNotFound: () => Effect.fail(notFound("Enrichment run")),
+            RunNotCancellable: (e) =>
+              Effect.fail(
+                apiError(
+                  "RUN_NOT_CANCELLABLE",
+                  e.reason === "run_not_cancellable"
+                    ? "Only pending or running runs can be cancelled"
+                    : "The run changed while it was being cancelled; read its status and retry",
+                  { reason: e.reason }
+                )
+              )
+          })
+        )
+        return { run }
       }),
       items: Effect.fn(function* ({ params, query }) {
         const { workspaceId } = yield* CurrentWorkspace

@@ -21,15 +21,31 @@ CREATE TABLE api_keys (
 );
 CREATE INDEX api_keys_workspace ON api_keys (workspace_id, id);
 
--- one hot row per workspace: reservations are a row lock, never retries on a stream
+-- credits (a projection of the credit streams): one hot row per workspace, so a
+-- reservation is a row lock, never retries on a hot stream
 CREATE TABLE credit_accounts (
-  workspace_id text PRIMARY KEY REFERENCES workspaces(id),
+  workspace_id text PRIMARY KEY,
   granted bigint NOT NULL DEFAULT 0,
   held bigint NOT NULL DEFAULT 0,
   captured bigint NOT NULL DEFAULT 0,
   CONSTRAINT credits_balance_not_negative CHECK (granted - held - captured >= 0),
   CONSTRAINT credits_held_not_negative CHECK (held >= 0)
 );
+CREATE TABLE credit_holds (
+  run_id text PRIMARY KEY,
+  workspace_id text NOT NULL,
+  amount bigint NOT NULL CHECK (amount >= 0)
+);
+CREATE TABLE credit_ledger (
+  id text PRIMARY KEY,
+  workspace_id text NOT NULL,
+  type text NOT NULL,
+  amount bigint NOT NULL,
+  run_id text,
+  reason text,
+  created_at timestamptz NOT NULL
+);
+CREATE INDEX credit_ledger_workspace ON credit_ledger (workspace_id, id);
 
 CREATE TABLE leads (
   id text PRIMARY KEY,
@@ -104,7 +120,7 @@ CREATE TABLE events (
   UNIQUE (stream_id, stream_version)
 );
 
--- read models, projected inline in the append transaction
+-- read models, projected inline in the append transaction (rebuildable from events)
 CREATE TABLE enrichment_runs (
   id text PRIMARY KEY,
   workspace_id text NOT NULL,
@@ -142,37 +158,59 @@ CREATE TABLE idempotency_keys (
   key text NOT NULL,
   fingerprint text NOT NULL,
   run_id text NOT NULL,
-  created_at timestamptz NOT NULL DEFAULT now(),
+  created_at timestamptz NOT NULL,
   PRIMARY KEY (workspace_id, key)
 );
 
--- the frozen scope of a run (written by INSERT ... SELECT at dispatch) and each item's execution
+-- the frozen scope of a run: written once at dispatch by INSERT ... SELECT, part of the log
+CREATE TABLE run_scope (
+  run_id text NOT NULL,
+  ordinal integer NOT NULL,
+  workspace_id text NOT NULL,
+  lead_id text NOT NULL,
+  list_id text,
+  membership_id text,
+  PRIMARY KEY (run_id, ordinal)
+);
+
+-- each item's execution state, projected from the run's events
 CREATE TABLE run_items (
   id text PRIMARY KEY,
   workspace_id text NOT NULL,
   run_id text NOT NULL,
+  ordinal integer NOT NULL,
   lead_id text NOT NULL,
   list_id text,
   membership_id text,
-  status text NOT NULL DEFAULT 'pending',
-  result jsonb,
+  status text NOT NULL,
   skipped_reason text,
-  error jsonb,
   attempts integer NOT NULL DEFAULT 0,
+  claim_token text,
+  started_at timestamptz,
+  completed_at timestamptz,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  UNIQUE (run_id, ordinal)
+);
+CREATE INDEX run_items_pending ON run_items (run_id, ordinal) WHERE status = 'pending';
+CREATE INDEX run_items_claim ON run_items (claim_token) WHERE claim_token IS NOT NULL;
+
+-- what each item produced: personal data, keyed by item and Lead (erased with the Lead)
+CREATE TABLE item_results (
+  item_id text PRIMARY KEY,
+  workspace_id text NOT NULL,
+  run_id text NOT NULL,
+  lead_id text NOT NULL,
+  result jsonb,
+  error jsonb,
   input_snapshot jsonb,
   lead_snapshot jsonb,
   provider_result jsonb,
   provider text,
   provider_submission_id text,
-  claim_token text,
-  lease_until timestamptz,
-  started_at timestamptz,
-  completed_at timestamptz,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
+  recorded_at timestamptz NOT NULL
 );
-CREATE INDEX run_items_run ON run_items (run_id, id);
-CREATE INDEX run_items_claimable ON run_items (run_id, id) WHERE status IN ('pending', 'running');
+CREATE INDEX item_results_lead ON item_results (lead_id);
 `
   // the driver speaks the extended protocol only: one statement per query
   for (const statement of ddl

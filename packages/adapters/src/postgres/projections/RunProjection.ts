@@ -1,0 +1,114 @@
+/**
+ * The inline projection of run events into the read models: `enrichment_runs`
+ * (status with live counts), `run_items` (each item's state) and
+ * `idempotency_keys`. Every value comes from the event, never from the clock,
+ * so replaying the events rebuilds byte-identical rows.
+ */
+import { Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+
+const json = (value: unknown) => JSON.stringify(value)
+
+export const projectRunEvent = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  workspaceId: string,
+  event: RunEvent
+): Effect.Effect<unknown, SqlError.SqlError> => {
+  switch (event._tag) {
+    case "RunRequested": {
+      const cost = {
+        creditAction: event.cost.creditAction,
+        unitCost: event.cost.unitCost,
+        required: event.cost.required
+      }
+      const statements = [
+        sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
+            count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, created_at, updated_at)
+          VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
+            ${json(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
+            ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
+            ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
+            ${json({ displayRequest: event.displayRequest })}::jsonb, ${event.requestedAt}, ${event.requestedAt})`,
+        sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
+            created_at, updated_at)
+          SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
+            membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
+          FROM run_scope WHERE run_id = ${runId}`
+      ]
+      if (event.idempotency !== null) {
+        statements.push(sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+          VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId}, ${event.requestedAt})
+          ON CONFLICT DO NOTHING`)
+      }
+      return sequence(statements)
+    }
+    case "RunDispatched":
+      return sql`UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
+          dispatch_metadata = dispatch_metadata || ${json({ engine: event.engine, dispatchedAt: event.dispatchedAt })}::jsonb,
+          updated_at = ${event.dispatchedAt}
+        WHERE id = ${runId}`
+    case "RunStarted":
+      return sql`UPDATE enrichment_runs SET status = 'running', started_at = ${event.startedAt}, updated_at = ${event.startedAt}
+        WHERE id = ${runId} AND status = 'pending'`
+    case "ItemBatchStarted":
+      return sequence([
+        sql`UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
+            started_at = ${event.startedAt}, updated_at = ${event.startedAt}
+          WHERE run_id = ${runId} AND status = 'pending'
+            AND ordinal IN (SELECT jsonb_array_elements_text(${json(event.ordinals)}::jsonb)::int)`,
+        sql`UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
+            count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
+          WHERE id = ${runId}`
+      ])
+    case "ItemBatchRecorded": {
+      const count = (status: string) => event.outcomes.filter((o) => o.status === status).length
+      return sequence([
+        sql`UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
+            completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
+          FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
+          WHERE i.run_id = ${runId} AND i.ordinal = x.ordinal AND i.status = 'running'`,
+        sql`UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
+            count_completed = count_completed + ${count("completed")},
+            count_failed = count_failed + ${count("failed")},
+            count_skipped = count_skipped + ${count("skipped")},
+            updated_at = ${event.recordedAt}
+          WHERE id = ${runId}`
+      ])
+    }
+    case "RunCompleted":
+      return sql`UPDATE enrichment_runs SET status = 'completed', completed_at = ${event.completedAt},
+          updated_at = ${event.completedAt}
+        WHERE id = ${runId} AND status IN ('pending', 'running')`
+    case "RunCancelled":
+      return stopRun(sql, runId, "cancelled", "run_cancelled", event.cancelledAt, null)
+    case "RunFailed":
+      return stopRun(sql, runId, "failed", "run_failed", event.failedAt, { message: event.message, details: null })
+    case "CreditsSettled":
+      return sql`UPDATE enrichment_runs SET captured = ${event.captured}, released = ${event.released},
+          settled_at = ${event.settledAt}, updated_at = ${event.settledAt}
+        WHERE id = ${runId}`
+  }
+}
+
+/** A cancel or a failure: the run's status moves, its pending items are skipped; running ones finish. */
+const stopRun = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  status: "cancelled" | "failed",
+  reason: "run_cancelled" | "run_failed",
+  at: string,
+  error: { readonly message: string; readonly details: null } | null
+) =>
+  sequence([
+    sql`UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
+      WHERE run_id = ${runId} AND status = 'pending'`,
+    sql`UPDATE enrichment_runs SET status = ${status}, completed_at = ${at},
+        cancelled_at = ${status === "cancelled" ? at : null}, error = ${error === null ? null : json(error)}::jsonb,
+        count_skipped = count_skipped + count_pending, count_pending = 0, updated_at = ${at}
+      WHERE id = ${runId} AND status IN ('pending', 'running')`
+  ])
+
+/** Statements one after the other, on the caller's transaction. */
+const sequence = <E>(statements: ReadonlyArray<Effect.Effect<unknown, E>>) => Effect.all(statements, { discard: true })
