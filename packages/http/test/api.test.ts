@@ -5,6 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
 import type { Reply, TestClient } from "./support/HttpTestClient.ts"
 import { ADMIN_TOKEN, ApiOnlyTestServer, tableCounts, TestServer } from "./support/TestServer.ts"
 
@@ -409,8 +410,23 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           scope: { type: "explicit_leads", leadIds: imported.body.leadIds },
           idempotencyKey: "k1"
         }
-        const created = yield* use((api) => api.post("/api/enrichment", { key, body }))
+        const created = yield* use((api) =>
+          api.post("/api/enrichment", { key, body, headers: { "x-request-id": "req-dispatch-1" } })
+        )
         assert.strictEqual(created.status, 202, JSON.stringify(created.body))
+        assert.strictEqual(created.headers.get("x-request-id"), "req-dispatch-1")
+        const sql = yield* SqlClient.SqlClient
+        const [requested] = yield* sql<{ metadata: Record<string, string> }>`
+          SELECT metadata FROM events WHERE stream_id = ${`run-${created.body.runId}`} AND type = 'RunRequested'`
+        assert.strictEqual(requested!.metadata["requestId"], "req-dispatch-1")
+        assert.strictEqual(requested!.metadata["correlationId"], created.body.runId)
+        assert.match(requested!.metadata["actor"]!, /^api-key:/)
+        const [held] = yield* sql<{ metadata: Record<string, string> }>`
+          SELECT metadata FROM events WHERE type = 'CreditsHeld' AND data->>'runId' = ${created.body.runId}`
+        assert.deepStrictEqual(
+          [held!.metadata["requestId"], held!.metadata["correlationId"]],
+          ["req-dispatch-1", created.body.runId]
+        )
         assert.strictEqual(created.body.enrichmentRunId, created.body.runId)
         assert.deepStrictEqual(
           [created.body.status, created.body.leadCount, created.body.reusedExistingRun],

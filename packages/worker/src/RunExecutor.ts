@@ -10,6 +10,7 @@
 import { Config, Context, Effect, Layer, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
+import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Catalog } from "@enrich/adapters/providers/Catalog"
@@ -258,26 +259,29 @@ export class RunExecutor extends Context.Service<
         )
       })
 
-      const runBatch = Effect.fn("RunExecutor.runBatch")(function* (
-        run: { readonly runId: string; readonly workspaceId: string },
-        batch: string
-      ) {
-        const claimed = yield* claim(run.runId, run.workspaceId, batch)
-        if (claimed._tag === "Nothing") return nothing
-        if (claimed._tag === "AlreadyRecorded") return claimed.outcome
-        return yield* execute(run.runId, run.workspaceId, batch)
-      }, Effect.orDie)
+      const runBatch = Effect.fn("RunExecutor.runBatch")(
+        function* (run: { readonly runId: string; readonly workspaceId: string }, batch: string) {
+          const claimed = yield* claim(run.runId, run.workspaceId, batch)
+          if (claimed._tag === "Nothing") return nothing
+          if (claimed._tag === "AlreadyRecorded") return claimed.outcome
+          return yield* execute(run.runId, run.workspaceId, batch)
+        },
+        (effect, _run, batch) =>
+          Effect.provideService(effect, CommandMetadata, { actor: "worker", causationId: batch }),
+        Effect.orDie
+      )
 
-      const complete = Effect.fn("RunExecutor.complete")(function* (run: {
-        readonly runId: string
-        readonly workspaceId: string
-      }) {
-        yield* runs.execute({
-          runId: run.runId,
-          workspaceId: run.workspaceId,
-          command: { _tag: "CompleteRun", now: new Date().toISOString() }
-        })
-      }, Effect.orDie)
+      const complete = Effect.fn("RunExecutor.complete")(
+        function* (run: { readonly runId: string; readonly workspaceId: string }) {
+          yield* runs.execute({
+            runId: run.runId,
+            workspaceId: run.workspaceId,
+            command: { _tag: "CompleteRun", now: new Date().toISOString() }
+          })
+        },
+        Effect.provideService(CommandMetadata, { actor: "worker" }),
+        Effect.orDie
+      )
 
       return RunExecutor.of({ runBatch, complete })
     })

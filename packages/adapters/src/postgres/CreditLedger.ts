@@ -15,7 +15,7 @@ import {
   encodeCreditEvent,
   isRejection
 } from "@enrich/domain/credits/CreditAccount"
-import { EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
+import { CommandMetadata, EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { uuidv7 } from "../Ids.ts"
 import { projectCreditEvent } from "./projections/CreditProjection.ts"
 
@@ -74,13 +74,14 @@ export class CreditLedger extends Context.Service<
               const decided = decide(command, state)
               if (isRejection(decided)) return yield* decided
               const events = decided.map((event) => ({ event, eventId: uuidv7() }))
+              const context = yield* CommandMetadata
               yield* store.append({
                 streamId: creditStreamId(workspaceId),
                 streamType: "credits",
                 workspaceId,
                 expected: ExpectedVersion.any,
                 events: events.map(({ event, eventId }) => ({ eventId, ...encodeCreditEvent(event) })),
-                metadata: { correlationId: metadata?.correlationId ?? runId }
+                metadata: { ...context, correlationId: metadata?.correlationId ?? runId ?? context.correlationId }
               })
               for (const { event, eventId } of events) yield* projectCreditEvent(sql, workspaceId, eventId, event)
               return decided

@@ -9,6 +9,7 @@ import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import type { CreditRejection } from "@enrich/domain/credits/CreditAccount"
 import {
+  CommandMetadata,
   EventStore,
   type EventMetadata,
   ExpectedVersion,
@@ -81,13 +82,14 @@ export class RunStore extends Context.Service<
               const decision = decide(command, state)
               if (decision instanceof RunCommandRejected) return yield* decision
               if (decision.length > 0) {
+                const context = yield* CommandMetadata
                 yield* store.append({
                   streamId: runStreamId(runId),
                   streamType: "run",
                   workspaceId,
                   expected: ExpectedVersion.exact(past.length),
                   events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
-                  metadata: { correlationId: runId, ...metadata }
+                  metadata: { ...context, correlationId: runId, ...metadata }
                 })
                 let before = state
                 for (const event of decision) {

@@ -17,8 +17,8 @@
  * a later `Reserve` for it opens a new one (run ids are unique per run and the
  * Run aggregate refuses a second request, `run_exists`).
  */
-import { Effect, Schema } from "effect"
-import { UnknownEventVersion } from "../runs/RunEvents.ts"
+import { Schema } from "effect"
+import { versionedEvents } from "../events/VersionedEvents.ts"
 
 // --- events -----------------------------------------------------------------
 
@@ -81,29 +81,13 @@ export const creditEventVersion: { readonly [K in CreditEventType]: number } = {
  * None exist yet: version 1 is the first of every event. Add one here when an
  * event's schema changes, and bump `creditEventVersion`.
  */
-const upcasters: { readonly [key: string]: (data: Record<string, unknown>) => Record<string, unknown> } = {}
+const creditEvents = versionedEvents({ schema: CreditEvent, versions: creditEventVersion, upcasters: {} })
 
-const decodeEvent = Schema.decodeUnknownEffect(CreditEvent)
+/** Reads a stored credit event of any known version as the current CreditEvent. */
+export const decodeCreditEvent = creditEvents.decode
 
-/** Reads a stored event of any known version as the current CreditEvent. */
-export const decodeCreditEvent = (type: string, version: number, data: unknown) =>
-  Effect.gen(function* () {
-    const current = (creditEventVersion as Record<string, number | undefined>)[type]
-    if (current === undefined || version > current) return yield* new UnknownEventVersion({ type, version })
-    let payload = { ...(data as Record<string, unknown>) }
-    for (let v = version; v < current; v++) {
-      const up = upcasters[`${type}@${v}`]
-      if (up === undefined) return yield* new UnknownEventVersion({ type, version: v })
-      payload = up(payload)
-    }
-    return yield* decodeEvent({ ...payload, _tag: type })
-  })
-
-/** The stored form of an event: type, version and JSON data without the tag. */
-export const encodeCreditEvent = (event: CreditEvent) => {
-  const { _tag, ...data } = event
-  return { type: _tag, version: creditEventVersion[_tag], data }
-}
+/** The stored form of a credit event: type, version and JSON data without the tag. */
+export const encodeCreditEvent = creditEvents.encode
 
 // --- state ------------------------------------------------------------------
 

@@ -51,6 +51,15 @@ export interface EventMetadata {
   readonly requestId?: string | undefined
 }
 
+/**
+ * Who and what caused the commands of the current fiber (the API key, the
+ * request id, the worker): set at the edge, read by the stores when they
+ * append, so every event says where it came from.
+ */
+export const CommandMetadata = Context.Reference<EventMetadata>("@enrich/domain/ports/EventStore/CommandMetadata", {
+  defaultValue: () => ({})
+})
+
 export interface RecordedEvent extends NewEvent {
   readonly streamId: string
   readonly streamVersion: number

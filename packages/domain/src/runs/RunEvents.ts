@@ -5,8 +5,9 @@
  * and amounts — never Lead fields or result payloads (those are personal data
  * and live in tables that can be erased).
  */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { ChargeOn, OutputTarget } from "../catalog/Enrichment.ts"
+import { UnknownEventVersion, versionedEvents } from "../events/VersionedEvents.ts"
 import { RequestedScope } from "./Scope.ts"
 
 export const RunMode = Schema.Literals(["persisted", "preview"])
@@ -128,31 +129,12 @@ export const runEventVersion: { readonly [K in RunEventType]: number } = {
  * None exist yet: version 1 is the first of every event. Add one here when an
  * event's schema changes, and bump `runEventVersion`.
  */
-const upcasters: { readonly [key: string]: (data: Record<string, unknown>) => Record<string, unknown> } = {}
+const runEvents = versionedEvents({ schema: RunEvent, versions: runEventVersion, upcasters: {} })
 
-export class UnknownEventVersion extends Schema.TaggedError<UnknownEventVersion>()("UnknownEventVersion", {
-  type: Schema.String,
-  version: Schema.Int
-}) {}
+/** Reads a stored run event of any known version as the current RunEvent. */
+export const decodeRunEvent = runEvents.decode
 
-const decodeEvent = Schema.decodeUnknownEffect(RunEvent)
+/** The stored form of a run event: type, version and JSON data without the tag. */
+export const encodeRunEvent = runEvents.encode
 
-/** Reads a stored event of any known version as the current RunEvent. */
-export const decodeRunEvent = (type: string, version: number, data: unknown) =>
-  Effect.gen(function* () {
-    const current = (runEventVersion as Record<string, number | undefined>)[type]
-    if (current === undefined || version > current) return yield* new UnknownEventVersion({ type, version })
-    let payload = { ...(data as Record<string, unknown>) }
-    for (let v = version; v < current; v++) {
-      const up = upcasters[`${type}@${v}`]
-      if (up === undefined) return yield* new UnknownEventVersion({ type, version: v })
-      payload = up(payload)
-    }
-    return yield* decodeEvent({ ...payload, _tag: type })
-  })
-
-/** The stored form of an event: type, version and JSON data without the tag. */
-export const encodeRunEvent = (event: RunEvent) => {
-  const { _tag, ...data } = event
-  return { type: _tag, version: runEventVersion[_tag], data }
-}
+export { UnknownEventVersion }

@@ -1,6 +1,7 @@
 /** Bearer authentication: workspace API keys for /api, the operator token for /admin. */
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { timingSafeEqual, createHash } from "node:crypto"
+import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { AdminAuth, ApiKeyAuth, CurrentWorkspace } from "../api/Api.ts"
 import { apiError } from "../api/Errors.ts"
@@ -19,7 +20,11 @@ export const ApiKeyAuthLive = Layer.effect(
             return yield* Effect.fail(unauthorized("Missing or malformed Authorization: Bearer <api key> header"))
           const found = yield* workspaces.authenticate(secret)
           if (Option.isNone(found)) return yield* Effect.fail(unauthorized("Unknown or revoked API key"))
-          return yield* Effect.provideService(httpEffect, CurrentWorkspace, found.value)
+          const context = yield* CommandMetadata
+          return yield* httpEffect.pipe(
+            Effect.provideService(CurrentWorkspace, found.value),
+            Effect.provideService(CommandMetadata, { ...context, actor: `api-key:${found.value.keyId}` })
+          )
         })
     })
   })
@@ -39,7 +44,10 @@ export const AdminAuthLive = Layer.effect(
         }
         const given = Redacted.value(credential)
         return given !== "" && timingSafeEqual(digest(given), digest(Redacted.value(token.value)))
-          ? httpEffect
+          ? Effect.gen(function* () {
+              const context = yield* CommandMetadata
+              return yield* Effect.provideService(httpEffect, CommandMetadata, { ...context, actor: "admin" })
+            })
           : Effect.fail(unauthorized("Missing or wrong admin token"))
       }
     })

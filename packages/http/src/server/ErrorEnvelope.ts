@@ -9,6 +9,7 @@ import { ByteSize, Cause, Effect, type Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import { randomUUID } from "node:crypto"
+import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { apiError } from "../api/Errors.ts"
 
 export const maxBodySize = ByteSize.mebibytes(1)
@@ -71,6 +72,7 @@ export const withErrorEnvelope = <E, R>(
     const requestId = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     const response = yield* app.pipe(
       Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
+      Effect.provideService(CommandMetadata, { requestId }),
       Effect.catchCause((cause) => toResponse(cause, requestId)),
       Effect.annotateLogs({ requestId })
     )
