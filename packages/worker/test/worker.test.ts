@@ -229,7 +229,11 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
       const [batch] = yield* sql<{ metadata: Record<string, string> }>`
         SELECT metadata FROM events WHERE stream_id = ${`run-${run.id}`} AND type = 'ItemBatchRecorded'
         ORDER BY global_position LIMIT 1`
-      assert.deepStrictEqual(batch!.metadata, { actor: "worker", causationId: `${run.id}/batch-0`, correlationId: run.id })
+      assert.deepStrictEqual(batch!.metadata, {
+        actor: "worker",
+        causationId: `${run.id}/batch-0`,
+        correlationId: run.id
+      })
       const credits = yield* sql<{ type: string; amount: number }>`
         SELECT type, (data->>'amount')::int AS amount FROM events
         WHERE stream_id = ${`credits-${workspaceId}`} AND data->>'runId' = ${run.id} ORDER BY global_position`
