@@ -3,24 +3,24 @@
  * migrations applied) and a Dispatcher.
  */
 import { Layer } from "effect"
-import { CreditLedger } from "./postgres/CreditLedger.ts"
+import { CreditLedgerPgLive } from "./postgres/CreditLedger.ts"
 import { EventStorePgLive } from "./postgres/EventStorePg.ts"
-import { LeadDirectory } from "./postgres/LeadDirectory.ts"
+import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
 import { RunReadModel } from "./postgres/RunReadModel.ts"
 import { RunStore } from "./postgres/RunStore.ts"
 import { Workspaces } from "./postgres/Workspaces.ts"
-import { Catalog } from "./providers/Catalog.ts"
+import { BuiltinCatalogLive } from "./providers/Catalog.ts"
 import { CancelRun } from "./runs/CancelRun.ts"
 import { DispatchRun } from "./runs/DispatchRun.ts"
 
-const Ledger = CreditLedger.layer.pipe(Layer.provideMerge(EventStorePgLive))
+const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
 
 const Stores = Layer.mergeAll(
   Workspaces.layer,
-  LeadDirectory.layer,
+  LeadDirectoryPgLive,
   RunReadModel.layer,
   RunStore.layer,
-  Catalog.layer
+  BuiltinCatalogLive
 ).pipe(Layer.provideMerge(Ledger))
 
 export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer).pipe(Layer.provideMerge(Stores))

@@ -13,7 +13,7 @@ import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
-import { Catalog } from "@enrich/adapters/providers/Catalog"
+import { Catalog } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 
 interface ClaimedRow {

@@ -5,108 +5,82 @@
  * version retries on a hot stream: every dispatch of a workspace serialises on
  * that row for the length of its transaction, and decides against fresh totals.
  */
-import { Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import {
-  type CreditCommand,
-  type CreditEvent,
-  type CreditRejection,
-  decide,
-  encodeCreditEvent,
-  isRejection
-} from "@enrich/domain/credits/CreditAccount"
+import { type CreditCommand, decide, encodeCreditEvent, isRejection } from "@enrich/domain/credits/CreditAccount"
+import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { CommandMetadata, EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { uuidv7 } from "../Ids.ts"
 import { projectCreditEvent } from "./projections/CreditProjection.ts"
 
 export const creditStreamId = (workspaceId: string) => `credits-${workspaceId}`
 
-export interface CreditBalance {
-  readonly balance: number
-  readonly held: number
-  readonly captured: number
-  readonly granted: number
-}
-
-export class CreditLedger extends Context.Service<
+export const CreditLedgerPgLive = Layer.effect(
   CreditLedger,
-  {
-    /** Decides a credit command under the workspace's row lock, appends and projects its events. */
-    readonly execute: (
-      workspaceId: string,
-      command: CreditCommand,
-      metadata?: { readonly correlationId?: string | undefined }
-    ) => Effect.Effect<ReadonlyArray<CreditEvent>, CreditRejection>
-    readonly balance: (workspaceId: string) => Effect.Effect<CreditBalance>
-  }
->()("@enrich/adapters/postgres/CreditLedger") {
-  static readonly layer = Layer.effect(
-    CreditLedger,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const store = yield* EventStore
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const store = yield* EventStore
 
-      const execute = Effect.fn("CreditLedger.execute")(
-        function* (
-          workspaceId: string,
-          command: CreditCommand,
-          metadata?: { readonly correlationId?: string | undefined }
-        ) {
-          return yield* sql.withTransaction(
-            Effect.gen(function* () {
-              const [row] = yield* sql<{ granted: string; held: string; captured: string }>`
+    const execute = Effect.fn("CreditLedger.execute")(
+      function* (
+        workspaceId: string,
+        command: CreditCommand,
+        metadata?: { readonly correlationId?: string | undefined }
+      ) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const [row] = yield* sql<{ granted: string; held: string; captured: string }>`
                 SELECT granted::text, held::text, captured::text FROM credit_accounts
                 WHERE workspace_id = ${workspaceId} FOR UPDATE`
-              const runId = "runId" in command ? command.runId : undefined
-              const holds = new Map<string, number>()
-              if (runId !== undefined) {
-                const [hold] = yield* sql<{
-                  amount: string
-                }>`SELECT amount::text FROM credit_holds WHERE run_id = ${runId}`
-                if (hold !== undefined) holds.set(runId, Number(hold.amount))
-              }
-              const state = {
-                granted: Number(row?.granted ?? 0),
-                held: Number(row?.held ?? 0),
-                captured: Number(row?.captured ?? 0),
-                holds
-              }
-              const decided = decide(command, state)
-              if (isRejection(decided)) return yield* decided
-              const events = decided.map((event) => ({ event, eventId: uuidv7() }))
-              const context = yield* CommandMetadata
-              yield* store.append({
-                streamId: creditStreamId(workspaceId),
-                streamType: "credits",
-                workspaceId,
-                expected: ExpectedVersion.any,
-                events: events.map(({ event, eventId }) => ({ eventId, ...encodeCreditEvent(event) })),
-                metadata: { ...context, correlationId: metadata?.correlationId ?? runId ?? context.correlationId }
-              })
-              for (const { event, eventId } of events) yield* projectCreditEvent(sql, workspaceId, eventId, event)
-              return decided
+            const runId = "runId" in command ? command.runId : undefined
+            const holds = new Map<string, number>()
+            if (runId !== undefined) {
+              const [hold] = yield* sql<{
+                amount: string
+              }>`SELECT amount::text FROM credit_holds WHERE run_id = ${runId}`
+              if (hold !== undefined) holds.set(runId, Number(hold.amount))
+            }
+            const state = {
+              granted: Number(row?.granted ?? 0),
+              held: Number(row?.held ?? 0),
+              captured: Number(row?.captured ?? 0),
+              holds
+            }
+            const decided = decide(command, state)
+            if (isRejection(decided)) return yield* decided
+            const events = decided.map((event) => ({ event, eventId: uuidv7() }))
+            const context = yield* CommandMetadata
+            yield* store.append({
+              streamId: creditStreamId(workspaceId),
+              streamType: "credits",
+              workspaceId,
+              expected: ExpectedVersion.any,
+              events: events.map(({ event, eventId }) => ({ eventId, ...encodeCreditEvent(event) })),
+              metadata: { ...context, correlationId: metadata?.correlationId ?? runId ?? context.correlationId }
             })
-          )
-        },
-        Effect.catchTags({
-          SqlError: Effect.die,
-          WrongExpectedVersion: Effect.die,
-          EventStoreError: Effect.die,
-          EventIdsPartiallyAppended: Effect.die
-        })
-      )
+            for (const { event, eventId } of events) yield* projectCreditEvent(sql, workspaceId, eventId, event)
+            return decided
+          })
+        )
+      },
+      Effect.catchTags({
+        SqlError: Effect.die,
+        WrongExpectedVersion: Effect.die,
+        EventStoreError: Effect.die,
+        EventIdsPartiallyAppended: Effect.die
+      })
+    )
 
-      const balance = Effect.fn("CreditLedger.balance")(function* (workspaceId: string) {
-        const rows = yield* sql<{ granted: string; held: string; captured: string }>`
+    const balance = Effect.fn("CreditLedger.balance")(function* (workspaceId: string) {
+      const rows = yield* sql<{ granted: string; held: string; captured: string }>`
           SELECT granted::text, held::text, captured::text FROM credit_accounts WHERE workspace_id = ${workspaceId}`
-        const row = rows[0] ?? { granted: "0", held: "0", captured: "0" }
-        const granted = Number(row.granted)
-        const held = Number(row.held)
-        const captured = Number(row.captured)
-        return { balance: granted - held - captured, held, captured, granted }
-      }, Effect.orDie)
+      const row = rows[0] ?? { granted: "0", held: "0", captured: "0" }
+      const granted = Number(row.granted)
+      const held = Number(row.held)
+      const captured = Number(row.captured)
+      return { balance: granted - held - captured, held, captured, granted }
+    }, Effect.orDie)
 
-      return CreditLedger.of({ execute, balance })
-    })
-  )
-}
+    return CreditLedger.of({ execute, balance })
+  })
+)

@@ -3,58 +3,23 @@
  * the facts the planner decides from (counts and the first offenders) and the
  * frozen scope of a run (`INSERT … SELECT` into run_items). No round trip per Lead.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { fromInput, groupByIdentity, type LeadFields, type LeadInput, mergeInto } from "@enrich/domain/leads/Lead"
+import {
+  ALL_LIST_ID,
+  LeadDirectory,
+  type LeadPageQuery,
+  LeadsNotFound,
+  LeadTypeMismatch,
+  type LeadView,
+  ListNotFound,
+  type ListView,
+  type NewList
+} from "@enrich/domain/ports/LeadDirectory"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "../Ids.ts"
-
-export const ALL_LIST_ID = "all"
-
-export interface LeadView extends LeadFields {
-  readonly id: string
-  readonly email: string | null
-  readonly lists: ReadonlyArray<string>
-  readonly createdAt: string
-  readonly updatedAt: string
-}
-
-export interface ListView {
-  readonly id: string
-  readonly name: string
-  readonly description: string | null
-  readonly leadType: "person" | "company" | "mixed"
-  readonly protected: boolean
-  readonly leadCount: number
-  readonly createdAt: string
-  readonly updatedAt: string
-}
-
-export interface NewList {
-  readonly name: string
-  readonly description: string | null
-  readonly leadType: ListView["leadType"]
-  readonly leadIds: ReadonlyArray<string>
-}
-
-export interface LeadPageQuery {
-  readonly limit: number
-  readonly cursor: string | undefined
-  readonly type: "person" | "company" | undefined
-}
-
-export class ListNotFound extends Schema.TaggedError<ListNotFound>()("ListNotFound", { listId: Schema.String }) {}
-export class LeadsNotFound extends Schema.TaggedError<LeadsNotFound>()("LeadsNotFound", {
-  leadIds: Schema.Array(Schema.String),
-  total: Schema.Int
-}) {}
-export class LeadTypeMismatch extends Schema.TaggedError<LeadTypeMismatch>()("LeadTypeMismatch", {
-  listId: Schema.String,
-  leadType: Schema.String,
-  leadIds: Schema.Array(Schema.String),
-  total: Schema.Int
-}) {}
 
 interface LeadRow {
   id: string
@@ -119,292 +84,251 @@ const leadColumns = (sql: SqlClient.SqlClient) => sql`l.id, l.type, l.name, l.ti
   l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes, l.created_at, l.updated_at,
   (SELECT array_agg(m.list_id ORDER BY m.list_id) FROM list_memberships m WHERE m.lead_id = l.id) AS lists`
 
-export class LeadDirectory extends Context.Service<
+export const LeadDirectoryPgLive = Layer.effect(
   LeadDirectory,
-  {
-    readonly importLeads: (
-      workspaceId: string,
-      inputs: ReadonlyArray<LeadInput>,
-      listId: string | undefined
-    ) => Effect.Effect<
-      { readonly created: number; readonly matched: number; readonly leadIds: ReadonlyArray<string> },
-      ListNotFound | LeadTypeMismatch
-    >
-    readonly createList: (
-      workspaceId: string,
-      input: NewList
-    ) => Effect.Effect<ListView, LeadsNotFound | LeadTypeMismatch>
-    readonly listLeads: (
-      workspaceId: string,
-      listId: string,
-      page: LeadPageQuery
-    ) => Effect.Effect<
-      {
-        readonly leads: ReadonlyArray<
-          LeadView & { readonly membership: { readonly id: string; readonly attributes: unknown } | null }
-        >
-        readonly total: number
-        readonly nextCursor: string | null
-        readonly hasMore: boolean
-      },
-      ListNotFound
-    >
-    /** Freezes the scope into run_scope (Leads of `subject` only, ordinals 1..n in Lead id order) and returns the planner's facts. */
-    readonly freezeScope: (input: {
-      readonly workspaceId: string
-      readonly runId: string
-      readonly scope: Scope
-      readonly subject: "person" | "company"
-    }) => Effect.Effect<ScopeFacts>
-  }
->()("@enrich/adapters/postgres/LeadDirectory") {
-  static readonly layer = Layer.effect(
-    LeadDirectory,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
 
-      const findList = (workspaceId: string, listId: string) =>
-        sql<{ id: string; lead_type: ListView["leadType"] }>`
+    const findList = (workspaceId: string, listId: string) =>
+      sql<{ id: string; lead_type: ListView["leadType"] }>`
           SELECT id, lead_type FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(
-          Effect.map((rows) => Option.fromNullishOr(rows[0]))
-        )
+        Effect.map((rows) => Option.fromNullishOr(rows[0]))
+      )
 
-      /** Requested ids that are not Leads of the workspace: the first 100, each row with the total. */
-      const missingLeads = (workspaceId: string, leadIds: ReadonlyArray<string>) =>
-        sql<{ id: string; total: number }>`
+    /** Requested ids that are not Leads of the workspace: the first 100, each row with the total. */
+    const missingLeads = (workspaceId: string, leadIds: ReadonlyArray<string>) =>
+      sql<{ id: string; total: number }>`
           SELECT x AS id, count(*) OVER ()::int AS total FROM jsonb_array_elements_text(${JSON.stringify(leadIds)}::jsonb) x
           WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = x AND l.workspace_id = ${workspaceId})
           ORDER BY x LIMIT 100`
 
-      /** Adds members, refusing Leads of the wrong type for the List. */
-      const addMembers = Effect.fnUntraced(function* (
-        workspaceId: string,
-        list: { readonly id: string; readonly lead_type: ListView["leadType"] },
-        leadIds: ReadonlyArray<string>
-      ) {
-        if (leadIds.length === 0) return
-        const ids = JSON.stringify(leadIds)
-        if (list.lead_type !== "mixed") {
-          const wrong = yield* sql<{ id: string; total: number }>`
+    /** Adds members, refusing Leads of the wrong type for the List. */
+    const addMembers = Effect.fnUntraced(function* (
+      workspaceId: string,
+      list: { readonly id: string; readonly lead_type: ListView["leadType"] },
+      leadIds: ReadonlyArray<string>
+    ) {
+      if (leadIds.length === 0) return
+      const ids = JSON.stringify(leadIds)
+      if (list.lead_type !== "mixed") {
+        const wrong = yield* sql<{ id: string; total: number }>`
             SELECT id, count(*) OVER ()::int AS total FROM leads
             WHERE workspace_id = ${workspaceId} AND id IN (SELECT jsonb_array_elements_text(${ids}::jsonb))
               AND type <> ${list.lead_type}
             ORDER BY id LIMIT 100`
-          if (wrong.length > 0) {
-            return yield* new LeadTypeMismatch({
-              listId: list.id,
-              leadType: list.lead_type,
-              leadIds: wrong.map((r) => r.id),
-              total: wrong[0]!.total
-            })
-          }
+        if (wrong.length > 0) {
+          return yield* new LeadTypeMismatch({
+            listId: list.id,
+            leadType: list.lead_type,
+            leadIds: wrong.map((r) => r.id),
+            total: wrong[0]!.total
+          })
         }
-        yield* sql`
+      }
+      yield* sql`
           INSERT INTO list_memberships (id, workspace_id, list_id, lead_id)
           SELECT x.id, ${workspaceId}, ${list.id}, x.lead_id
           FROM jsonb_to_recordset(${JSON.stringify(leadIds.map((leadId) => ({ id: uuidv7(), lead_id: leadId })))}::jsonb)
             AS x(id text, lead_id text)
           ON CONFLICT (list_id, lead_id) DO NOTHING`
-      })
+    })
 
-      const importLeads = Effect.fn("LeadDirectory.importLeads")(
-        function* (workspaceId: string, inputs: ReadonlyArray<LeadInput>, listId: string | undefined) {
-          return yield* sql.withTransaction(
-            Effect.gen(function* () {
-              // imports of one workspace are serialised so identity de-duplication holds under concurrency
-              yield* sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}))`
-              const list =
-                listId === undefined || listId === ALL_LIST_ID ? Option.none() : yield* findList(workspaceId, listId)
-              if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(list)) {
-                return yield* new ListNotFound({ listId })
-              }
-              const grouped = groupByIdentity(inputs.map(fromInput))
-              const groups = grouped.groups.map((g) => ({ ...g, leadId: undefined as string | undefined }))
-              const allKeys = [...new Set(groups.flatMap((g) => [...g.keys]))]
-              const existing =
-                allKeys.length === 0
-                  ? []
-                  : yield* sql<{ identity_key: string; lead_id: string }>`
+    const importLeads = Effect.fn("LeadDirectory.importLeads")(
+      function* (workspaceId: string, inputs: ReadonlyArray<LeadInput>, listId: string | undefined) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            // imports of one workspace are serialised so identity de-duplication holds under concurrency
+            yield* sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}))`
+            const list =
+              listId === undefined || listId === ALL_LIST_ID ? Option.none() : yield* findList(workspaceId, listId)
+            if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(list)) {
+              return yield* new ListNotFound({ listId })
+            }
+            const grouped = groupByIdentity(inputs.map(fromInput))
+            const groups = grouped.groups.map((g) => ({ ...g, leadId: undefined as string | undefined }))
+            const allKeys = [...new Set(groups.flatMap((g) => [...g.keys]))]
+            const existing =
+              allKeys.length === 0
+                ? []
+                : yield* sql<{ identity_key: string; lead_id: string }>`
             SELECT identity_key, lead_id FROM lead_identities
             WHERE workspace_id = ${workspaceId}
               AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(allKeys)}::jsonb))`
-              const leadOfKey = new Map(existing.map((r) => [r.identity_key, r.lead_id]))
-              for (const group of groups) {
-                const match = [...group.keys].map((k) => leadOfKey.get(k)).find((id) => id !== undefined)
-                if (match !== undefined) group.leadId = match
-              }
-              const matchedIds = [...new Set(groups.flatMap((g) => (g.leadId === undefined ? [] : [g.leadId])))]
-              const stored =
-                matchedIds.length === 0
-                  ? []
-                  : yield* sql<LeadRow>`
+            const leadOfKey = new Map(existing.map((r) => [r.identity_key, r.lead_id]))
+            for (const group of groups) {
+              const match = [...group.keys].map((k) => leadOfKey.get(k)).find((id) => id !== undefined)
+              if (match !== undefined) group.leadId = match
+            }
+            const matchedIds = [...new Set(groups.flatMap((g) => (g.leadId === undefined ? [] : [g.leadId])))]
+            const stored =
+              matchedIds.length === 0
+                ? []
+                : yield* sql<LeadRow>`
             SELECT ${leadColumns(sql)} FROM leads l
             WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(matchedIds)}::jsonb))`
-              const storedById = new Map(stored.map((r) => [r.id, toFields(r)]))
-              const updates = new Map<string, LeadFields>()
-              const inserts: Array<ReturnType<typeof toRecord>> = []
-              for (const group of groups) {
-                if (group.leadId !== undefined) {
-                  const base = updates.get(group.leadId) ?? storedById.get(group.leadId)!
-                  updates.set(group.leadId, mergeInto(base, group.fields))
-                } else {
-                  group.leadId = uuidv7()
-                  inserts.push(toRecord(group.leadId, group.fields))
-                }
+            const storedById = new Map(stored.map((r) => [r.id, toFields(r)]))
+            const updates = new Map<string, LeadFields>()
+            const inserts: Array<ReturnType<typeof toRecord>> = []
+            for (const group of groups) {
+              if (group.leadId !== undefined) {
+                const base = updates.get(group.leadId) ?? storedById.get(group.leadId)!
+                updates.set(group.leadId, mergeInto(base, group.fields))
+              } else {
+                group.leadId = uuidv7()
+                inserts.push(toRecord(group.leadId, group.fields))
               }
-              const recordset = `x(id text, type text, name jsonb, title text, company jsonb, location jsonb, domain text,
+            }
+            const recordset = `x(id text, type text, name jsonb, title text, company jsonb, location jsonb, domain text,
             linkedin_url text, industry text, size text, contacts jsonb, socials jsonb, attributes jsonb)`
-              if (inserts.length > 0) {
-                yield* sql`
+            if (inserts.length > 0) {
+              yield* sql`
               INSERT INTO leads (id, workspace_id, type, name, title, company, location, domain, linkedin_url, industry, size,
                                  contacts, socials, attributes)
               SELECT x.id, ${workspaceId}, x.type, x.name, x.title, x.company, x.location, x.domain, x.linkedin_url,
                      x.industry, x.size, x.contacts, x.socials, x.attributes
               FROM jsonb_to_recordset(${JSON.stringify(inserts)}::jsonb) AS ${sql.literal(recordset)}`
-              }
-              if (updates.size > 0) {
-                const changed = [...updates].map(([id, fields]) => toRecord(id, fields))
-                yield* sql`
+            }
+            if (updates.size > 0) {
+              const changed = [...updates].map(([id, fields]) => toRecord(id, fields))
+              yield* sql`
               UPDATE leads l SET name = x.name, title = x.title, company = x.company, location = x.location,
                 domain = x.domain, linkedin_url = x.linkedin_url, industry = x.industry, size = x.size,
                 contacts = x.contacts, socials = x.socials, attributes = x.attributes, updated_at = now()
               FROM jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) AS ${sql.literal(recordset)}
               WHERE l.id = x.id AND l.workspace_id = ${workspaceId}`
-              }
-              const identities = groups.flatMap((g) =>
-                [...g.keys].map((k) => ({ identity_key: k, lead_id: g.leadId! }))
-              )
-              if (identities.length > 0) {
-                yield* sql`
+            }
+            const identities = groups.flatMap((g) => [...g.keys].map((k) => ({ identity_key: k, lead_id: g.leadId! })))
+            if (identities.length > 0) {
+              yield* sql`
               INSERT INTO lead_identities (workspace_id, identity_key, lead_id)
               SELECT ${workspaceId}, x.identity_key, x.lead_id
               FROM jsonb_to_recordset(${JSON.stringify(identities)}::jsonb) AS x(identity_key text, lead_id text)
               ON CONFLICT DO NOTHING`
-              }
-              const leadIds = grouped.groupOfRow.map((g) => groups[g]!.leadId!)
-              if (Option.isSome(list)) yield* addMembers(workspaceId, list.value, [...new Set(leadIds)])
-              return { created: inserts.length, matched: groups.length - inserts.length, leadIds }
-            })
-          )
-        },
-        Effect.catchTag("SqlError", Effect.die)
-      )
+            }
+            const leadIds = grouped.groupOfRow.map((g) => groups[g]!.leadId!)
+            if (Option.isSome(list)) yield* addMembers(workspaceId, list.value, [...new Set(leadIds)])
+            return { created: inserts.length, matched: groups.length - inserts.length, leadIds }
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
 
-      const listView = (row: {
-        id: string
-        name: string
-        description: string | null
-        lead_type: ListView["leadType"]
-        lead_count: number
-        created_at: Date
-        updated_at: Date
-      }): ListView => ({
-        id: row.id,
-        name: row.name,
-        description: row.description,
-        leadType: row.lead_type,
-        protected: row.id === ALL_LIST_ID,
-        leadCount: row.lead_count,
-        createdAt: new Date(row.created_at).toISOString(),
-        updatedAt: new Date(row.updated_at).toISOString()
-      })
+    const listView = (row: {
+      id: string
+      name: string
+      description: string | null
+      lead_type: ListView["leadType"]
+      lead_count: number
+      created_at: Date
+      updated_at: Date
+    }): ListView => ({
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      leadType: row.lead_type,
+      protected: row.id === ALL_LIST_ID,
+      leadCount: row.lead_count,
+      createdAt: new Date(row.created_at).toISOString(),
+      updatedAt: new Date(row.updated_at).toISOString()
+    })
 
-      const createList = Effect.fn("LeadDirectory.createList")(
-        function* (workspaceId: string, input: NewList) {
-          return yield* sql.withTransaction(
-            Effect.gen(function* () {
-              const id = uuidv7()
-              if (input.leadIds.length > 0) {
-                const missing = yield* missingLeads(workspaceId, input.leadIds)
-                if (missing.length > 0) {
-                  return yield* new LeadsNotFound({ leadIds: missing.map((r) => r.id), total: missing[0]!.total })
-                }
+    const createList = Effect.fn("LeadDirectory.createList")(
+      function* (workspaceId: string, input: NewList) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const id = uuidv7()
+            if (input.leadIds.length > 0) {
+              const missing = yield* missingLeads(workspaceId, input.leadIds)
+              if (missing.length > 0) {
+                return yield* new LeadsNotFound({ leadIds: missing.map((r) => r.id), total: missing[0]!.total })
               }
-              yield* sql`INSERT INTO lists (id, workspace_id, name, description, lead_type)
+            }
+            yield* sql`INSERT INTO lists (id, workspace_id, name, description, lead_type)
             VALUES (${id}, ${workspaceId}, ${input.name}, ${input.description}, ${input.leadType})`
-              yield* addMembers(workspaceId, { id, lead_type: input.leadType }, input.leadIds)
-              const rows = yield* sql<Parameters<typeof listView>[0]>`
+            yield* addMembers(workspaceId, { id, lead_type: input.leadType }, input.leadIds)
+            const rows = yield* sql<Parameters<typeof listView>[0]>`
             SELECT id, name, description, lead_type, created_at, updated_at,
                    (SELECT count(*)::int FROM list_memberships m WHERE m.list_id = lists.id) AS lead_count
             FROM lists WHERE id = ${id}`
-              return listView(rows[0]!)
-            })
-          )
-        },
-        Effect.catchTag("SqlError", Effect.die)
-      )
+            return listView(rows[0]!)
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
 
-      const listLeads = Effect.fn("LeadDirectory.listLeads")(
-        function* (workspaceId: string, listId: string, page: LeadPageQuery) {
-          const typeFilter = page.type === undefined ? sql`` : sql`AND l.type = ${page.type}`
-          const after = page.cursor === undefined ? sql`` : sql`AND l.id > ${page.cursor}`
-          if (listId === ALL_LIST_ID) {
-            const [rows, total] = yield* Effect.all([
-              sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
-              WHERE l.workspace_id = ${workspaceId} ${typeFilter} ${after} ORDER BY l.id LIMIT ${page.limit + 1}`,
-              sql<{
-                n: number
-              }>`SELECT count(*)::int AS n FROM leads l WHERE l.workspace_id = ${workspaceId} ${typeFilter}`
-            ])
-            const leads = rows.slice(0, page.limit).map((r) => ({ ...toLeadView(r), membership: null }))
-            const hasMore = rows.length > page.limit
-            return { leads, total: total[0]!.n, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
-          }
-          const list = yield* findList(workspaceId, listId)
-          if (Option.isNone(list)) return yield* new ListNotFound({ listId })
+    const listLeads = Effect.fn("LeadDirectory.listLeads")(
+      function* (workspaceId: string, listId: string, page: LeadPageQuery) {
+        const typeFilter = page.type === undefined ? sql`` : sql`AND l.type = ${page.type}`
+        const after = page.cursor === undefined ? sql`` : sql`AND l.id > ${page.cursor}`
+        if (listId === ALL_LIST_ID) {
           const [rows, total] = yield* Effect.all([
-            sql<LeadRow & { membership_id: string; membership_attributes: unknown }>`
+            sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
+              WHERE l.workspace_id = ${workspaceId} ${typeFilter} ${after} ORDER BY l.id LIMIT ${page.limit + 1}`,
+            sql<{
+              n: number
+            }>`SELECT count(*)::int AS n FROM leads l WHERE l.workspace_id = ${workspaceId} ${typeFilter}`
+          ])
+          const leads = rows.slice(0, page.limit).map((r) => ({ ...toLeadView(r), membership: null }))
+          const hasMore = rows.length > page.limit
+          return { leads, total: total[0]!.n, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
+        }
+        const list = yield* findList(workspaceId, listId)
+        if (Option.isNone(list)) return yield* new ListNotFound({ listId })
+        const [rows, total] = yield* Effect.all([
+          sql<LeadRow & { membership_id: string; membership_attributes: unknown }>`
             SELECT ${leadColumns(sql)}, m.id AS membership_id, m.attributes AS membership_attributes
             FROM list_memberships m JOIN leads l ON l.id = m.lead_id
             WHERE m.list_id = ${listId} AND m.workspace_id = ${workspaceId} ${typeFilter} ${after}
             ORDER BY l.id LIMIT ${page.limit + 1}`,
-            sql<{ n: number }>`SELECT count(*)::int AS n FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+          sql<{ n: number }>`SELECT count(*)::int AS n FROM list_memberships m JOIN leads l ON l.id = m.lead_id
             WHERE m.list_id = ${listId} AND m.workspace_id = ${workspaceId} ${typeFilter}`
-          ])
-          const leads = rows.slice(0, page.limit).map((r) => ({
-            ...toLeadView(r),
-            membership: { id: r.membership_id, attributes: r.membership_attributes }
-          }))
-          const hasMore = rows.length > page.limit
-          return { leads, total: total[0]!.n, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
-        },
-        Effect.catchTag("SqlError", Effect.die)
-      )
+        ])
+        const leads = rows.slice(0, page.limit).map((r) => ({
+          ...toLeadView(r),
+          membership: { id: r.membership_id, attributes: r.membership_attributes }
+        }))
+        const hasMore = rows.length > page.limit
+        return { leads, total: total[0]!.n, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
 
-      const freezeScope = Effect.fn("LeadDirectory.freezeScope")(
-        function* (input: {
-          readonly workspaceId: string
-          readonly runId: string
-          readonly scope: Scope
-          readonly subject: "person" | "company"
-        }) {
-          const { runId, scope, subject, workspaceId } = input
-          const noFacts: ScopeFacts = {
-            listFound: true,
-            missingLeadIds: [],
-            missingLeadCount: 0,
-            matchingCount: 0,
-            mismatchedLeadIds: [],
-            mismatchedCount: 0,
-            nonMemberCount: 0
-          }
-          const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
-          if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(yield* findList(workspaceId, listId))) {
-            return { ...noFacts, listFound: false }
-          }
-          const concreteList = listId !== undefined && listId !== ALL_LIST_ID ? listId : null
-          // the Leads in scope, of any type: explicit ids, a List's members, or every Lead (`all`)
-          const inScope =
-            scope.type === "explicit_leads"
-              ? sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
+    const freezeScope = Effect.fn("LeadDirectory.freezeScope")(
+      function* (input: {
+        readonly workspaceId: string
+        readonly runId: string
+        readonly scope: Scope
+        readonly subject: "person" | "company"
+      }) {
+        const { runId, scope, subject, workspaceId } = input
+        const noFacts: ScopeFacts = {
+          listFound: true,
+          missingLeadIds: [],
+          missingLeadCount: 0,
+          matchingCount: 0,
+          mismatchedLeadIds: [],
+          mismatchedCount: 0,
+          nonMemberCount: 0
+        }
+        const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
+        if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(yield* findList(workspaceId, listId))) {
+          return { ...noFacts, listFound: false }
+        }
+        const concreteList = listId !== undefined && listId !== ALL_LIST_ID ? listId : null
+        // the Leads in scope, of any type: explicit ids, a List's members, or every Lead (`all`)
+        const inScope =
+          scope.type === "explicit_leads"
+            ? sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
                 LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
                 WHERE l.workspace_id = ${workspaceId}
                   AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(scope.leadIds)}::jsonb))`
-              : concreteList === null
-                ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
-                : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+            : concreteList === null
+              ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
+              : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
                 WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
-          const frozen = yield* sql<{ n: number }>`
+        const frozen = yield* sql<{ n: number }>`
           WITH in_scope AS (${inScope}),
           inserted AS (
             INSERT INTO run_scope (run_id, ordinal, workspace_id, lead_id, list_id, membership_id)
@@ -413,29 +337,28 @@ export class LeadDirectory extends Context.Service<
             RETURNING 1
           )
           SELECT count(*)::int AS n FROM inserted`
-          const mismatched = yield* sql<{ id: string; total: number }>`
+        const mismatched = yield* sql<{ id: string; total: number }>`
           WITH in_scope AS (${inScope})
           SELECT id, count(*) OVER ()::int AS total FROM in_scope WHERE type <> ${subject} ORDER BY id LIMIT 100`
-          const nonMembers =
-            scope.type === "explicit_leads" && concreteList !== null
-              ? yield* sql<{ n: number }>`
+        const nonMembers =
+          scope.type === "explicit_leads" && concreteList !== null
+            ? yield* sql<{ n: number }>`
                   WITH in_scope AS (${inScope}) SELECT count(*)::int AS n FROM in_scope WHERE membership_id IS NULL`
-              : [{ n: 0 }]
-          const missing = scope.type !== "explicit_leads" ? [] : yield* missingLeads(workspaceId, scope.leadIds)
-          return {
-            listFound: true,
-            missingLeadIds: missing.map((r) => r.id),
-            missingLeadCount: missing[0]?.total ?? 0,
-            matchingCount: frozen[0]!.n,
-            mismatchedLeadIds: mismatched.map((r) => r.id),
-            mismatchedCount: mismatched[0]?.total ?? 0,
-            nonMemberCount: nonMembers[0]!.n
-          }
-        },
-        Effect.catchTag("SqlError", Effect.die)
-      )
+            : [{ n: 0 }]
+        const missing = scope.type !== "explicit_leads" ? [] : yield* missingLeads(workspaceId, scope.leadIds)
+        return {
+          listFound: true,
+          missingLeadIds: missing.map((r) => r.id),
+          missingLeadCount: missing[0]?.total ?? 0,
+          matchingCount: frozen[0]!.n,
+          mismatchedLeadIds: mismatched.map((r) => r.id),
+          mismatchedCount: mismatched[0]?.total ?? 0,
+          nonMemberCount: nonMembers[0]!.n
+        }
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
 
-      return LeadDirectory.of({ importLeads, createList, listLeads, freezeScope })
-    })
-  )
-}
+    return LeadDirectory.of({ importLeads, createList, listLeads, freezeScope })
+  })
+)

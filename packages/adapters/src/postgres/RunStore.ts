@@ -18,7 +18,7 @@ import {
 import { decide, evolve, fold, type RunCommand, RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
-import { CreditLedger } from "./CreditLedger.ts"
+import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { projectRunEvent } from "./projections/RunProjection.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`

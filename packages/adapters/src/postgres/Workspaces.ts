@@ -6,7 +6,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash, randomBytes } from "node:crypto"
 import { uuidv7 } from "../Ids.ts"
-import { CreditLedger } from "./CreditLedger.ts"
+import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 
 export interface Workspace {
   readonly id: string

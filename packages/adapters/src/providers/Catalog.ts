@@ -1,31 +1,13 @@
 /**
- * The enrichment catalog: each entry is a contract (what it reads, writes and
- * costs) plus the executor that computes its result from the Lead fields it
- * reads. Built-in enrichments work offline with real logic.
+ * The built-in enrichments: contracts and executors that work offline with
+ * real logic (see builtin/).
  */
-import { Context, Layer, Schema } from "effect"
-import { type EnrichmentContract, isDiscoverable, matchesQuery } from "@enrich/domain/catalog/Enrichment"
-import { emailsOf, type LeadFields } from "@enrich/domain/leads/Lead"
+import { Layer, Schema } from "effect"
+import type { EnrichmentContract } from "@enrich/domain/catalog/Enrichment"
+import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
+import { emailsOf } from "@enrich/domain/leads/Lead"
 import { CompanyDomainOutput, normaliseCompanyDomain } from "./builtin/companyDomain.ts"
 import { EmailValidationOutput, validateEmail } from "./builtin/emailValidation.ts"
-
-/** What an executor returns for one Lead. */
-export interface EnrichmentOutcome {
-  /** the value written to the target attribute */
-  readonly result: unknown
-  /** the provider's raw answer */
-  readonly raw: unknown
-  readonly found: boolean
-  readonly provider: string
-  readonly providerSubmissionId: string | null
-}
-
-export interface CatalogEntry {
-  readonly contract: EnrichmentContract
-  /** the Lead fields the enrichment reads, recorded as the item's leadSnapshot */
-  readonly snapshot: (lead: LeadFields) => Record<string, unknown>
-  readonly execute: (snapshot: Record<string, unknown>, input: unknown) => EnrichmentOutcome
-}
 
 const jsonSchema = (schema: Schema.Top) => {
   const document = Schema.toJsonSchemaDocument(schema)
@@ -110,21 +92,5 @@ export const builtinEntries: ReadonlyArray<CatalogEntry> = [
   }
 ]
 
-export class Catalog extends Context.Service<
-  Catalog,
-  {
-    /** discoverable contracts, optionally filtered by `q` */
-    readonly list: (q: string | undefined) => ReadonlyArray<EnrichmentContract>
-    /** a discoverable entry by slug (hidden, internal and disabled ones are not found) */
-    readonly find: (slug: string) => CatalogEntry | undefined
-  }
->()("@enrich/adapters/providers/Catalog") {
-  static readonly make = (entries: ReadonlyArray<CatalogEntry>) =>
-    Catalog.of({
-      list: (q) =>
-        entries.map((e) => e.contract).filter((c) => isDiscoverable(c) && (q === undefined || matchesQuery(c, q))),
-      find: (slug) => entries.find((e) => e.contract.slug === slug && isDiscoverable(e.contract))
-    })
-
-  static readonly layer = Layer.succeed(Catalog, Catalog.make(builtinEntries))
-}
+/** The built-in catalog. */
+export const BuiltinCatalogLive = Layer.succeed(Catalog, makeCatalog(builtinEntries))

@@ -16,10 +16,10 @@ import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
 import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
-import { LeadDirectory } from "../postgres/LeadDirectory.ts"
+import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
 import { RunStore } from "../postgres/RunStore.ts"
-import { CreditLedger } from "../postgres/CreditLedger.ts"
-import { Catalog } from "../providers/Catalog.ts"
+import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
+import { Catalog } from "@enrich/domain/ports/Catalog"
 
 export interface DispatchRequest {
   readonly enrichmentId: string

@@ -1,0 +1,43 @@
+/**
+ * The enrichment catalog port (the EnrichmentProvider side of the domain):
+ * each entry is a contract — what it reads, writes and costs — plus the
+ * executor that computes a Lead's result from the fields it reads.
+ */
+import { Context } from "effect"
+import { type EnrichmentContract, isDiscoverable, matchesQuery } from "../catalog/Enrichment.ts"
+import type { LeadFields } from "../leads/Lead.ts"
+
+/** What an executor returns for one Lead. */
+export interface EnrichmentOutcome {
+  /** the value written to the target attribute */
+  readonly result: unknown
+  /** the provider's raw answer */
+  readonly raw: unknown
+  readonly found: boolean
+  readonly provider: string
+  readonly providerSubmissionId: string | null
+}
+
+export interface CatalogEntry {
+  readonly contract: EnrichmentContract
+  /** the Lead fields the enrichment reads, recorded as the item's leadSnapshot */
+  readonly snapshot: (lead: LeadFields) => Record<string, unknown>
+  readonly execute: (snapshot: Record<string, unknown>, input: unknown) => EnrichmentOutcome
+}
+
+export class Catalog extends Context.Service<
+  Catalog,
+  {
+    /** discoverable contracts, optionally filtered by `q` */
+    readonly list: (q: string | undefined) => ReadonlyArray<EnrichmentContract>
+    /** a discoverable entry by slug (hidden, internal and disabled ones are not found) */
+    readonly find: (slug: string) => CatalogEntry | undefined
+  }
+>()("@enrich/domain/ports/Catalog") {}
+
+/** A catalog over a fixed set of entries, with the discovery rules of the contract. */
+export const makeCatalog = (entries: ReadonlyArray<CatalogEntry>): Catalog["Service"] => ({
+  list: (q) =>
+    entries.map((e) => e.contract).filter((c) => isDiscoverable(c) && (q === undefined || matchesQuery(c, q))),
+  find: (slug) => entries.find((e) => e.contract.slug === slug && isDiscoverable(e.contract))
+})
