@@ -1,0 +1,28 @@
+/** Bearer security of the API: workspace API keys for /api, the operator token for /admin. */
+import { Context } from "effect"
+import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
+import * as Errors from "./Errors.ts"
+
+/** The workspace an API key belongs to, provided by ApiKeyAuth to every /api handler. */
+export class CurrentWorkspace extends Context.Service<
+  CurrentWorkspace,
+  { readonly workspaceId: string; readonly keyId: string }
+>()("@enrich/http/CurrentWorkspace") {}
+
+export class ApiKeyAuth extends HttpApiMiddleware.Service<
+  ApiKeyAuth,
+  { provides: CurrentWorkspace; requires: never }
+>()("@enrich/http/ApiKeyAuth", {
+  requiredForClient: true,
+  security: { bearer: HttpApiSecurity.bearer },
+  error: Errors.Unauthorized
+}) {}
+
+export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: never; requires: never }>()(
+  "@enrich/http/AdminAuth",
+  {
+    requiredForClient: true,
+    security: { bearer: HttpApiSecurity.bearer },
+    error: [Errors.Unauthorized, Errors.NotFound]
+  }
+) {}

@@ -1,0 +1,53 @@
+/** The enrichment surface: catalog, dispatch, status, items, cancel. */
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
+import { Id, TextUpTo } from "@enrich/domain/ClientText"
+import { ApiKeyAuth } from "../Auth.ts"
+import * as Errors from "../Errors.ts"
+import * as S from "../Schemas.ts"
+
+export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
+  .add(
+    HttpApiEndpoint.get("catalog", "/enrichments", {
+      query: { id: Schema.optionalKey(Id), q: Schema.optionalKey(TextUpTo(200)) },
+      success: S.EnrichmentCatalog,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("dispatch", "/enrichment", {
+      payload: S.DispatchBody,
+      headers: {
+        "idempotency-key": Schema.optionalKey(S.IdempotencyKey)
+      },
+      success: [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview],
+      error: [
+        Errors.BadRequest,
+        Errors.InsufficientCredits,
+        Errors.Conflict,
+        Errors.Unprocessable,
+        Errors.DispatchFailed
+      ]
+    }),
+    HttpApiEndpoint.get("status", "/enrichment/:id", {
+      params: { id: Id },
+      success: S.RunStatusBody,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("cancel", "/enrichment/:id/cancel", {
+      params: { id: Id },
+      success: S.CancelledRun,
+      error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
+    }),
+    HttpApiEndpoint.get("items", "/enrichment/:id/items", {
+      params: { id: Id },
+      query: {
+        status: Schema.optionalKey(S.ItemStatus),
+        leadId: Schema.optionalKey(Id),
+        cursor: Schema.optionalKey(Id),
+        limit: S.Limit(100)
+      },
+      success: S.ItemsPage,
+      error: [Errors.BadRequest, Errors.NotFound]
+    })
+  )
+  .middleware(ApiKeyAuth)
+  .prefix("/api") {}

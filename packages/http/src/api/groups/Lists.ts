@@ -1,0 +1,33 @@
+/** Lists, their members and bulk import. */
+import { Schema } from "effect"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
+import { Id } from "@enrich/domain/ClientText"
+import { ApiKeyAuth } from "../Auth.ts"
+import * as Errors from "../Errors.ts"
+import * as S from "../Schemas.ts"
+
+export class ListsGroup extends HttpApiGroup.make("lists")
+  .add(
+    HttpApiEndpoint.post("create", "/lists", {
+      payload: S.CreateList,
+      success: Schema.Struct({ list: S.List }).pipe(HttpApiSchema.status(201)),
+      error: Errors.BadRequest
+    }),
+    HttpApiEndpoint.post("import", "/lists/import", {
+      payload: S.ImportLeads,
+      success: [S.ImportResult, S.ImportPreview],
+      error: Errors.BadRequest
+    }),
+    HttpApiEndpoint.get("leads", "/lists/:id/leads", {
+      params: { id: Id },
+      query: {
+        limit: S.Limit(500),
+        cursor: Schema.optionalKey(Id),
+        type: Schema.optionalKey(Schema.Literals(["person", "company"]))
+      },
+      success: S.ListLeadsPage,
+      error: [Errors.BadRequest, Errors.NotFound]
+    })
+  )
+  .middleware(ApiKeyAuth)
+  .prefix("/api") {}

@@ -1,0 +1,132 @@
+/** Handlers of the enrichments group. */
+import { Effect, Option } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
+import { Catalog } from "@enrich/domain/ports/Catalog"
+import { CancelRun } from "@enrich/adapters/runs/CancelRun"
+import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
+import { apiError } from "../../api/Errors.ts"
+import { notFound, planRejection } from "./common.ts"
+
+export const EnrichmentsHandlers = HttpApiBuilder.group(
+  EnrichApi,
+  "enrichments",
+  Effect.fn(function* (handlers) {
+    const catalog = yield* Catalog
+    const dispatcher = yield* DispatchRun
+    const canceller = yield* CancelRun
+    const runs = yield* RunReadModel
+    return handlers.handleAll({
+      catalog: Effect.fn(function* ({ query }) {
+        if (query.id !== undefined) {
+          const entry = catalog.find(query.id)
+          if (entry === undefined) return yield* Effect.fail(notFound(`Enrichment ${query.id}`))
+          return { enrichments: [entry.contract] }
+        }
+        return { enrichments: catalog.list(query.q) }
+      }),
+      dispatch: Effect.fn(function* ({ headers, payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const headerKey = headers["idempotency-key"]
+        if (headerKey !== undefined && payload.idempotencyKey !== undefined && headerKey !== payload.idempotencyKey) {
+          return yield* Effect.fail(
+            apiError("VALIDATION_FAILED", "Idempotency-Key header and body idempotencyKey differ", {
+              details: {
+                issues: [{ path: "headers.idempotency-key", message: "differs from body.idempotencyKey" }],
+                total: 1
+              }
+            })
+          )
+        }
+        const outcome = yield* dispatcher
+          .dispatch(workspaceId, {
+            enrichmentId: payload.enrichmentId,
+            scope: payload.scope,
+            mode: payload.mode ?? "persisted",
+            input: payload.input ?? {},
+            output: payload.output,
+            writePolicy: payload.writePolicy ?? "overwrite",
+            displayRequest: payload.displayRequest,
+            idempotencyKey: payload.idempotencyKey ?? headerKey
+          })
+          .pipe(
+            Effect.catchTags({
+              EnrichmentNotFound: (e) =>
+                Effect.fail(apiError("ENRICHMENT_NOT_FOUND", `Enrichment ${e.enrichmentId} does not exist`)),
+              PlanRejected: (e) => Effect.fail(planRejection(e)),
+              InsufficientCredits: (e) =>
+                Effect.fail(
+                  apiError(
+                    "INSUFFICIENT_CREDITS",
+                    `This run needs ${e.required} credits; the balance is ${e.balance}`,
+                    {
+                      required: e.required,
+                      balance: e.balance
+                    }
+                  )
+                ),
+              IdempotencyKeyReused: () =>
+                Effect.fail(
+                  apiError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request")
+                ),
+              IdempotencyKeyInUse: () =>
+                Effect.fail(
+                  apiError("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is in progress; retry", {
+                    reason: "idempotency_key_in_use"
+                  })
+                ),
+              RunDispatchFailed: (e) =>
+                Effect.fail(
+                  apiError("DISPATCH_FAILED", e.message, {
+                    enrichmentRunId: e.enrichmentRunId,
+                    triggerRunId: e.triggerRunId
+                  })
+                )
+            })
+          )
+        return outcome.body
+      }),
+      status: Effect.fn(function* ({ params }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const run = yield* runs.getRun(workspaceId, params.id)
+        if (Option.isNone(run)) return yield* Effect.fail(notFound("Enrichment run"))
+        return { run: run.value }
+      }),
+      cancel: Effect.fn(function* ({ params }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const run = yield* canceller.cancel(workspaceId, params.id).pipe(
+          Effect.catchTags({
+            RunNotFound: () => Effect.fail(notFound("Enrichment run")),
+            RunNotCancellable: (e) =>
+              Effect.fail(
+                apiError(
+                  "RUN_NOT_CANCELLABLE",
+                  e.reason === "run_not_cancellable"
+                    ? "Only pending or running runs can be cancelled"
+                    : "The run changed while it was being cancelled; read its status and retry",
+                  { reason: e.reason }
+                )
+              )
+          })
+        )
+        return { run }
+      }),
+      items: Effect.fn(function* ({ params, query }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const limit = query.limit ?? 50
+        const page = yield* runs.listItems(workspaceId, params.id, {
+          status: query.status,
+          leadId: query.leadId,
+          cursor: query.cursor,
+          limit
+        })
+        if (Option.isNone(page)) return yield* Effect.fail(notFound("Enrichment run"))
+        return {
+          items: page.value.items,
+          page: { limit, nextCursor: page.value.nextCursor, hasMore: page.value.hasMore }
+        }
+      })
+    })
+  })
+)

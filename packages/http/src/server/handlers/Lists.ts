@@ -1,0 +1,79 @@
+/** Handlers of the lists group. */
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { fromInput, groupByIdentity } from "@enrich/domain/leads/Lead"
+import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
+import { apiError } from "../../api/Errors.ts"
+import { notFound } from "./common.ts"
+
+export const ListsHandlers = HttpApiBuilder.group(
+  EnrichApi,
+  "lists",
+  Effect.fn(function* (handlers) {
+    const leads = yield* LeadDirectory
+    return handlers.handleAll({
+      create: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const list = yield* leads
+          .createList(workspaceId, {
+            name: payload.name ?? "Untitled list",
+            description: payload.description ?? null,
+            leadType: payload.leadType ?? "person",
+            leadIds: payload.leadIds ?? []
+          })
+          .pipe(
+            Effect.catchTags({
+              LeadsNotFound: (e) =>
+                Effect.fail(
+                  apiError("LEADS_NOT_FOUND", `${e.total} Leads do not exist`, {
+                    details: { leadIds: e.leadIds, total: e.total }
+                  })
+                ),
+              LeadTypeMismatch: (e) =>
+                Effect.fail(
+                  apiError("LEAD_TYPE_MISMATCH", `${e.total} Leads are not of type ${e.leadType}`, {
+                    details: { leadIds: e.leadIds, total: e.total }
+                  })
+                )
+            })
+          )
+        return { list }
+      }),
+      import: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        if (payload.preview === true) {
+          const { groups } = groupByIdentity(payload.leads.map(fromInput))
+          return {
+            preview: {
+              leadCount: groups.length,
+              personCount: groups.filter((g) => g.fields.type === "person").length,
+              companyCount: groups.filter((g) => g.fields.type === "company").length
+            }
+          }
+        }
+        return yield* leads.importLeads(workspaceId, payload.leads, payload.listId).pipe(
+          Effect.catchTags({
+            ListNotFound: (e) => Effect.fail(apiError("LIST_NOT_FOUND", `List ${e.listId} does not exist`)),
+            LeadTypeMismatch: (e) =>
+              Effect.fail(
+                apiError("LEAD_TYPE_MISMATCH", `${e.total} Leads are not of the List's type ${e.leadType}`, {
+                  details: { leadIds: e.leadIds, total: e.total }
+                })
+              )
+          })
+        )
+      }),
+      leads: Effect.fn(function* ({ params, query }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        return yield* leads
+          .listLeads(workspaceId, params.id, {
+            limit: query.limit ?? 50,
+            cursor: query.cursor,
+            type: query.type
+          })
+          .pipe(Effect.catchTag("ListNotFound", () => Effect.fail(notFound("List"))))
+      })
+    })
+  })
+)
