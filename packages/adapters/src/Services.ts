@@ -4,6 +4,7 @@
  */
 import { Layer } from "effect"
 import { CreditLedgerPgLive } from "./postgres/CreditLedger.ts"
+import { CreditReadModel } from "./postgres/CreditReadModel.ts"
 import { EventStorePgLive } from "./postgres/EventStorePg.ts"
 import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
 import { RunReadModel } from "./postgres/RunReadModel.ts"
@@ -19,6 +20,7 @@ const Stores = Layer.mergeAll(
   Workspaces.layer,
   LeadDirectoryPgLive,
   RunReadModel.layer,
+  CreditReadModel.layer,
   RunStore.layer,
   BuiltinCatalogLive
 ).pipe(Layer.provideMerge(Ledger))

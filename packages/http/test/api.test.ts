@@ -346,7 +346,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
             expectError(
               yield* dispatch({
                 enrichmentId: "email_validation",
-                scope: { type: "filtered_list", listId: emptyList, filter: {} }
+                scope: { type: "filtered_list", listId: emptyList, filter: { any: [] } }
               }),
               400,
               "FILTER_INVALID"

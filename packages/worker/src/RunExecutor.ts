@@ -229,6 +229,8 @@ export class RunExecutor extends Context.Service<
                 }))
               )}::jsonb) AS x(item_id text, lead_id text, result jsonb, error jsonb, lead_snapshot jsonb,
                 provider_result jsonb, provider text, provider_submission_id text)
+              -- a Lead deleted meanwhile keeps no personal data here
+              WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = x.lead_id AND l.workspace_id = ${workspaceId})
               ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
                 lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
                 provider = excluded.provider, provider_submission_id = excluded.provider_submission_id,
@@ -266,8 +268,12 @@ export class RunExecutor extends Context.Service<
           if (claimed._tag === "AlreadyRecorded") return claimed.outcome
           return yield* execute(run.runId, run.workspaceId, batch)
         },
-        (effect, _run, batch) =>
-          Effect.provideService(effect, CommandMetadata, { actor: "worker", causationId: batch }),
+        (effect, run, batch) =>
+          effect.pipe(
+            Effect.provideService(CommandMetadata, { actor: "worker", causationId: batch }),
+            Effect.tap((outcome) => Effect.logDebug("batch executed", outcome)),
+            Effect.annotateLogs({ runId: run.runId, batch })
+          ),
         Effect.orDie
       )
 

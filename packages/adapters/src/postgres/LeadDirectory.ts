@@ -5,21 +5,36 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { fromInput, groupByIdentity, type LeadFields, type LeadInput, mergeInto } from "@enrich/domain/leads/Lead"
+import {
+  fromInput,
+  groupByIdentity,
+  identityKeysOf,
+  type LeadFields,
+  type LeadInput,
+  mergeInto
+} from "@enrich/domain/leads/Lead"
+import type { ParsedLeadFilter } from "@enrich/domain/leads/LeadFilter"
+import { applyPatch, type LeadPatch } from "@enrich/domain/leads/LeadPatch"
 import {
   ALL_LIST_ID,
+  IdentityConflict,
   LeadDirectory,
+  LeadNotFound,
   type LeadPageQuery,
+  type LeadSearch,
   LeadsNotFound,
   LeadTypeMismatch,
   type LeadView,
   ListNotFound,
+  type ListPatch,
+  ListProtected,
   type ListView,
   type NewList
 } from "@enrich/domain/ports/LeadDirectory"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "../Ids.ts"
+import { leadFilterSql } from "./LeadFilterSql.ts"
 
 interface LeadRow {
   id: string
@@ -108,7 +123,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       list: { readonly id: string; readonly lead_type: ListView["leadType"] },
       leadIds: ReadonlyArray<string>
     ) {
-      if (leadIds.length === 0) return
+      if (leadIds.length === 0) return 0
       const ids = JSON.stringify(leadIds)
       if (list.lead_type !== "mixed") {
         const wrong = yield* sql<{ id: string; total: number }>`
@@ -125,12 +140,17 @@ export const LeadDirectoryPgLive = Layer.effect(
           })
         }
       }
-      yield* sql`
-          INSERT INTO list_memberships (id, workspace_id, list_id, lead_id)
-          SELECT x.id, ${workspaceId}, ${list.id}, x.lead_id
-          FROM jsonb_to_recordset(${JSON.stringify(leadIds.map((leadId) => ({ id: uuidv7(), lead_id: leadId })))}::jsonb)
-            AS x(id text, lead_id text)
-          ON CONFLICT (list_id, lead_id) DO NOTHING`
+      const [inserted] = yield* sql<{ n: number }>`
+          WITH inserted AS (
+            INSERT INTO list_memberships (id, workspace_id, list_id, lead_id)
+            SELECT x.id, ${workspaceId}, ${list.id}, x.lead_id
+            FROM jsonb_to_recordset(${JSON.stringify(leadIds.map((leadId) => ({ id: uuidv7(), lead_id: leadId })))}::jsonb)
+              AS x(id text, lead_id text)
+            ON CONFLICT (list_id, lead_id) DO NOTHING
+            RETURNING 1
+          )
+          SELECT count(*)::int AS n FROM inserted`
+      return inserted!.n
     })
 
     const importLeads = Effect.fn("LeadDirectory.importLeads")(
@@ -295,12 +315,289 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
+    /** The workspace's Leads by id, as LeadViews, in id order. */
+    const leadsById = (workspaceId: string, ids: ReadonlyArray<string>) =>
+      sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
+        WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))
+        ORDER BY l.id`.pipe(Effect.map((rows) => rows.map(toLeadView)))
+
+    /** Identity keys and imports of one workspace are serialised (see importLeads). */
+    const lockIdentities = (workspaceId: string) => sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}))`
+
+    const createLead = Effect.fn("LeadDirectory.createLead")(
+      function* (workspaceId: string, input: LeadInput) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const imported = yield* importLeads(workspaceId, [input], undefined)
+            const [lead] = yield* leadsById(workspaceId, imported.leadIds)
+            return { lead: lead!, matched: imported.created === 0 }
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die),
+      // no List is named, so neither can happen
+      Effect.catchTag(["ListNotFound", "LeadTypeMismatch"], Effect.die)
+    )
+
+    const findLeads = Effect.fn("LeadDirectory.findLeads")(
+      function* (workspaceId: string, query: LeadSearch) {
+        const conditions = [sql`l.workspace_id = ${workspaceId}`]
+        if (query.id !== undefined) conditions.push(sql`l.id = ${query.id}`)
+        if (query.type !== undefined) conditions.push(sql`l.type = ${query.type}`)
+        if (query.cursor !== undefined) conditions.push(sql`l.id > ${query.cursor}`)
+        if (query.q !== undefined && query.q !== "") {
+          const pattern = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+          conditions.push(sql`(
+            l.name->>'full' ILIKE ${pattern} OR l.name->>'first' ILIKE ${pattern} OR l.name->>'last' ILIKE ${pattern}
+            OR concat_ws(' ', l.name->>'first', l.name->>'last') ILIKE ${pattern}
+            OR l.title ILIKE ${pattern} OR l.domain ILIKE ${pattern}
+            OR l.company->>'name' ILIKE ${pattern} OR l.company->>'domain' ILIKE ${pattern}
+            OR EXISTS (SELECT 1 FROM jsonb_array_elements(l.contacts) c
+                       WHERE (c->>'type' = 'email' OR (c->>'type' IS NULL AND c->>'value' LIKE '%@%'))
+                         AND c->>'value' ILIKE ${pattern}))`)
+        }
+        const rows = yield* sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
+          WHERE ${sql.and(conditions)} ORDER BY l.id LIMIT ${query.limit + 1}`
+        const leads = rows.slice(0, query.limit).map(toLeadView)
+        const hasMore = rows.length > query.limit
+        return { leads, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const updateLead = Effect.fn("LeadDirectory.updateLead")(
+      function* (workspaceId: string, leadId: string, patch: LeadPatch) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* lockIdentities(workspaceId)
+            // the row lock keeps a worker's attribute write from being lost between this read and the update
+            const [row] = yield* sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
+              WHERE l.workspace_id = ${workspaceId} AND l.id = ${leadId} FOR UPDATE OF l`
+            if (row === undefined) return yield* new LeadNotFound({ leadId })
+            const before = toFields(row)
+            const after = applyPatch(before, patch)
+            const keysBefore = new Set(identityKeysOf(before))
+            const keysAfter = new Set(identityKeysOf(after))
+            const added = [...keysAfter].filter((k) => !keysBefore.has(k))
+            const removed = [...keysBefore].filter((k) => !keysAfter.has(k))
+            if (added.length > 0) {
+              const taken = yield* sql<{ identity_key: string; lead_id: string }>`
+                SELECT identity_key, lead_id FROM lead_identities
+                WHERE workspace_id = ${workspaceId} AND lead_id <> ${leadId}
+                  AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(added)}::jsonb))
+                ORDER BY identity_key`
+              if (taken.length > 0) {
+                return yield* new IdentityConflict({
+                  leadId,
+                  identityKeys: taken.map((r) => r.identity_key),
+                  conflictingLeadIds: [...new Set(taken.map((r) => r.lead_id))]
+                })
+              }
+              yield* sql`
+                INSERT INTO lead_identities (workspace_id, identity_key, lead_id)
+                SELECT ${workspaceId}, x, ${leadId} FROM jsonb_array_elements_text(${JSON.stringify(added)}::jsonb) x
+                ON CONFLICT DO NOTHING`
+            }
+            if (removed.length > 0) {
+              yield* sql`
+                DELETE FROM lead_identities
+                WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
+                  AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(removed)}::jsonb))`
+            }
+            const x = toRecord(leadId, after)
+            yield* sql`
+              UPDATE leads SET name = ${JSON.stringify(x.name)}::jsonb, title = ${x.title},
+                company = ${JSON.stringify(x.company)}::jsonb, location = ${JSON.stringify(x.location)}::jsonb,
+                domain = ${x.domain}, linkedin_url = ${x.linkedin_url}, industry = ${x.industry}, size = ${x.size},
+                contacts = ${JSON.stringify(x.contacts)}::jsonb, socials = ${JSON.stringify(x.socials)}::jsonb,
+                attributes = ${JSON.stringify(x.attributes)}::jsonb, updated_at = now()
+              WHERE workspace_id = ${workspaceId} AND id = ${leadId}`
+            const [lead] = yield* leadsById(workspaceId, [leadId])
+            return lead!
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const deleteLead = Effect.fn("LeadDirectory.deleteLead")(
+      function* (workspaceId: string, leadId: string) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* lockIdentities(workspaceId)
+            const [lead] = yield* sql<{ id: string }>`
+              SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId} FOR UPDATE`
+            if (lead === undefined) return yield* new LeadNotFound({ leadId })
+            // a batch that is computing this Lead holds its run items: wait for it, so its results are erased too
+            yield* sql`SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
+              ORDER BY id FOR UPDATE`
+            yield* sql`DELETE FROM item_results WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
+            yield* sql`DELETE FROM list_memberships WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
+            yield* sql`DELETE FROM lead_identities WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
+            yield* sql`DELETE FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId}`
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const listRowColumns = sql`id, name, description, lead_type, created_at, updated_at,
+      (SELECT count(*)::int FROM list_memberships m
+       WHERE m.list_id = lists.id AND m.workspace_id = lists.workspace_id) AS lead_count`
+
+    const listById = (workspaceId: string, listId: string) =>
+      sql<Parameters<typeof listView>[0]>`SELECT ${listRowColumns} FROM lists
+        WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(Effect.map((rows) => listView(rows[0]!)))
+
+    /**
+     * A List that may be changed (not `all`, of the workspace), row-locked: `FOR UPDATE` for a change of the
+     * List itself, `FOR SHARE` for a membership change (so members never contradict a concurrent leadType change).
+     */
+    const changeableList = Effect.fnUntraced(function* (workspaceId: string, listId: string, lock: "update" | "share") {
+      if (listId === ALL_LIST_ID) return yield* new ListProtected({ listId })
+      const [list] = yield* sql<{ id: string; lead_type: ListView["leadType"] }>`
+        SELECT id, lead_type FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}
+        ${lock === "update" ? sql`FOR UPDATE` : sql`FOR SHARE`}`
+      if (list === undefined) return yield* new ListNotFound({ listId })
+      return list
+    })
+
+    const listLists = Effect.fn("LeadDirectory.listLists")(
+      function* (workspaceId: string, page: { readonly limit: number; readonly cursor: string | undefined }) {
+        const lists: Array<ListView> = []
+        if (page.cursor === undefined) {
+          const [all] = yield* sql<{ created_at: Date; lead_count: number }>`
+            SELECT w.created_at, (SELECT count(*)::int FROM leads l WHERE l.workspace_id = w.id) AS lead_count
+            FROM workspaces w WHERE w.id = ${workspaceId}`
+          lists.push(
+            listView({
+              id: ALL_LIST_ID,
+              name: "All Leads",
+              description: null,
+              lead_type: "mixed",
+              lead_count: all?.lead_count ?? 0,
+              created_at: all?.created_at ?? new Date(0),
+              updated_at: all?.created_at ?? new Date(0)
+            })
+          )
+        }
+        const after = page.cursor === undefined || page.cursor === ALL_LIST_ID ? sql`` : sql`AND id > ${page.cursor}`
+        const wanted = page.limit - lists.length
+        const rows = yield* sql<Parameters<typeof listView>[0]>`SELECT ${listRowColumns} FROM lists
+          WHERE workspace_id = ${workspaceId} ${after} ORDER BY id LIMIT ${wanted + 1}`
+        lists.push(...rows.slice(0, wanted).map(listView))
+        const hasMore = rows.length > wanted
+        return { lists, hasMore, nextCursor: hasMore ? lists[lists.length - 1]!.id : null }
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const updateList = Effect.fn("LeadDirectory.updateList")(
+      function* (workspaceId: string, listId: string, patch: ListPatch) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* changeableList(workspaceId, listId, "update")
+            if (patch.leadType !== undefined && patch.leadType !== "mixed") {
+              const wrong = yield* sql<{ id: string; total: number }>`
+                SELECT l.id, count(*) OVER ()::int AS total FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+                WHERE m.workspace_id = ${workspaceId} AND m.list_id = ${listId} AND l.type <> ${patch.leadType}
+                ORDER BY l.id LIMIT 100`
+              if (wrong.length > 0) {
+                return yield* new LeadTypeMismatch({
+                  listId,
+                  leadType: patch.leadType,
+                  leadIds: wrong.map((r) => r.id),
+                  total: wrong[0]!.total
+                })
+              }
+            }
+            const sets = [
+              ...(patch.name === undefined ? [] : [sql`name = ${patch.name}`]),
+              ...(patch.description === undefined ? [] : [sql`description = ${patch.description}`]),
+              ...(patch.leadType === undefined ? [] : [sql`lead_type = ${patch.leadType}`])
+            ]
+            if (sets.length > 0) {
+              yield* sql`UPDATE lists SET ${sql.csv([...sets, sql`updated_at = now()`])}
+                WHERE workspace_id = ${workspaceId} AND id = ${listId}`
+            }
+            return yield* listById(workspaceId, listId)
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const deleteList = Effect.fn("LeadDirectory.deleteList")(
+      function* (workspaceId: string, listId: string) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* changeableList(workspaceId, listId, "update")
+            yield* sql`DELETE FROM list_memberships WHERE workspace_id = ${workspaceId} AND list_id = ${listId}`
+            yield* sql`DELETE FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const addListMembers = Effect.fn("LeadDirectory.addListMembers")(
+      function* (workspaceId: string, listId: string, leadIds: ReadonlyArray<string>) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const list = yield* changeableList(workspaceId, listId, "share")
+            const missing = yield* missingLeads(workspaceId, leadIds)
+            if (missing.length > 0) {
+              return yield* new LeadsNotFound({ leadIds: missing.map((r) => r.id), total: missing[0]!.total })
+            }
+            const added = yield* addMembers(workspaceId, list, leadIds)
+            if (added > 0) {
+              yield* sql`UPDATE lists SET updated_at = now() WHERE workspace_id = ${workspaceId} AND id = ${listId}`
+            }
+            return { list: yield* listById(workspaceId, listId), added, alreadyMembers: leadIds.length - added }
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
+    const removeListMembers = Effect.fn("LeadDirectory.removeListMembers")(
+      function* (workspaceId: string, listId: string, leadIds: ReadonlyArray<string>) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* changeableList(workspaceId, listId, "share")
+            const missing = yield* missingLeads(workspaceId, leadIds)
+            if (missing.length > 0) {
+              return yield* new LeadsNotFound({ leadIds: missing.map((r) => r.id), total: missing[0]!.total })
+            }
+            const [removed] = yield* sql<{ n: number }>`
+              WITH gone AS (
+                DELETE FROM list_memberships
+                WHERE workspace_id = ${workspaceId} AND list_id = ${listId}
+                  AND lead_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(leadIds)}::jsonb))
+                RETURNING 1
+              )
+              SELECT count(*)::int AS n FROM gone`
+            if (removed!.n > 0) {
+              yield* sql`UPDATE lists SET updated_at = now() WHERE workspace_id = ${workspaceId} AND id = ${listId}`
+            }
+            return {
+              list: yield* listById(workspaceId, listId),
+              removed: removed!.n,
+              notMembers: leadIds.length - removed!.n
+            }
+          })
+        )
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
     const freezeScope = Effect.fn("LeadDirectory.freezeScope")(
       function* (input: {
         readonly workspaceId: string
         readonly runId: string
         readonly scope: Scope
         readonly subject: "person" | "company"
+        readonly filter?: ParsedLeadFilter | undefined
       }) {
         const { runId, scope, subject, workspaceId } = input
         const noFacts: ScopeFacts = {
@@ -328,18 +625,36 @@ export const LeadDirectoryPgLive = Layer.effect(
               ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
               : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
                 WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
+        // filtered_list: the Leads of the subject first, then the LeadFilter, then its limit (lowest ids)
+        const filter = scope.type === "filtered_list" ? input.filter : undefined
+        const limit = filter?.limit === undefined ? sql`` : sql`LIMIT ${filter.limit}`
+        const selected =
+          filter === undefined
+            ? sql`SELECT s.id, s.membership_id FROM in_scope s WHERE s.type = ${subject}`
+            : concreteList === null
+              ? sql`SELECT l.id, NULL::text AS membership_id FROM leads l
+                  WHERE l.workspace_id = ${workspaceId} AND l.type = ${subject} AND ${leadFilterSql(sql, filter)}
+                  ORDER BY l.id ${limit}`
+              : sql`SELECT l.id, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+                  WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId} AND l.type = ${subject}
+                    AND ${leadFilterSql(sql, filter)}
+                  ORDER BY l.id ${limit}`
         const frozen = yield* sql<{ n: number }>`
           WITH in_scope AS (${inScope}),
           inserted AS (
             INSERT INTO run_scope (run_id, ordinal, workspace_id, lead_id, list_id, membership_id)
             SELECT ${runId}, row_number() OVER (ORDER BY s.id), ${workspaceId}, s.id, ${concreteList}, s.membership_id
-            FROM in_scope s WHERE s.type = ${subject}
+            FROM (${selected}) s
             RETURNING 1
           )
           SELECT count(*)::int AS n FROM inserted`
+        // a filtered List mismatches only when it has no Lead of the subject at all (else it is merely empty)
+        const noSubjectLeads =
+          scope.type === "filtered_list" ? sql`AND NOT EXISTS (SELECT 1 FROM in_scope WHERE type = ${subject})` : sql``
         const mismatched = yield* sql<{ id: string; total: number }>`
           WITH in_scope AS (${inScope})
-          SELECT id, count(*) OVER ()::int AS total FROM in_scope WHERE type <> ${subject} ORDER BY id LIMIT 100`
+          SELECT id, count(*) OVER ()::int AS total FROM in_scope WHERE type <> ${subject} ${noSubjectLeads}
+          ORDER BY id LIMIT 100`
         const nonMembers =
           scope.type === "explicit_leads" && concreteList !== null
             ? yield* sql<{ n: number }>`
@@ -359,6 +674,20 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    return LeadDirectory.of({ importLeads, createList, listLeads, freezeScope })
+    return LeadDirectory.of({
+      importLeads,
+      createList,
+      listLeads,
+      createLead,
+      findLeads,
+      updateLead,
+      deleteLead,
+      listLists,
+      updateList,
+      deleteList,
+      addListMembers,
+      removeListMembers,
+      freezeScope
+    })
   })
 )

@@ -7,11 +7,16 @@ import { Effect, Layer } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
 import initial from "./migrations/0001_initial.ts"
 import globalOrder from "./migrations/0002_global_order.ts"
+import runItemsLead from "./migrations/0003_run_items_lead.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
 
-export const migrations = Migrator.fromRecord({ "0001_initial": initial, "0002_global_order": globalOrder })
+export const migrations = Migrator.fromRecord({
+  "0001_initial": initial,
+  "0002_global_order": globalOrder,
+  "0003_run_items_lead": runItemsLead
+})
 
 export const runMigrations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -26,4 +31,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 2
+export const latestKnownMigration = 3

@@ -125,6 +125,26 @@ export class RunReadModel extends Context.Service<
   RunReadModel,
   {
     readonly getRun: (workspaceId: string, runId: string) => Effect.Effect<Option.Option<RunView>>
+    /** The run with its stream version: the position of this snapshot in the run's history. */
+    readonly getSnapshot: (
+      workspaceId: string,
+      runId: string
+    ) => Effect.Effect<Option.Option<{ readonly run: RunView; readonly position: number }>>
+    /** Runs newest first, by status, enrichment and creation time. */
+    readonly listRuns: (
+      workspaceId: string,
+      query: {
+        readonly status: string | undefined
+        readonly enrichmentId: string | undefined
+        readonly createdAfter: string | undefined
+        readonly cursor: string | undefined
+        readonly limit: number
+      }
+    ) => Effect.Effect<{
+      readonly runs: ReadonlyArray<RunView>
+      readonly nextCursor: string | null
+      readonly hasMore: boolean
+    }>
     readonly listItems: (
       workspaceId: string,
       runId: string,
@@ -181,7 +201,38 @@ export class RunReadModel extends Context.Service<
         return Option.some({ items, hasMore, nextCursor: hasMore ? items[items.length - 1]!.id : null })
       }, Effect.orDie)
 
-      return RunReadModel.of({ getRun, listItems })
+      const getSnapshot = Effect.fn("RunReadModel.getSnapshot")(function* (workspaceId: string, runId: string) {
+        const rows = yield* sql<RunRow & { position: number }>`
+          SELECT r.*, r.reserved::text, r.captured::text, r.released::text, s.version AS position
+          FROM enrichment_runs r JOIN event_streams s ON s.stream_id = 'run-' || r.id
+          WHERE r.workspace_id = ${workspaceId} AND r.id = ${runId}`
+        return Option.map(Option.fromNullishOr(rows[0]), (row) => ({ run: toRunView(row), position: row.position }))
+      }, Effect.orDie)
+
+      const listRuns = Effect.fn("RunReadModel.listRuns")(function* (
+        workspaceId: string,
+        query: {
+          readonly status: string | undefined
+          readonly enrichmentId: string | undefined
+          readonly createdAfter: string | undefined
+          readonly cursor: string | undefined
+          readonly limit: number
+        }
+      ) {
+        const rows = yield* sql<RunRow>`
+          SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
+          WHERE workspace_id = ${workspaceId}
+          ${query.status === undefined ? sql`` : sql`AND status = ${query.status}`}
+          ${query.enrichmentId === undefined ? sql`` : sql`AND enrichment->>'slug' = ${query.enrichmentId}`}
+          ${query.createdAfter === undefined ? sql`` : sql`AND created_at > ${query.createdAfter}`}
+          ${query.cursor === undefined ? sql`` : sql`AND id < ${query.cursor}`}
+          ORDER BY id DESC LIMIT ${query.limit + 1}`
+        const runs = rows.slice(0, query.limit).map(toRunView)
+        const hasMore = rows.length > query.limit
+        return { runs, hasMore, nextCursor: hasMore ? runs[runs.length - 1]!.id : null }
+      }, Effect.orDie)
+
+      return RunReadModel.of({ getRun, getSnapshot, listRuns, listItems })
     })
   )
 }

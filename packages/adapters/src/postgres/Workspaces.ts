@@ -6,13 +6,39 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash, randomBytes } from "node:crypto"
 import { uuidv7 } from "../Ids.ts"
-import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
+import { CreditLedger, type CreditBalance } from "@enrich/domain/ports/CreditLedger"
+import type { Adjust, CreditRejection, Grant } from "@enrich/domain/credits/CreditAccount"
 
 export interface Workspace {
   readonly id: string
   readonly name: string
   readonly createdAt: string
 }
+
+/** What the operator sees of an API key: never the secret nor its hash. */
+export interface ApiKeySummary {
+  readonly id: string
+  readonly prefix: string
+  readonly createdAt: string
+  readonly lastUsedAt: string | null
+  readonly revokedAt: string | null
+}
+
+interface ApiKeyRow {
+  readonly id: string
+  readonly prefix: string
+  readonly created_at: Date
+  readonly last_used_at: Date | null
+  readonly revoked_at: Date | null
+}
+
+const toApiKeySummary = (row: ApiKeyRow): ApiKeySummary => ({
+  id: row.id,
+  prefix: row.prefix,
+  createdAt: new Date(row.created_at).toISOString(),
+  lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at).toISOString(),
+  revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString()
+})
 
 const sha256 = (secret: string) => createHash("sha256").update(secret).digest()
 
@@ -29,6 +55,22 @@ export class Workspaces extends Context.Service<
     readonly authenticate: (
       secret: string
     ) => Effect.Effect<Option.Option<{ readonly workspaceId: string; readonly keyId: string }>>
+    /** The workspace's keys, oldest first; none when the workspace does not exist. */
+    readonly listApiKeys: (workspaceId: string) => Effect.Effect<Option.Option<ReadonlyArray<ApiKeySummary>>>
+    /** A new key (the secret, shown once); none when the workspace does not exist. */
+    readonly createApiKey: (
+      workspaceId: string
+    ) => Effect.Effect<Option.Option<{ readonly id: string; readonly apiKey: string }>>
+    /** Revokes a key at once; revoking a revoked key keeps its first `revokedAt`. None when unknown. */
+    readonly revokeApiKey: (keyId: string) => Effect.Effect<Option.Option<ApiKeySummary>>
+    /**
+     * An operator's grant or adjustment through the CreditLedger, and the totals right
+     * after it, in one transaction; none when the workspace does not exist.
+     */
+    readonly moveCredits: (
+      workspaceId: string,
+      command: Grant | Adjust
+    ) => Effect.Effect<Option.Option<CreditBalance>, CreditRejection>
   }
 >()("@enrich/adapters/postgres/Workspaces") {
   static readonly layer = Layer.effect(
@@ -75,7 +117,47 @@ export class Workspaces extends Context.Service<
         return row === undefined ? Option.none() : Option.some({ workspaceId: row.workspace_id, keyId: row.id })
       }, Effect.orDie)
 
-      return Workspaces.of({ create, authenticate })
+      const listApiKeys = Effect.fn("Workspaces.listApiKeys")(function* (workspaceId: string) {
+        const workspace = yield* sql`SELECT 1 FROM workspaces WHERE id = ${workspaceId}`
+        if (workspace.length === 0) return Option.none()
+        const rows = yield* sql<ApiKeyRow>`
+          SELECT id, prefix, created_at, last_used_at, revoked_at FROM api_keys
+          WHERE workspace_id = ${workspaceId} ORDER BY id`
+        return Option.some(rows.map(toApiKeySummary))
+      }, Effect.orDie)
+
+      const createApiKey = Effect.fn("Workspaces.createApiKey")(function* (workspaceId: string) {
+        const keyId = uuidv7()
+        const secret = newApiKeySecret()
+        const rows = yield* sql<{ id: string }>`
+          INSERT INTO api_keys (id, workspace_id, prefix, secret_sha256)
+          SELECT ${keyId}, id, ${secret.slice(0, 10)}, ${sha256(secret)} FROM workspaces WHERE id = ${workspaceId}
+          RETURNING id`
+        return rows.length === 0 ? Option.none() : Option.some({ id: keyId, apiKey: secret })
+      }, Effect.orDie)
+
+      const revokeApiKey = Effect.fn("Workspaces.revokeApiKey")(function* (keyId: string) {
+        const rows = yield* sql<ApiKeyRow>`
+          UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${keyId}
+          RETURNING id, prefix, created_at, last_used_at, revoked_at`
+        return Option.map(Option.fromNullishOr(rows[0]), toApiKeySummary)
+      }, Effect.orDie)
+
+      const moveCredits = Effect.fn("Workspaces.moveCredits")(
+        function* (workspaceId: string, command: Grant | Adjust) {
+          return yield* sql.withTransaction(
+            Effect.gen(function* () {
+              const workspace = yield* sql`SELECT 1 FROM workspaces WHERE id = ${workspaceId}`
+              if (workspace.length === 0) return Option.none<CreditBalance>()
+              yield* ledger.execute(workspaceId, command)
+              return Option.some(yield* ledger.balance(workspaceId))
+            })
+          )
+        },
+        Effect.catchTag("SqlError", Effect.die)
+      )
+
+      return Workspaces.of({ create, authenticate, listApiKeys, createApiKey, revokeApiKey, moveCredits })
     })
   )
 }

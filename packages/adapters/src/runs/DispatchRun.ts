@@ -16,7 +16,8 @@ import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
 import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { ALL_LIST_ID, LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
 import { RunStore } from "../postgres/RunStore.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { Catalog } from "@enrich/domain/ports/Catalog"
@@ -119,6 +120,13 @@ export class DispatchRun extends Context.Service<
           )
         )
 
+      const listExists = (workspaceId: string, listId: string) =>
+        listId === ALL_LIST_ID
+          ? Effect.succeed(true)
+          : sql`SELECT 1 FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(
+              Effect.map((rows) => rows.length > 0)
+            )
+
       const replay = (workspaceId: string, runId: string) =>
         sql<{ status: string; resolved_count: number; trigger_run_id: string | null }>`
           SELECT status, resolved_count, trigger_run_id FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`.pipe(
@@ -158,16 +166,26 @@ export class DispatchRun extends Context.Service<
               details: { paths: inputKeys.slice(0, 100).map((k) => `input.${k}`), total: inputKeys.length }
             })
           }
-          if (request.scope.type === "filtered_list") {
-            return yield* new PlanRejected({
-              code: "FILTER_INVALID",
-              message: "filtered_list scopes are not supported yet; use explicit_leads or list"
-            })
-          }
           const runId = uuidv7()
           const scope = request.scope
+          const parsedFilter =
+            scope.type === "filtered_list"
+              ? parseLeadFilter(scope.filter, { concreteList: scope.listId !== ALL_LIST_ID })
+              : undefined
+          const filter = parsedFilter instanceof FilterInvalid ? undefined : parsedFilter
           const planned = Effect.gen(function* () {
-            const facts = yield* leads.freezeScope({ workspaceId, runId, scope, subject: contract.subject })
+            if (scope.type === "filtered_list" && parsedFilter instanceof FilterInvalid) {
+              // the contract's order: LIST_NOT_FOUND before FILTER_INVALID
+              if (!(yield* listExists(workspaceId, scope.listId))) {
+                return yield* new PlanRejected({ code: "LIST_NOT_FOUND", message: "The scope's List does not exist" })
+              }
+              return yield* new PlanRejected({
+                code: "FILTER_INVALID",
+                message: parsedFilter.message,
+                details: parsedFilter.details
+              })
+            }
+            const facts = yield* leads.freezeScope({ workspaceId, runId, scope, subject: contract.subject, filter })
             const decided = plan(contract, scope, request.output, facts)
             if (decided instanceof PlanRejected) return yield* decided
             return decided

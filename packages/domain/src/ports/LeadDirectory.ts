@@ -5,6 +5,8 @@
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 import type { LeadFields, LeadInput } from "../leads/Lead.ts"
+import type { ParsedLeadFilter } from "../leads/LeadFilter.ts"
+import type { LeadPatch } from "../leads/LeadPatch.ts"
 import type { ScopeFacts } from "../runs/Planner.ts"
 import type { Scope } from "../runs/Scope.ts"
 
@@ -43,6 +45,23 @@ export interface LeadPageQuery {
   readonly type: "person" | "company" | undefined
 }
 
+/** `GET /api/leads`: ascending id after `cursor`; `q` is a case-insensitive substring of name, email, domain, company name or title. */
+export interface LeadSearch extends LeadPageQuery {
+  readonly id: string | undefined
+  readonly q: string | undefined
+}
+
+export interface ListPatch {
+  readonly name?: string | undefined
+  readonly description?: string | null | undefined
+  readonly leadType?: ListView["leadType"] | undefined
+}
+
+export interface Page {
+  readonly nextCursor: string | null
+  readonly hasMore: boolean
+}
+
 export class ListNotFound extends Schema.TaggedError<ListNotFound>()("ListNotFound", { listId: Schema.String }) {}
 export class LeadsNotFound extends Schema.TaggedError<LeadsNotFound>()("LeadsNotFound", {
   leadIds: Schema.Array(Schema.String),
@@ -53,6 +72,15 @@ export class LeadTypeMismatch extends Schema.TaggedError<LeadTypeMismatch>()("Le
   leadType: Schema.String,
   leadIds: Schema.Array(Schema.String),
   total: Schema.Int
+}) {}
+export class LeadNotFound extends Schema.TaggedError<LeadNotFound>()("LeadNotFound", { leadId: Schema.String }) {}
+/** The protected `all` List cannot be changed: no rename, delete or membership change. */
+export class ListProtected extends Schema.TaggedError<ListProtected>()("ListProtected", { listId: Schema.String }) {}
+/** An edit would give a Lead an identity key that another Lead of the workspace already holds. */
+export class IdentityConflict extends Schema.TaggedError<IdentityConflict>()("IdentityConflict", {
+  leadId: Schema.String,
+  identityKeys: Schema.Array(Schema.String),
+  conflictingLeadIds: Schema.Array(Schema.String)
 }) {}
 
 export class LeadDirectory extends Context.Service<
@@ -85,12 +113,59 @@ export class LeadDirectory extends Context.Service<
       },
       ListNotFound
     >
+    /** One Lead by identity: a match fills empty fields and merges attributes (as an import does); `matched` says which. */
+    readonly createLead: (
+      workspaceId: string,
+      input: LeadInput
+    ) => Effect.Effect<{ readonly lead: LeadView; readonly matched: boolean }>
+    readonly findLeads: (
+      workspaceId: string,
+      query: LeadSearch
+    ) => Effect.Effect<{ readonly leads: ReadonlyArray<LeadView> } & Page>
+    /** Applies a hand edit; identity keys follow email, LinkedIn and domain changes. */
+    readonly updateLead: (
+      workspaceId: string,
+      leadId: string,
+      patch: LeadPatch
+    ) => Effect.Effect<LeadView, LeadNotFound | IdentityConflict>
+    /** Erases the Lead, its memberships, identity keys and item results; run items keep only its id. */
+    readonly deleteLead: (workspaceId: string, leadId: string) => Effect.Effect<void, LeadNotFound>
+    /** The protected `all` List first, then the workspace's Lists by ascending id. */
+    readonly listLists: (
+      workspaceId: string,
+      page: { readonly limit: number; readonly cursor: string | undefined }
+    ) => Effect.Effect<{ readonly lists: ReadonlyArray<ListView> } & Page>
+    readonly updateList: (
+      workspaceId: string,
+      listId: string,
+      patch: ListPatch
+    ) => Effect.Effect<ListView, ListNotFound | ListProtected | LeadTypeMismatch>
+    /** Deletes the List and its memberships; the Leads stay. */
+    readonly deleteList: (workspaceId: string, listId: string) => Effect.Effect<void, ListNotFound | ListProtected>
+    readonly addListMembers: (
+      workspaceId: string,
+      listId: string,
+      leadIds: ReadonlyArray<string>
+    ) => Effect.Effect<
+      { readonly list: ListView; readonly added: number; readonly alreadyMembers: number },
+      ListNotFound | ListProtected | LeadsNotFound | LeadTypeMismatch
+    >
+    readonly removeListMembers: (
+      workspaceId: string,
+      listId: string,
+      leadIds: ReadonlyArray<string>
+    ) => Effect.Effect<
+      { readonly list: ListView; readonly removed: number; readonly notMembers: number },
+      ListNotFound | ListProtected | LeadsNotFound
+    >
     /** Freezes the scope into run_scope (Leads of `subject` only, ordinals 1..n in Lead id order) and returns the planner's facts. */
     readonly freezeScope: (input: {
       readonly workspaceId: string
       readonly runId: string
       readonly scope: Scope
       readonly subject: "person" | "company"
+      /** `filtered_list` scopes: the parsed LeadFilter, applied after the subject, then its limit */
+      readonly filter?: ParsedLeadFilter | undefined
     }) => Effect.Effect<ScopeFacts>
   }
 >()("@enrich/domain/ports/LeadDirectory") {}

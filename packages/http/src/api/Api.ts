@@ -5,7 +5,9 @@
  */
 import { HttpApi, OpenApi } from "effect/http-api"
 import { AdminGroup } from "./groups/Admin.ts"
+import { CreditsGroup } from "./groups/Credits.ts"
 import { EnrichmentsGroup } from "./groups/Enrichments.ts"
+import { LeadsGroup } from "./groups/Leads.ts"
 import { ListsGroup } from "./groups/Lists.ts"
 import { SystemGroup } from "./groups/System.ts"
 
@@ -15,7 +17,9 @@ export class EnrichApi extends HttpApi.make("enrich")
   .add(SystemGroup)
   .add(AdminGroup)
   .add(ListsGroup)
+  .add(LeadsGroup)
   .add(EnrichmentsGroup)
+  .add(CreditsGroup)
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error", errors: "all" })
   .annotate(HttpApi.QueryParseOptions, { onExcessProperty: "error", errors: "all" })
   .annotate(HttpApi.HeadersParseOptions, {})

@@ -15,7 +15,7 @@ export class ApiKeyAuth extends HttpApiMiddleware.Service<
 >()("@enrich/http/ApiKeyAuth", {
   requiredForClient: true,
   security: { bearer: HttpApiSecurity.bearer },
-  error: Errors.Unauthorized
+  error: [Errors.Unauthorized, Errors.RateLimited]
 }) {}
 
 export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: never; requires: never }>()(

@@ -22,7 +22,8 @@ export const BadRequestCode = Schema.Literals([
   "OUTPUT_TARGET_UNSUPPORTED",
   "SUBJECT_MISMATCH",
   "EMPTY_LEAD_SCOPE",
-  "LEAD_TYPE_MISMATCH"
+  "LEAD_TYPE_MISMATCH",
+  "LIST_PROTECTED"
 ])
 export type BadRequestCode = typeof BadRequestCode.Type
 
@@ -37,10 +38,23 @@ export const InsufficientCredits = Schema.Struct({
   balance: Schema.Int
 }).pipe(HttpApiSchema.status(402))
 export const NotFound = Schema.Struct({ code: Schema.Literal("NOT_FOUND"), ...base }).pipe(HttpApiSchema.status(404))
-export const Conflict = Schema.Struct({
-  code: Schema.Literals(["IDEMPOTENCY_KEY_IN_USE", "RUN_NOT_CANCELLABLE"]),
+/** 429, with a `Retry-After` header (seconds) and the same number in `retryAfter`. */
+export const RateLimited = Schema.Struct({
+  code: Schema.Literal("RATE_LIMITED"),
   ...base,
-  reason: Schema.optionalKey(Schema.String)
+  retryAfter: Schema.Int
+}).pipe(HttpApiSchema.status(429))
+export const Conflict = Schema.Struct({
+  code: Schema.Literals([
+    "IDEMPOTENCY_KEY_IN_USE",
+    "RUN_NOT_CANCELLABLE",
+    "BALANCE_WOULD_BE_NEGATIVE",
+    "IDENTITY_CONFLICT"
+  ]),
+  ...base,
+  reason: Schema.optionalKey(Schema.String),
+  /** on BALANCE_WOULD_BE_NEGATIVE: the balance the adjustment may draw on */
+  balance: Schema.optionalKey(Schema.Int)
 }).pipe(HttpApiSchema.status(409))
 export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
   HttpApiSchema.status(422)

@@ -25,6 +25,17 @@ export const CreateWorkspace = Schema.Struct({
 })
 export const Workspace = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: IsoDate })
 export const WorkspaceCreated = Schema.Struct({ workspace: Workspace, apiKey: Schema.String })
+/** An API key as the operator sees it: never the secret. */
+export const ApiKeySummary = Schema.Struct({
+  id: Schema.String,
+  prefix: Schema.String,
+  createdAt: IsoDate,
+  lastUsedAt: Nullable(IsoDate),
+  revokedAt: Nullable(IsoDate)
+})
+export const ApiKeyList = Schema.Struct({ apiKeys: Schema.Array(ApiKeySummary) })
+/** `apiKey` is the secret, shown this once. */
+export const ApiKeyCreated = Schema.Struct({ apiKey: Schema.String, id: Schema.String })
 
 // --- leads and lists ---------------------------------------------------------
 
@@ -195,6 +206,20 @@ export const Run = Schema.Struct({
 })
 export const RunStatusBody = Schema.Struct({ run: Run })
 
+export const RunStatus = Schema.Literals(["pending", "running", "completed", "failed", "cancelled"])
+
+/** An ISO-8601 timestamp with a time zone (`2026-11-28T10:00:00Z`). */
+export const Timestamp = Schema.String.check(
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/),
+  Schema.makeFilter<string>((s) => (Number.isNaN(Date.parse(s)) ? "not a valid date" : undefined))
+)
+
+export const RunsPage = Schema.Struct({
+  runs: Schema.Array(Run),
+  nextCursor: Nullable(Schema.String),
+  hasMore: Schema.Boolean
+})
+
 export const CancelledRun = Schema.Struct({
   run: Schema.Struct({ id: Schema.String, status: Schema.Literal("cancelled"), cancelledAt: IsoDate })
 })
@@ -234,8 +259,13 @@ export const ItemsPage = Schema.Struct({
 // --- system -------------------------------------------------------------------
 
 export const Health = Schema.Struct({ status: Schema.Literal("ok") })
-export const Readiness = Schema.Struct({
-  status: Schema.Literals(["ready", "not_ready"]),
+export const Ready = Schema.Struct({
+  status: Schema.Literal("ready"),
+  database: Schema.Boolean,
+  migrations: Schema.Boolean
+})
+export const NotReady = Schema.Struct({
+  status: Schema.Literal("not_ready"),
   database: Schema.Boolean,
   migrations: Schema.Boolean
 })

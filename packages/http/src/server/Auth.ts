@@ -3,7 +3,9 @@ import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { timingSafeEqual, createHash } from "node:crypto"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { HttpServerResponse } from "effect/http"
 import { AdminAuth, ApiKeyAuth, CurrentWorkspace } from "../api/Api.ts"
+import { RateLimiter } from "./RateLimit.ts"
 import { apiError } from "../api/Errors.ts"
 
 const unauthorized = (message: string) => apiError("UNAUTHORIZED", message)
@@ -12,6 +14,7 @@ export const ApiKeyAuthLive = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function* () {
     const workspaces = yield* Workspaces
+    const limiter = yield* RateLimiter
     return ApiKeyAuth.of({
       bearer: (httpEffect, { credential }) =>
         Effect.gen(function* () {
@@ -20,6 +23,17 @@ export const ApiKeyAuthLive = Layer.effect(
             return yield* Effect.fail(unauthorized("Missing or malformed Authorization: Bearer <api key> header"))
           const found = yield* workspaces.authenticate(secret)
           if (Option.isNone(found)) return yield* Effect.fail(unauthorized("Unknown or revoked API key"))
+          const allowed = yield* limiter.take(found.value.keyId)
+          if (!allowed.allowed) {
+            const message = `Too many requests for this API key; retry in ${allowed.retryAfter} s`
+            return HttpServerResponse.jsonUnsafe(
+              apiError("RATE_LIMITED", message, { retryAfter: allowed.retryAfter }),
+              {
+                status: 429,
+                headers: { "retry-after": String(allowed.retryAfter) }
+              }
+            )
+          }
           const context = yield* CommandMetadata
           return yield* httpEffect.pipe(
             Effect.provideService(CurrentWorkspace, found.value),

@@ -11,6 +11,7 @@ import { HttpApiError } from "effect/http-api"
 import { randomUUID } from "node:crypto"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { apiError } from "../api/Errors.ts"
+import { Metrics, routeOf } from "./Metrics.ts"
 
 export const maxBodySize = ByteSize.mebibytes(1)
 
@@ -65,9 +66,11 @@ const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
 
 export const withErrorEnvelope = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest | Metrics> =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const metrics = yield* Metrics
+    const started = performance.now()
     const given = request.headers["x-request-id"]
     const requestId = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     const response = yield* app.pipe(
@@ -75,6 +78,18 @@ export const withErrorEnvelope = <E, R>(
       Effect.provideService(CommandMetadata, { requestId }),
       Effect.catchCause((cause) => toResponse(cause, requestId)),
       Effect.annotateLogs({ requestId })
+    )
+    const seconds = (performance.now() - started) / 1000
+    const route = routeOf(request.url)
+    metrics.recordRequest({ method: request.method, route, status: response.status, seconds })
+    yield* Effect.logInfo("request").pipe(
+      Effect.annotateLogs({
+        requestId,
+        method: request.method,
+        route,
+        status: response.status,
+        ms: Math.round(seconds * 1000)
+      })
     )
     return HttpServerResponse.setHeader(response, "x-request-id", requestId)
   })

@@ -5,8 +5,17 @@
  */
 import { Layer } from "effect"
 import { AdminHandlers } from "./handlers/Admin.ts"
+import { CreditsHandlers } from "./handlers/Credits.ts"
 import { EnrichmentsHandlers } from "./handlers/Enrichments.ts"
+import { LeadsHandlers } from "./handlers/Leads.ts"
 import { ListsHandlers } from "./handlers/Lists.ts"
 import { SystemHandlers } from "./handlers/System.ts"
 
-export const HandlersLive = Layer.mergeAll(SystemHandlers, AdminHandlers, ListsHandlers, EnrichmentsHandlers)
+export const HandlersLive = Layer.mergeAll(
+  SystemHandlers,
+  AdminHandlers,
+  ListsHandlers,
+  LeadsHandlers,
+  EnrichmentsHandlers,
+  CreditsHandlers
+)

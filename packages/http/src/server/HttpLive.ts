@@ -1,5 +1,5 @@
 /**
- * The HTTP routes (API, `/openapi.json`, `/docs`) and the server. The port is
+ * The HTTP routes (API, `/openapi.json`, `/docs`, `/metrics`) and the server. The port is
  * bound last, after the database, migrations and routes are ready, so no early
  * request hangs.
  */
@@ -12,6 +12,8 @@ import { EnrichApi } from "../api/Api.ts"
 import { AdminAuthLive, ApiKeyAuthLive } from "./Auth.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
 import { HandlersLive } from "./Handlers.ts"
+import { Metrics } from "./Metrics.ts"
+import { RateLimiter } from "./RateLimit.ts"
 
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(EnrichApi, { openapiPath: "/openapi.json" }).pipe(
@@ -31,4 +33,8 @@ export const serveApi = (options: { readonly port: number; readonly host?: strin
         Layer.provide(NodeHttpServer.layerServer(createServer, { port: options.port, host: options.host ?? "0.0.0.0" }))
       )
     })
-  ).pipe(Layer.provide(NodeHttpServer.layerHttpServices))
+  ).pipe(
+    Layer.provide(NodeHttpServer.layerHttpServices),
+    // one registry for the handlers (/metrics) and the request envelope that records into it
+    Layer.provide([Metrics.layer, RateLimiter.layer])
+  )

@@ -35,7 +35,9 @@ export const makeClient = (baseUrl: string) => {
   return {
     baseUrl,
     get: (path: string, options?: Parameters<typeof call>[2]) => call("GET", path, options),
-    post: (path: string, options?: Parameters<typeof call>[2]) => call("POST", path, options)
+    post: (path: string, options?: Parameters<typeof call>[2]) => call("POST", path, options),
+    patch: (path: string, options?: Parameters<typeof call>[2]) => call("PATCH", path, options),
+    delete: (path: string, options?: Parameters<typeof call>[2]) => call("DELETE", path, options)
   }
 }
 export type TestClient = ReturnType<typeof makeClient>

@@ -18,11 +18,20 @@ export const ADMIN_TOKEN = "test-admin-token"
 
 export class TestServer extends Context.Service<TestServer, TestClient>()("@enrich/http/test/TestServer") {}
 
-export const withTestConfig = Layer.provide(
-  ConfigProvider.layer(
-    ConfigProvider.fromEnv({ env: { ...process.env, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN } as Record<string, string> })
+/** Test configuration: the admin token, and no rate limit unless a test asks for one. */
+export const testConfig = (env: Record<string, string> = {}) =>
+  Layer.provide(
+    ConfigProvider.layer(
+      ConfigProvider.fromEnv({
+        env: { ...process.env, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN, ENRICH_RATE_LIMIT: "0", ...env } as Record<
+          string,
+          string
+        >
+      })
+    )
   )
-)
+
+export const withTestConfig = testConfig()
 
 /** `serve(port)` builds the process under test; the layer also exposes the database (SqlClient). */
 export const testServer = <A, E, R>(serve: (port: number) => Layer.Layer<A, E, R>) =>
@@ -47,6 +56,8 @@ export const tableCounts = Effect.gen(function* () {
     (SELECT count(*)::int FROM leads) AS leads,
     (SELECT count(*)::int FROM lists) AS lists,
     (SELECT count(*)::int FROM list_memberships) AS memberships,
+    (SELECT count(*)::int FROM lead_identities) AS lead_identities,
+    (SELECT count(*)::int FROM item_results) AS item_results,
     (SELECT count(*)::int FROM events) AS events,
     (SELECT count(*)::int FROM enrichment_runs) AS runs,
     (SELECT count(*)::int FROM run_items) AS items,

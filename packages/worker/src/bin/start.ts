@@ -1,6 +1,7 @@
 /** `pnpm start`: the HTTP API and a worker (one cluster runner) in one process. */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
+import { LoggingLive } from "@enrich/adapters/Logging"
 import { apiAndWorker, DatabaseUrl } from "../App.ts"
 import { httpPort, runnerAddress } from "./config.ts"
 
@@ -11,5 +12,5 @@ Layer.launch(
       const runner = yield* runnerAddress
       return apiAndWorker({ port, runner })
     })
-  ).pipe(Layer.provide(DatabaseUrl.fromEnv))
+  ).pipe(Layer.provide(DatabaseUrl.fromEnv), Layer.provide(LoggingLive))
 ).pipe(NodeRuntime.runMain)

@@ -19,6 +19,10 @@ export const projectCreditEvent = (
   const grant = (amount: number) =>
     sql`INSERT INTO credit_accounts (workspace_id, granted) VALUES (${workspaceId}, ${amount})
       ON CONFLICT (workspace_id) DO UPDATE SET granted = credit_accounts.granted + ${amount}`
+  // a negative adjustment only lowers an existing row: the CHECK on the row an upsert would
+  // insert (granted < 0) fails before ON CONFLICT is considered
+  const lower = (amount: number) =>
+    sql`UPDATE credit_accounts SET granted = granted + ${amount} WHERE workspace_id = ${workspaceId}`
   const account = (held: number, captured: number) =>
     sql`UPDATE credit_accounts SET held = held + ${held}, captured = captured + ${captured}
       WHERE workspace_id = ${workspaceId}`
@@ -37,7 +41,10 @@ export const projectCreditEvent = (
     case "CreditsGranted":
       return Effect.all([grant(event.amount), line("grant", event.amount, null, event.reason, event.grantedAt)])
     case "CreditsAdjusted":
-      return Effect.all([grant(event.amount), line("adjust", event.amount, null, event.reason, event.adjustedAt)])
+      return Effect.all([
+        event.amount < 0 ? lower(event.amount) : grant(event.amount),
+        line("adjust", event.amount, null, event.reason, event.adjustedAt)
+      ])
     case "CreditsHeld":
       return Effect.all([
         account(event.amount, 0),

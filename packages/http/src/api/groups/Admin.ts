@@ -1,8 +1,10 @@
 /** The operator surface: workspaces, API keys, credit grants. Enabled by ENRICH_ADMIN_TOKEN. */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
+import { Id } from "@enrich/domain/ClientText"
 import { AdminAuth } from "../Auth.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
+import * as C from "../schemas/Credits.ts"
 
 export class AdminGroup extends HttpApiGroup.make("admin")
   .add(
@@ -10,6 +12,27 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       payload: S.CreateWorkspace,
       success: S.WorkspaceCreated.pipe(HttpApiSchema.status(201)),
       error: Errors.BadRequest
+    }),
+    HttpApiEndpoint.get("listApiKeys", "/workspaces/:id/api-keys", {
+      params: { id: Id },
+      success: S.ApiKeyList,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("createApiKey", "/workspaces/:id/api-keys", {
+      params: { id: Id },
+      success: S.ApiKeyCreated.pipe(HttpApiSchema.status(201)),
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("revokeApiKey", "/api-keys/:id/revoke", {
+      params: { id: Id },
+      success: S.ApiKeySummary,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("moveCredits", "/workspaces/:id/credits", {
+      params: { id: Id },
+      payload: C.CreditMovement,
+      success: C.CreditMovementResult,
+      error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
     })
   )
   .middleware(AdminAuth)

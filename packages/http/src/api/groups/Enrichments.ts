@@ -1,4 +1,4 @@
-/** The enrichment surface: catalog, dispatch, status, items, cancel. */
+/** The enrichment surface: catalog, dispatch, run list, status, live events, items, cancel. */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id, TextUpTo } from "@enrich/domain/ClientText"
@@ -26,6 +26,29 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
         Errors.Unprocessable,
         Errors.DispatchFailed
       ]
+    }),
+    HttpApiEndpoint.get("list", "/enrichment", {
+      query: {
+        status: Schema.optionalKey(S.RunStatus),
+        enrichmentId: Schema.optionalKey(Id),
+        createdAfter: Schema.optionalKey(S.Timestamp),
+        limit: S.Limit(100),
+        cursor: Schema.optionalKey(Id)
+      },
+      success: S.RunsPage,
+      error: [Errors.BadRequest]
+    }),
+    HttpApiEndpoint.get("events", "/enrichment/:id/events", {
+      params: { id: Id },
+      headers: { "last-event-id": Schema.optionalKey(Schema.NumberFromString.check(Schema.isInt())) },
+      success: HttpApiSchema.StreamSse({
+        events: Schema.Struct({
+          id: Schema.optional(Schema.String),
+          event: Schema.Literal("snapshot"),
+          data: Schema.fromJsonString(S.RunStatusBody)
+        })
+      }),
+      error: [Errors.BadRequest, Errors.NotFound]
     }),
     HttpApiEndpoint.get("status", "/enrichment/:id", {
       params: { id: Id },

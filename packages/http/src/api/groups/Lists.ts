@@ -5,6 +5,7 @@ import { Id } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
+import * as L from "../schemas/Leads.ts"
 
 export class ListsGroup extends HttpApiGroup.make("lists")
   .add(
@@ -26,6 +27,33 @@ export class ListsGroup extends HttpApiGroup.make("lists")
         type: Schema.optionalKey(Schema.Literals(["person", "company"]))
       },
       success: S.ListLeadsPage,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.get("list", "/lists", {
+      query: L.ListsQuery,
+      success: L.ListsPage,
+      error: Errors.BadRequest
+    }),
+    HttpApiEndpoint.patch("update", "/lists", {
+      payload: L.PatchList,
+      success: L.ListBody,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.delete("delete", "/lists", {
+      payload: L.ById,
+      success: L.Deleted,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.post("addMembers", "/lists/:id/leads", {
+      params: { id: Id },
+      payload: L.Members,
+      success: L.MembersAdded,
+      error: [Errors.BadRequest, Errors.NotFound]
+    }),
+    HttpApiEndpoint.delete("removeMembers", "/lists/:id/leads", {
+      params: { id: Id },
+      payload: L.Members,
+      success: L.MembersRemoved,
       error: [Errors.BadRequest, Errors.NotFound]
     })
   )

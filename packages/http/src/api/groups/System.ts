@@ -1,8 +1,12 @@
-/** Health and readiness. */
+/** Health, readiness and Prometheus metrics. */
+import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import * as S from "../Schemas.ts"
 
 export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true }).add(
   HttpApiEndpoint.get("healthz", "/healthz", { success: S.Health }),
-  HttpApiEndpoint.get("readyz", "/readyz", { success: [S.Readiness, S.Readiness.pipe(HttpApiSchema.status(503))] })
+  HttpApiEndpoint.get("readyz", "/readyz", { success: [S.Ready, S.NotReady.pipe(HttpApiSchema.status(503))] }),
+  HttpApiEndpoint.get("metrics", "/metrics", {
+    success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4" }))
+  })
 ) {}

@@ -1,16 +1,61 @@
 /** Handlers of the admin group. */
-import { Effect } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import type { Adjust, Grant } from "@enrich/domain/credits/CreditAccount"
+import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { EnrichApi } from "../../api/Api.ts"
+import { apiError } from "../../api/Errors.ts"
+import { notFound } from "./common.ts"
 
 export const AdminHandlers = HttpApiBuilder.group(
   EnrichApi,
   "admin",
   Effect.fn(function* (handlers) {
     const workspaces = yield* Workspaces
+    const ledger = yield* CreditLedger
+    const orNotFound =
+      (what: string) =>
+      <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
+        Effect.flatMap(effect, Option.match({ onNone: () => Effect.fail(notFound(what)), onSome: Effect.succeed }))
     return handlers.handleAll({
-      createWorkspace: ({ payload }) => workspaces.create({ name: payload.name, credits: payload.credits ?? 0 })
+      createWorkspace: ({ payload }) => workspaces.create({ name: payload.name, credits: payload.credits ?? 0 }),
+      listApiKeys: ({ params }) =>
+        workspaces.listApiKeys(params.id).pipe(
+          orNotFound("Workspace"),
+          Effect.map((apiKeys) => ({ apiKeys }))
+        ),
+      createApiKey: ({ params }) => workspaces.createApiKey(params.id).pipe(orNotFound("Workspace")),
+      revokeApiKey: ({ params }) => workspaces.revokeApiKey(params.id).pipe(orNotFound("API key")),
+      moveCredits: Effect.fn(function* ({ params, payload }) {
+        const now = DateTime.formatIso(yield* DateTime.now)
+        const { amount, reason } = payload
+        const command: Grant | Adjust =
+          amount > 0 ? { _tag: "Grant", amount, reason, now } : { _tag: "Adjust", amount, reason, now }
+        const moved = yield* workspaces.moveCredits(params.id, command).pipe(
+          orNotFound("Workspace"),
+          Effect.catchTags({
+            CreditCommandRejected: (e) =>
+              e.reason === "balance_would_be_negative"
+                ? Effect.flatMap(ledger.balance(params.id), ({ balance }) =>
+                    Effect.fail(
+                      apiError(
+                        "BALANCE_WOULD_BE_NEGATIVE",
+                        `Taking back ${-amount} credits would take the balance of ${balance} below zero`,
+                        { balance }
+                      )
+                    )
+                  )
+                : Effect.fail(
+                    apiError("VALIDATION_FAILED", `Invalid request: body.amount: ${e.reason}`, {
+                      details: { issues: [{ path: "body.amount", message: e.reason }], total: 1 }
+                    })
+                  ),
+            InsufficientCredits: (e) => Effect.die(e)
+          })
+        )
+        return { balance: moved.balance }
+      })
     })
   })
 )

@@ -1,13 +1,37 @@
 /** Handlers of the enrichments group. */
-import { Effect, Option } from "effect"
+import { Effect, Option, Schedule, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
+import { RunReadModel, type RunView } from "@enrich/adapters/postgres/RunReadModel"
 import { Catalog } from "@enrich/domain/ports/Catalog"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import { notFound, planRejection } from "./common.ts"
+
+/**
+ * A run's live progress: a snapshot whenever its history moves past the last
+ * position sent (`id:` is the run stream's version, so `Last-Event-ID` resumes),
+ * polled every 250 ms; the stream ends after the snapshot that carries `settledAt`.
+ */
+const liveSnapshots = (poll: Effect.Effect<{ readonly run: RunView; readonly position: number }>, after: number) =>
+  Stream.suspend(() => {
+    let sent = after
+    return Stream.fromEffectSchedule(poll, Schedule.spaced("250 millis")).pipe(
+      // ends after the settled snapshot, also when the client had already seen it (then nothing is sent)
+      Stream.takeUntil((snapshot) => snapshot.run.timing.settledAt !== null),
+      Stream.filter((snapshot) => {
+        if (snapshot.position <= sent) return false
+        sent = snapshot.position
+        return true
+      }),
+      Stream.map((snapshot) => ({
+        id: String(snapshot.position),
+        event: "snapshot" as const,
+        data: { run: snapshot.run }
+      }))
+    )
+  })
 
 export const EnrichmentsHandlers = HttpApiBuilder.group(
   EnrichApi,
@@ -85,7 +109,31 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
                 )
             })
           )
+        if (outcome._tag === "Accepted") {
+          yield* Effect.logInfo(outcome.created ? "run dispatched" : "run reused").pipe(
+            Effect.annotateLogs({ runId: outcome.body.runId, leadCount: outcome.body.leadCount })
+          )
+        }
         return outcome.body
+      }),
+      list: Effect.fn(function* ({ query }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        return yield* runs.listRuns(workspaceId, {
+          status: query.status,
+          enrichmentId: query.enrichmentId,
+          createdAfter: query.createdAfter,
+          cursor: query.cursor,
+          limit: query.limit ?? 50
+        })
+      }),
+      events: Effect.fn(function* ({ headers, params }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const first = yield* runs.getSnapshot(workspaceId, params.id)
+        if (Option.isNone(first)) return yield* Effect.fail(notFound("Enrichment run"))
+        return liveSnapshots(
+          runs.getSnapshot(workspaceId, params.id).pipe(Effect.map(Option.getOrElse(() => first.value))),
+          headers["last-event-id"] ?? 0
+        )
       }),
       status: Effect.fn(function* ({ params }) {
         const { workspaceId } = yield* CurrentWorkspace

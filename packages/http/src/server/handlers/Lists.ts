@@ -7,6 +7,20 @@ import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import { notFound } from "./common.ts"
 
+const listProtected = apiError("LIST_PROTECTED", "The List all (every Lead) cannot be changed")
+
+const leadsNotFound = (e: { readonly leadIds: ReadonlyArray<string>; readonly total: number }) =>
+  apiError("LEADS_NOT_FOUND", `${e.total} Leads do not exist`, { details: { leadIds: e.leadIds, total: e.total } })
+
+const typeMismatch = (e: {
+  readonly leadType: string
+  readonly leadIds: ReadonlyArray<string>
+  readonly total: number
+}) =>
+  apiError("LEAD_TYPE_MISMATCH", `${e.total} Leads are not of the List's type ${e.leadType}`, {
+    details: { leadType: e.leadType, leadIds: e.leadIds, total: e.total }
+  })
+
 export const ListsHandlers = HttpApiBuilder.group(
   EnrichApi,
   "lists",
@@ -73,6 +87,53 @@ export const ListsHandlers = HttpApiBuilder.group(
             type: query.type
           })
           .pipe(Effect.catchTag("ListNotFound", () => Effect.fail(notFound("List"))))
+      }),
+      list: Effect.fn(function* ({ query }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        return yield* leads.listLists(workspaceId, { limit: query.limit ?? 50, cursor: query.cursor })
+      }),
+      update: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const { id, ...patch } = payload
+        const list = yield* leads.updateList(workspaceId, id, patch).pipe(
+          Effect.catchTags({
+            ListProtected: () => Effect.fail(listProtected),
+            ListNotFound: () => Effect.fail(notFound("List")),
+            LeadTypeMismatch: (e) => Effect.fail(typeMismatch(e))
+          })
+        )
+        return { list }
+      }),
+      delete: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        yield* leads.deleteList(workspaceId, payload.id).pipe(
+          Effect.catchTags({
+            ListProtected: () => Effect.fail(listProtected),
+            ListNotFound: () => Effect.fail(notFound("List"))
+          })
+        )
+        return { deleted: true as const, id: payload.id }
+      }),
+      addMembers: Effect.fn(function* ({ params, payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        return yield* leads.addListMembers(workspaceId, params.id, payload.leadIds).pipe(
+          Effect.catchTags({
+            ListProtected: () => Effect.fail(listProtected),
+            ListNotFound: () => Effect.fail(notFound("List")),
+            LeadsNotFound: (e) => Effect.fail(leadsNotFound(e)),
+            LeadTypeMismatch: (e) => Effect.fail(typeMismatch(e))
+          })
+        )
+      }),
+      removeMembers: Effect.fn(function* ({ params, payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        return yield* leads.removeListMembers(workspaceId, params.id, payload.leadIds).pipe(
+          Effect.catchTags({
+            ListProtected: () => Effect.fail(listProtected),
+            ListNotFound: () => Effect.fail(notFound("List")),
+            LeadsNotFound: (e) => Effect.fail(leadsNotFound(e))
+          })
+        )
       })
     })
   })

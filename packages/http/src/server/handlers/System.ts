@@ -4,13 +4,16 @@ import { SqlClient } from "effect/sql"
 import { HttpApiBuilder } from "effect/http-api"
 import { latestKnownMigration } from "@enrich/adapters/postgres/Migrations"
 import { EnrichApi } from "../../api/Api.ts"
+import { Metrics } from "../Metrics.ts"
 
 export const SystemHandlers = HttpApiBuilder.group(
   EnrichApi,
   "system",
   Effect.fn(function* (handlers) {
     const sql = yield* SqlClient.SqlClient
+    const metrics = yield* Metrics
     return handlers.handleAll({
+      metrics: () => metrics.render,
       healthz: () => Effect.succeed({ status: "ok" as const }),
       readyz: () =>
         sql<{ latest: number | null }>`SELECT max(migration_id)::int AS latest FROM effect_sql_migrations`.pipe(

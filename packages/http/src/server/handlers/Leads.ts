@@ -1,0 +1,61 @@
+/** Handlers of the leads group. */
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
+import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
+import { apiError } from "../../api/Errors.ts"
+import { notFound } from "./common.ts"
+
+export const LeadsHandlers = HttpApiBuilder.group(
+  EnrichApi,
+  "leads",
+  Effect.fn(function* (handlers) {
+    const leads = yield* LeadDirectory
+    return handlers.handleAll({
+      create: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const { lead, matched } = yield* leads.createLead(workspaceId, payload)
+        return matched ? { lead, matched: true as const } : { lead, matched: false as const }
+      }),
+      list: Effect.fn(function* ({ query }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const page = yield* leads.findLeads(workspaceId, {
+          id: query.id,
+          type: query.type,
+          q: query.q,
+          limit: query.limit ?? 50,
+          cursor: query.cursor
+        })
+        if (query.id !== undefined && page.leads.length === 0) return yield* Effect.fail(notFound("Lead"))
+        return page
+      }),
+      update: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const { id, ...patch } = payload
+        const lead = yield* leads.updateLead(workspaceId, id, patch).pipe(
+          Effect.catchTags({
+            LeadNotFound: () => Effect.fail(notFound("Lead")),
+            IdentityConflict: (e) =>
+              Effect.fail(
+                apiError(
+                  "IDENTITY_CONFLICT",
+                  "Another Lead already has this identity (email, LinkedIn URL or domain)",
+                  {
+                    details: { identityKeys: e.identityKeys, leadIds: e.conflictingLeadIds }
+                  }
+                )
+              )
+          })
+        )
+        return { lead }
+      }),
+      delete: Effect.fn(function* ({ payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        yield* leads
+          .deleteLead(workspaceId, payload.id)
+          .pipe(Effect.catchTag("LeadNotFound", () => Effect.fail(notFound("Lead"))))
+        return { deleted: true as const, id: payload.id }
+      })
+    })
+  })
+)
