@@ -16,7 +16,8 @@ import { DispatchRun } from "./runs/DispatchRun.ts"
 
 const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
 
-const Stores = Layer.mergeAll(
+/** The stores and the catalog without the use cases (no Dispatcher): what executing a run needs. */
+export const Stores = Layer.mergeAll(
   Workspaces.layer,
   LeadDirectoryPgLive,
   RunReadModel.layer,

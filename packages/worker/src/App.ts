@@ -6,7 +6,8 @@
 import { Layer } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
-import { runnerCluster, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
+import { runnerCluster } from "@enrich/adapters/engine/RunWorkflow"
+import { DispatcherFromConfigLive } from "@enrich/adapters/engine/SelectDispatcher"
 import { ServicesLive } from "@enrich/adapters/Services"
 import { serveApi } from "@enrich/http/server/HttpLive"
 import { RunExecutor } from "./RunExecutor.ts"
@@ -17,8 +18,13 @@ export const WorkerLive = RunWorkflowLive.pipe(Layer.provide(RunExecutor.layer))
 
 type RunnerAddress = { readonly host: string; readonly port: number }
 
+/**
+ * The services on a runner. Dispatch goes where `ENRICH_DISPATCHER` says: with
+ * `trigger`, new runs go to Trigger.dev and this runner still executes the
+ * workflow runs dispatched before (the engine stays, dispatch leaves it).
+ */
 const servicesOn = <A extends WorkflowEngine.WorkflowEngine, E, R>(engine: Layer.Layer<A, E, R>) =>
-  ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(engine))
+  ServicesLive.pipe(Layer.provide(DispatcherFromConfigLive), Layer.provideMerge(engine))
 
 /** API + runner in one process (`pnpm start`, and the end-to-end tests). */
 export const apiAndWorker = (options: { readonly port: number; readonly runner: RunnerAddress }) =>

@@ -8,13 +8,15 @@
  * a batch already recorded only reports its counts: nothing happens twice.
  */
 import { Config, Context, Effect, Layer, Result } from "effect"
+import { hostname } from "node:os"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
-import { RunStore } from "@enrich/adapters/postgres/RunStore"
+import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
 import { Catalog } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
+import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 
 interface ClaimedRow {
   id: string
@@ -70,6 +72,13 @@ const countOutcomes = (statuses: ReadonlyArray<string>): BatchOutcome => ({
   skipped: statuses.filter((s) => s === "skipped").length
 })
 
+/** A run of `leadCount` items is shared by one partition per `size` items, at most `max`. */
+export const partitionsFor = (leadCount: number, size: number, max: number): number =>
+  Math.max(1, Math.min(max, Math.ceil(leadCount / Math.max(1, size))))
+
+/** Which worker process recorded an event (its host and process id). */
+const workerActor = `worker:${hostname()}/${process.pid}`
+
 const nothing: BatchOutcome = { claimed: 0, completed: 0, failed: 0, skipped: 0 }
 
 export class RunExecutor extends Context.Service<
@@ -80,6 +89,14 @@ export class RunExecutor extends Context.Service<
       batch: string
     ) => Effect.Effect<BatchOutcome>
     readonly complete: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<void>
+    /** How many partitions (child workflows, possibly on other runners) share this run. */
+    readonly partitions: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<number>
+    /**
+     * Whether the run exists, asked once the dispatch transaction handing it
+     * over has ended (an engine outside our transaction, Trigger.dev, may start
+     * before the commit): `false` means it never committed.
+     */
+    readonly awaitHandOver: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<boolean>
   }
 >()("@enrich/worker/RunExecutor") {
   static readonly layer = Layer.effect(
@@ -89,6 +106,8 @@ export class RunExecutor extends Context.Service<
       const runs = yield* RunStore
       const catalog = yield* Catalog
       const batchSize = yield* Config.Int("ENRICH_BATCH_SIZE").pipe(Config.withDefault(100))
+      const partitionSize = yield* Config.Int("ENRICH_PARTITION_SIZE").pipe(Config.withDefault(10_000))
+      const maxPartitions = yield* Config.Int("ENRICH_MAX_PARTITIONS").pipe(Config.withDefault(8))
 
       /** Claims this batch's items, or finds the ones it claimed before a crash. */
       const claim = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
@@ -99,6 +118,8 @@ export class RunExecutor extends Context.Service<
         return yield* sql
           .withTransaction(
             Effect.gen(function* () {
+              // the run's stream row first, as every command on the run takes it (lock order: stream, then items)
+              yield* sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`
               const next = yield* sql<{ ordinal: number }>`
                 SELECT ordinal FROM run_items WHERE run_id = ${runId} AND status = 'pending'
                 ORDER BY ordinal LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`
@@ -270,7 +291,7 @@ export class RunExecutor extends Context.Service<
         },
         (effect, run, batch) =>
           effect.pipe(
-            Effect.provideService(CommandMetadata, { actor: "worker", causationId: batch }),
+            Effect.provideService(CommandMetadata, { actor: workerActor, causationId: batch }),
             Effect.tap((outcome) => Effect.logDebug("batch executed", outcome)),
             Effect.annotateLogs({ runId: run.runId, batch })
           ),
@@ -285,11 +306,32 @@ export class RunExecutor extends Context.Service<
             command: { _tag: "CompleteRun", now: new Date().toISOString() }
           })
         },
-        Effect.provideService(CommandMetadata, { actor: "worker" }),
+        Effect.provideService(CommandMetadata, { actor: workerActor }),
         Effect.orDie
       )
 
-      return RunExecutor.of({ runBatch, complete })
+      const awaitHandOver = Effect.fn("RunExecutor.awaitHandOver")(function* (run: {
+        readonly runId: string
+        readonly workspaceId: string
+      }) {
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* awaitHandOverLock(sql, run.runId)
+            const state = yield* runs.load(run.runId)
+            return state.status !== "none"
+          })
+        )
+      }, Effect.orDie)
+
+      const partitions = Effect.fn("RunExecutor.partitions")(function* (run: {
+        readonly runId: string
+        readonly workspaceId: string
+      }) {
+        const [row] = yield* sql<{ n: number }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
+        return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
+      }, Effect.orDie)
+
+      return RunExecutor.of({ runBatch, complete, awaitHandOver, partitions })
     })
   )
 }

@@ -3,26 +3,58 @@
  * left to claim, then the completing activity (settlement). Each activity's
  * outcome (counts only) is stored by the engine, so a replay after a crash
  * skips finished batches and re-executes only the one in flight.
+ *
+ * A large run fans out: the run's workflow starts one EnrichmentRunPartition
+ * child workflow per partition (their shards, and so their runners, differ),
+ * each claiming batches from the run's shared pool of pending items, and
+ * completes the run when all of them have ended. Several worker processes
+ * then share one run; a partition that finishes early simply ends.
  */
-import { Effect } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { Activity } from "effect/workflow"
-import { BatchOutcome, EnrichmentRunWorkflow } from "@enrich/adapters/engine/RunWorkflow"
+import { BatchOutcome, EnrichmentRunPartition, EnrichmentRunWorkflow } from "@enrich/adapters/engine/RunWorkflow"
 import { RunExecutor } from "./RunExecutor.ts"
+import { batchKey, runLoop } from "./RunLoop.ts"
 
-export const RunWorkflowLive = EnrichmentRunWorkflow.toLayer(
+const batchActivity = (
+  executor: RunExecutor["Service"],
+  run: { readonly runId: string; readonly workspaceId: string },
+  name: string,
+  key: string
+) => Activity.make({ name, success: BatchOutcome, execute: executor.runBatch(run, key) })
+
+const RunLive = EnrichmentRunWorkflow.toLayer(
   Effect.fn(function* (run) {
     const executor = yield* RunExecutor
-    let batches = 0
-    for (;;) {
-      const outcome = yield* Activity.make({
-        name: `batch-${batches}`,
-        success: BatchOutcome,
-        execute: executor.runBatch(run, `${run.runId}/batch-${batches}`)
+    const complete = Activity.make({ name: "complete", execute: executor.complete(run) })
+    const partitions = yield* Activity.make({
+      name: "partitions",
+      success: Schema.Int,
+      execute: executor.partitions(run)
+    })
+    if (partitions <= 1) {
+      return yield* runLoop({
+        batch: (n) => batchActivity(executor, run, `batch-${n}`, batchKey(run.runId, n)),
+        complete
       })
-      if (outcome.claimed === 0) break
-      batches++
     }
-    yield* Activity.make({ name: "complete", execute: executor.complete(run) })
-    return { batches }
+    const done = yield* Effect.all(
+      Array.from({ length: partitions }, (_, partition) => EnrichmentRunPartition.execute({ ...run, partition })),
+      { concurrency: "unbounded" }
+    )
+    yield* complete
+    return { batches: done.reduce((sum, p) => sum + p.batches, 0) }
   })
 )
+
+const PartitionLive = EnrichmentRunPartition.toLayer(
+  Effect.fn(function* ({ partition, ...run }) {
+    const executor = yield* RunExecutor
+    return yield* runLoop({
+      batch: (n) => batchActivity(executor, run, `batch-${n}`, `${run.runId}/p${partition}/batch-${n}`),
+      complete: Effect.void
+    })
+  })
+)
+
+export const RunWorkflowLive = Layer.mergeAll(RunLive, PartitionLive)

@@ -23,6 +23,17 @@ export const EnrichmentRunWorkflow = Workflow.make("EnrichmentRun", {
   idempotencyKey: ({ runId }) => runId
 })
 
+/**
+ * One partition of a large run: a child workflow of the run's, on whichever
+ * runner owns its shard, claiming batches from the run's shared pool of
+ * pending items. Several partitions let several runners share one run.
+ */
+export const EnrichmentRunPartition = Workflow.make("EnrichmentRunPartition", {
+  payload: { runId: Schema.String, workspaceId: Schema.String, partition: Schema.Int },
+  success: Schema.Struct({ batches: Schema.Int }),
+  idempotencyKey: ({ partition, runId }) => `${runId}/p${partition}`
+})
+
 /** Every process (runner or client-only) must share these, or messages land on shards nobody owns. */
 export const sharding: Partial<ShardingConfig.ShardingConfig["Service"]> = {
   shardsPerGroup: 16,

@@ -88,8 +88,8 @@ export const EventStoreMemoryLive: Layer.Layer<EventStore> = Layer.effect(
         )
       )
 
-    const readStream: EventStore["Service"]["readStream"] = (streamId) =>
-      Effect.sync(() => [...(streams.get(streamId) ?? [])])
+    const readStream: EventStore["Service"]["readStream"] = (streamId, options) =>
+      Effect.sync(() => (streams.get(streamId) ?? []).filter((e) => e.streamVersion > (options?.after ?? 0)))
 
     const readAll: EventStore["Service"]["readAll"] = ({ after, limit }) =>
       Effect.sync(() => {

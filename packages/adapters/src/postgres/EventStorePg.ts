@@ -183,10 +183,11 @@ export const EventStorePgLive = Layer.effect(
       Effect.catchTag("SqlError", failWith("append failed"))
     )
 
-    const readStream: EventStore["Service"]["readStream"] = (streamId) =>
+    const readStream: EventStore["Service"]["readStream"] = (streamId, options) =>
       sql<EventRow>`SELECT stream_id, stream_version, global_position::text, event_id::text, type, schema_version,
            data, metadata, created_at
-         FROM events WHERE stream_id = ${streamId} ORDER BY stream_version`.pipe(
+         FROM events WHERE stream_id = ${streamId} AND stream_version > ${options?.after ?? 0}
+         ORDER BY stream_version`.pipe(
         Effect.map((rows) => rows.map(toRecorded)),
         Effect.catchTag("SqlError", failWith("read failed"))
       )

@@ -8,6 +8,7 @@ import { Migrator, SqlClient } from "effect/sql"
 import initial from "./migrations/0001_initial.ts"
 import globalOrder from "./migrations/0002_global_order.ts"
 import runItemsLead from "./migrations/0003_run_items_lead.ts"
+import runSnapshots from "./migrations/0004_run_snapshots.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -15,7 +16,8 @@ const MIGRATION_LOCK = 727_431_001
 export const migrations = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_global_order": globalOrder,
-  "0003_run_items_lead": runItemsLead
+  "0003_run_items_lead": runItemsLead,
+  "0004_run_snapshots": runSnapshots
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -31,4 +33,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 3
+export const latestKnownMigration = 4

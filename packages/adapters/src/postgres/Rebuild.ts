@@ -26,6 +26,9 @@ export const projectionTables = [
   "credit_ledger"
 ] as const
 
+/** Caches derived from events that the rebuild empties and the next command refills. */
+export const cacheTables = ["run_snapshots"] as const
+
 const REBUILD_LOCK = 727_431_002
 const PAGE = 1_000
 
@@ -34,8 +37,9 @@ export const rebuildReadModels = Effect.gen(function* () {
   return yield* sql.withTransaction(
     Effect.gen(function* () {
       yield* sql`SELECT pg_advisory_xact_lock(${REBUILD_LOCK})`
-      yield* sql.unsafe(`LOCK TABLE ${projectionTables.join(", ")} IN ACCESS EXCLUSIVE MODE`)
-      yield* sql.unsafe(`TRUNCATE ${projectionTables.join(", ")}`)
+      const tables = [...projectionTables, ...cacheTables].join(", ")
+      yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)
+      yield* sql.unsafe(`TRUNCATE ${tables}`)
       let after = "0"
       let replayed = 0
       for (;;) {

@@ -1,7 +1,7 @@
 /**
- * Run command handling on the event store: read the run's stream, fold it,
- * decide, append with the expected version, and project the new events inline
- * in the same transaction. The run's credit movements (the reservation at
+ * Run command handling on the event store: read the run's snapshot and the
+ * events after it, fold them, decide, append with the expected version, and
+ * project the new events (and the new snapshot) inline in the same transaction. The run's credit movements (the reservation at
  * request, the capture and release at settlement) go through the CreditLedger
  * in that transaction too, so a run and its money never disagree.
  */
@@ -15,7 +15,14 @@ import {
   ExpectedVersion,
   type WrongExpectedVersion
 } from "@enrich/domain/ports/EventStore"
-import { decide, evolve, fold, type RunCommand, RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
+import {
+  decide,
+  evolve,
+  initialState,
+  type RunCommand,
+  RunCommandRejected,
+  type RunState
+} from "@enrich/domain/runs/Run"
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
@@ -46,9 +53,14 @@ export class RunStore extends Context.Service<
       const store = yield* EventStore
       const ledger = yield* CreditLedger
 
-      const history = Effect.fnUntraced(function* (runId: string) {
-        const recorded = yield* store.readStream(runStreamId(runId))
-        return yield* Effect.forEach(recorded, (e) => decodeRunEvent(e.type, e.version, e.data))
+      /** The run's state and stream version: its snapshot plus the events appended after it. */
+      const current = Effect.fnUntraced(function* (runId: string) {
+        const [snapshot] = yield* sql<{ version: number; state: RunState }>`
+          SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
+        const after = snapshot?.version ?? 0
+        const tail = yield* store.readStream(runStreamId(runId), { after })
+        const events = yield* Effect.forEach(tail, (e) => decodeRunEvent(e.type, e.version, e.data))
+        return { state: events.reduce(evolve, snapshot?.state ?? initialState), version: after + events.length }
       }, Effect.orDie)
 
       /** The credit movements a run event implies. */
@@ -77,8 +89,9 @@ export class RunStore extends Context.Service<
         sql
           .withTransaction(
             Effect.gen(function* () {
-              const past = yield* history(runId)
-              const state = fold(past)
+              // commands on one run take its stream row first, so they queue instead of deadlocking with a claim
+              yield* sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`
+              const { state, version } = yield* current(runId)
               const decision = decide(command, state)
               if (decision instanceof RunCommandRejected) return yield* decision
               if (decision.length > 0) {
@@ -87,7 +100,7 @@ export class RunStore extends Context.Service<
                   streamId: runStreamId(runId),
                   streamType: "run",
                   workspaceId,
-                  expected: ExpectedVersion.exact(past.length),
+                  expected: ExpectedVersion.exact(version),
                   events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
                   metadata: { ...context, correlationId: runId, ...metadata }
                 })
@@ -97,8 +110,11 @@ export class RunStore extends Context.Service<
                   yield* moveCredits(runId, workspaceId, before, event)
                   before = evolve(before, event)
                 }
+                yield* sql`INSERT INTO run_snapshots (run_id, version, state)
+                  VALUES (${runId}, ${version + decision.length}, ${JSON.stringify(before)}::jsonb)
+                  ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state`
               }
-              return { state: fold([...past, ...decision]), events: decision }
+              return { state: decision.reduce(evolve, state), events: decision }
             })
           )
           .pipe(
@@ -111,7 +127,7 @@ export class RunStore extends Context.Service<
             Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 5 })
           )
 
-      const load = (runId: string) => Effect.map(history(runId), fold)
+      const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
 
       return RunStore.of({ execute, load })
     })

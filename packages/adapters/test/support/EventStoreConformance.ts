@@ -278,6 +278,24 @@ export const eventStoreConformance = (name: string, live: Layer.Layer<EventStore
       })
     )
 
+    it.effect("when_reading_a_stream_after_a_version_only_the_later_events_come", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const stream = uniqueStream("after")
+        yield* appendTo(stream, ExpectedVersion.noStream, [newEvent(1), newEvent(2), newEvent(3)])
+        const later = yield* store.readStream(stream, { after: 1 })
+        assert.deepStrictEqual(
+          later.map((e) => [e.streamVersion, e.data]),
+          [
+            [2, { n: 2 }],
+            [3, { n: 3 }]
+          ]
+        )
+        assert.deepStrictEqual(yield* store.readStream(stream, { after: 3 }), [])
+        assert.strictEqual((yield* store.readStream(stream, { after: 0 })).length, 3)
+      })
+    )
+
     it.effect("when_metadata_is_given_it_round_trips_with_the_events", () =>
       Effect.gen(function* () {
         const stream = uniqueStream("metadata")

@@ -153,7 +153,17 @@ export const TextValues = Schema.Array(TextValue).check(Schema.isMinLength(1), S
 const TIMESTAMP =
   /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))?$/
 
-/** An ISO-8601 date (`2024-05-01`, UTC midnight) or date-time with a zone, as UTC with millisecond precision. */
+/**
+ * Instants whose UTC ISO string PostgreSQL reads: years 0001..9999. (`0000-01-01` is 1 BC, written
+ * `0000-…` by JavaScript, and `9999-12-31T23:00-05:00` is in year 10000, written `+010000-…`.)
+ */
+const MIN_MILLIS = new Date(0).setUTCFullYear(1, 0, 1)
+const MAX_MILLIS = new Date(0).setUTCFullYear(10_000, 0, 1) - 1
+
+/**
+ * An ISO-8601 date (`2024-05-01`, UTC midnight) or date-time with a zone, as UTC with millisecond precision;
+ * undefined when it is no such thing or falls outside the years 0001..9999 in UTC.
+ */
 export const toUtcTimestamp = (s: string): string | undefined => {
   const match = TIMESTAMP.exec(s)
   if (match === null) return undefined
@@ -162,7 +172,8 @@ export const toUtcTimestamp = (s: string): string | undefined => {
   date.setUTCFullYear(year, month - 1, day)
   if (date.getUTCDate() !== day) return undefined // 2024-02-30
   const millis = Date.parse(s)
-  return Number.isNaN(millis) ? undefined : new Date(millis).toISOString()
+  if (Number.isNaN(millis) || millis < MIN_MILLIS || millis > MAX_MILLIS) return undefined
+  return new Date(millis).toISOString()
 }
 
 export const TimestampValue = Schema.String.check(

@@ -168,7 +168,11 @@ export class EventStore extends Context.Service<
       readonly events: ReadonlyArray<NewEvent>
       readonly metadata?: EventMetadata | undefined
     }) => Effect.Effect<Appended, WrongExpectedVersion | EventIdsPartiallyAppended | EventStoreError>
-    readonly readStream: (streamId: string) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
+    /** The stream's events in version order; with `after`, only those with a higher stream version. */
+    readonly readStream: (
+      streamId: string,
+      options?: { readonly after?: number | undefined }
+    ) => Effect.Effect<ReadonlyArray<RecordedEvent>, EventStoreError>
     /**
      * The global log after position `after` (0n: from the start), in position
      * order, at most `limit` events. A page stops before the first event that

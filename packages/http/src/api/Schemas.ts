@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { AttributeKey, EnrichmentContract, OutputTarget } from "@enrich/domain/catalog/Enrichment"
 import { Id, JsonObject, TextUpTo } from "@enrich/domain/ClientText"
 import { LeadInput } from "@enrich/domain/leads/Lead"
+import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { Scope } from "@enrich/domain/runs/Scope"
 
 const IsoDate = Schema.String
@@ -208,10 +209,13 @@ export const RunStatusBody = Schema.Struct({ run: Run })
 
 export const RunStatus = Schema.Literals(["pending", "running", "completed", "failed", "cancelled"])
 
-/** An ISO-8601 timestamp with a time zone (`2026-11-28T10:00:00Z`). */
+/**
+ * An ISO-8601 timestamp with a time zone (`2026-11-28T10:00:00Z`): a real calendar date and time, in the
+ * years 0001..9999 in UTC (what PostgreSQL reads); handlers pass on its UTC form (`toUtcTimestamp`).
+ */
 export const Timestamp = Schema.String.check(
   Schema.isPattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/),
-  Schema.makeFilter<string>((s) => (Number.isNaN(Date.parse(s)) ? "not a valid date" : undefined))
+  Schema.makeFilter<string>((s) => (toUtcTimestamp(s) === undefined ? "not a valid date" : undefined))
 )
 
 export const RunsPage = Schema.Struct({

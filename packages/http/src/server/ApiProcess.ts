@@ -1,7 +1,11 @@
-/** The API-only process: serves HTTP and dispatches runs to the runners registered in the database. */
+/**
+ * The API-only process: serves HTTP and dispatches runs to the runners
+ * registered in the database, or to Trigger.dev (`ENRICH_DISPATCHER=trigger`).
+ */
 import { Config, Layer } from "effect"
 import { DatabaseLive } from "@enrich/adapters/postgres/Database"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
+import { ClientOnlyClusterLive } from "@enrich/adapters/engine/RunWorkflow"
+import { dispatcherFromConfig } from "@enrich/adapters/engine/SelectDispatcher"
 import { ServicesLive } from "@enrich/adapters/Services"
 import { serveApi } from "./HttpLive.ts"
 
@@ -9,6 +13,7 @@ export const httpPort = Config.Port("PORT").pipe(Config.withDefault(8787))
 
 export const apiOnly = (options: { readonly port: number }) =>
   serveApi({ port: options.port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))),
+    // ENRICH_DISPATCHER: the cluster (client only) for `workflow`, none for `trigger`
+    Layer.provide(ServicesLive.pipe(Layer.provide(dispatcherFromConfig(ClientOnlyClusterLive)))),
     Layer.provideMerge(DatabaseLive)
   )

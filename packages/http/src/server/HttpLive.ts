@@ -10,6 +10,7 @@ import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { createServer } from "node:http"
 import { EnrichApi } from "../api/Api.ts"
 import { AdminAuthLive, ApiKeyAuthLive } from "./Auth.ts"
+import { NoQueryLive } from "./NoQuery.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
 import { HandlersLive } from "./Handlers.ts"
 import { Metrics } from "./Metrics.ts"
@@ -18,7 +19,7 @@ import { RateLimiter } from "./RateLimit.ts"
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(EnrichApi, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide(HandlersLive),
-    Layer.provide([ApiKeyAuthLive, AdminAuthLive])
+    Layer.provide([ApiKeyAuthLive, AdminAuthLive, NoQueryLive])
   ),
   HttpApiScalar.layer(EnrichApi, { path: "/docs" })
 )

@@ -65,3 +65,22 @@ export const tableCounts = Effect.gen(function* () {
     (SELECT coalesce(sum(held), 0)::int FROM credit_accounts) AS held`
   return rows[0]!
 })
+
+const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/**
+ * Row counts of every table of the `public` schema, read from `information_schema` at each call:
+ * ours, the migrations' and the cluster/workflow engine's (and any table a request creates), so
+ * "writes nothing" means nothing at all. Keyed by table name.
+ */
+export const allTableCounts = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const tables = yield* sql<{ name: string }>`SELECT table_name::text AS name FROM information_schema.tables
+    WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`
+  if (tables.length === 0) return {} as Record<string, number>
+  const counts = tables.map(
+    ({ name }) => `(SELECT count(*)::int FROM public.${quoteIdent(name)}) AS ${quoteIdent(name)}`
+  )
+  const rows = yield* sql.unsafe<Record<string, number>>(`SELECT ${counts.join(", ")}`)
+  return rows[0]!
+})

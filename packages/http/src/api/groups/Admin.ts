@@ -2,6 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { AdminAuth } from "../Auth.ts"
+import { NoQuery } from "../NoQuery.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 import * as C from "../schemas/Credits.ts"
@@ -35,5 +36,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
     })
   )
+  // before the auth middleware, so auth runs first (see NoQuery.ts)
+  .middleware(NoQuery)
   .middleware(AdminAuth)
   .prefix("/admin") {}

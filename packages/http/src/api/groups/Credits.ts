@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
+import { NoQuery } from "../NoQuery.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 import * as C from "../schemas/Credits.ts"
@@ -27,5 +28,7 @@ export class CreditsGroup extends HttpApiGroup.make("credits")
       error: Errors.BadRequest
     })
   )
+  // before the auth middleware, so auth runs first (see NoQuery.ts)
+  .middleware(NoQuery)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}

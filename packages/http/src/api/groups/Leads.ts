@@ -2,6 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { LeadInput } from "@enrich/domain/leads/Lead"
 import { ApiKeyAuth } from "../Auth.ts"
+import { NoQuery } from "../NoQuery.ts"
 import * as Errors from "../Errors.ts"
 import * as L from "../schemas/Leads.ts"
 
@@ -28,5 +29,7 @@ export class LeadsGroup extends HttpApiGroup.make("leads")
       error: [Errors.BadRequest, Errors.NotFound]
     })
   )
+  // before the auth middleware, so auth runs first (see NoQuery.ts)
+  .middleware(NoQuery)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}

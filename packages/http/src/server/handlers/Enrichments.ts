@@ -3,6 +3,7 @@ import { Effect, Option, Schedule, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { RunReadModel, type RunView } from "@enrich/adapters/postgres/RunReadModel"
 import { Catalog } from "@enrich/domain/ports/Catalog"
+import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
@@ -121,7 +122,8 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
         return yield* runs.listRuns(workspaceId, {
           status: query.status,
           enrichmentId: query.enrichmentId,
-          createdAfter: query.createdAfter,
+          // its UTC form: PostgreSQL reads offsets only up to ±15:59, the schema takes any valid one
+          createdAfter: query.createdAfter === undefined ? undefined : toUtcTimestamp(query.createdAfter),
           cursor: query.cursor,
           limit: query.limit ?? 50
         })

@@ -1,0 +1,115 @@
+/**
+ * Dispatcher on Trigger.dev, the hosted engine: a run is one Trigger.dev run of
+ * the `enrich-run` task (packages/worker/src/trigger/EnrichRunTask.ts), which
+ * executes the run's batches against our database.
+ *
+ * Unlike the workflow engine, the call to Trigger.dev is NOT part of our
+ * transaction: it is an HTTP request made while the dispatch transaction is
+ * open. So:
+ * - a refusal (any SDK error, a timeout, a missing key) is `DispatchFailed`,
+ *   and the dispatch transaction records the run as failed and releases its
+ *   reservation (the API answers 502 `DISPATCH_FAILED`);
+ * - a trigger that succeeds while the transaction then rolls back leaves a
+ *   Trigger.dev run for a run that does not exist: the task treats an unknown
+ *   run as done (docs/DECISIONS.md, "The Trigger.dev dispatcher");
+ * - a task that starts before the transaction ends waits for it: `dispatch`
+ *   holds the run's hand-over lock (./HandOver.ts) in the transaction;
+ * - a request abandoned at the timeout may still create its Trigger.dev run
+ *   later; the task then finds a failed (settled) run and does nothing.
+ *
+ * The idempotency key is the run id, so a second dispatch of the same run is
+ * deduplicated by Trigger.dev (the SDK sends its SHA-256). `wake` does
+ * nothing: Trigger.dev queues the run itself.
+ *
+ * Configuration: `TRIGGER_API_URL` (default https://api.trigger.dev),
+ * `TRIGGER_SECRET_KEY`, `ENRICH_TRIGGER_TASK_ID` (default `enrich-run`),
+ * `ENRICH_TRIGGER_TIMEOUT_MS` (default 10000, the whole call with its retries:
+ * the SDK has no timeout) and `ENRICH_TRIGGER_MAX_ATTEMPTS` (default 3, the
+ * SDK's attempts for 5xx, 408, 409, 429 and connection errors; other 4xx are
+ * not retried). The SDK is loaded when this layer is built, not at import: it
+ * is heavy and only this engine needs it.
+ */
+import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { SqlClient } from "effect/sql"
+import { Dispatcher, DispatchFailed, type RunHandOver } from "@enrich/domain/ports/Dispatcher"
+import { holdHandOver } from "./HandOver.ts"
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+/** The Trigger.dev settings, from the process configuration. */
+export const TriggerConfig = Config.all({
+  apiUrl: Config.String("TRIGGER_API_URL").pipe(Config.withDefault("https://api.trigger.dev")),
+  secretKey: Config.option(Config.Redacted("TRIGGER_SECRET_KEY")),
+  taskId: Config.String("ENRICH_TRIGGER_TASK_ID").pipe(Config.withDefault("enrich-run")),
+  timeoutMs: Config.schema(PositiveInt, "ENRICH_TRIGGER_TIMEOUT_MS").pipe(Config.withDefault(10_000)),
+  maxAttempts: Config.schema(PositiveInt, "ENRICH_TRIGGER_MAX_ATTEMPTS").pipe(Config.withDefault(3))
+})
+
+/** What the task receives. */
+export interface EnrichRunPayload {
+  readonly runId: string
+  readonly workspaceId: string
+}
+
+/** "InternalServerError (HTTP 500): boom"; the SDK's errors all share the name TriggerApiError, their classes differ. */
+const describe = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error)
+  const className = error.constructor.name
+  const name = className !== "" && className !== "Error" ? className : error.name
+  const status = (error as { readonly status?: unknown }).status
+  return `${name}${typeof status === "number" ? ` (HTTP ${status})` : ""}: ${error.message}`
+}
+
+export const TriggerDispatcherLive = Layer.effect(
+  Dispatcher,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const config = yield* TriggerConfig
+    const key = Option.filter(config.secretKey, (k) => Redacted.value(k) !== "")
+    const { TriggerClient } = yield* Effect.promise(() => import("@trigger.dev/sdk"))
+    // a client of its own (never the SDK's process-global `configure`), retries bounded
+    const client = Option.map(
+      key,
+      (accessToken) =>
+        new TriggerClient({
+          baseURL: config.apiUrl,
+          accessToken: Redacted.value(accessToken),
+          requestOptions: { retry: { maxAttempts: config.maxAttempts } }
+        })
+    )
+
+    const trigger = (run: RunHandOver) =>
+      Effect.gen(function* () {
+        if (Option.isNone(client)) {
+          return yield* new DispatchFailed({ message: "Trigger.dev is not configured: TRIGGER_SECRET_KEY is not set" })
+        }
+        const payload: EnrichRunPayload = { runId: run.runId, workspaceId: run.workspaceId }
+        const handle = yield* Effect.tryPromise({
+          try: () =>
+            client.value.tasks.trigger(config.taskId, payload, {
+              idempotencyKey: run.runId,
+              tags: [`workspace_${run.workspaceId}`]
+            }),
+          catch: (error) => new DispatchFailed({ message: `Trigger.dev refused the run: ${describe(error)}` })
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: config.timeoutMs,
+            orElse: () =>
+              Effect.fail(new DispatchFailed({ message: `Trigger.dev did not answer within ${config.timeoutMs} ms` }))
+          })
+        )
+        return { triggerRunId: handle.id }
+      })
+
+    return Dispatcher.of({
+      engine: "trigger.dev",
+      dispatch: (run) =>
+        holdHandOver(sql, run.runId).pipe(
+          Effect.orDie,
+          Effect.andThen(trigger(run)),
+          Effect.withSpan("TriggerDispatcher.dispatch", { attributes: { runId: run.runId } })
+        ),
+      wake: () => Effect.void
+    })
+  })
+)

@@ -1,0 +1,73 @@
+/**
+ * The Trigger.dev task that executes a run when `ENRICH_DISPATCHER=trigger`:
+ * this is what a user deploys to Trigger.dev (packages/worker/trigger.config.ts,
+ * README "Running runs on Trigger.dev"). The dispatcher
+ * (packages/adapters/src/engine/TriggerDispatcher.ts) triggers it with
+ * `{ runId, workspaceId }`; it runs the same loop as the workflow
+ * (../RunLoop.ts) against the database at `DATABASE_URL`.
+ *
+ * A run unknown to the database is done at once: its dispatch transaction
+ * rolled back after Trigger.dev accepted the trigger (docs/DECISIONS.md, "The
+ * Trigger.dev dispatcher"). The task first waits for that transaction to end,
+ * so "unknown" never means "not committed yet". An attempt retried by
+ * Trigger.dev replays from batch 0: a recorded batch only reports its counts,
+ * a claimed one is resumed.
+ */
+import { AbortTaskRunError, task } from "@trigger.dev/sdk"
+import { Config, Effect, Layer, ManagedRuntime, Schema } from "effect"
+import { LoggingLive } from "@enrich/adapters/Logging"
+import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
+import { Stores } from "@enrich/adapters/Services"
+import { RunExecutor } from "../RunExecutor.ts"
+import { batchKey, runLoop } from "../RunLoop.ts"
+
+export const EnrichRunPayload = Schema.Struct({ runId: Schema.String, workspaceId: Schema.String })
+export type EnrichRunPayload = typeof EnrichRunPayload.Type
+
+/** Executes the run: batches until one claims nothing, then completion. An unknown run ends at once. */
+export const executeRun = Effect.fn("executeRun")(
+  function* (payload: EnrichRunPayload): Effect.fn.Return<{ readonly batches: number }, never, RunExecutor> {
+    const executor = yield* RunExecutor
+    if (!(yield* executor.awaitHandOver(payload))) {
+      yield* Effect.logWarning("run unknown to the database (its dispatch rolled back): nothing to do")
+      return { batches: 0 }
+    }
+    return yield* runLoop({
+      batch: (n) => executor.runBatch(payload, batchKey(payload.runId, n)),
+      complete: executor.complete(payload)
+    })
+  },
+  (effect, payload) => Effect.annotateLogs(effect, { runId: payload.runId })
+)
+
+/** The executor on the adapters' stores; needs a SqlClient. */
+export const TaskServicesLive = RunExecutor.layer.pipe(Layer.provide(Stores))
+
+/**
+ * The task's process: `DATABASE_URL` is required (an embedded database on a
+ * Trigger.dev machine would be an empty one), migrations run as in every
+ * process, logs as `ENRICH_LOG_FORMAT` / `ENRICH_LOG_LEVEL` say.
+ */
+export const TaskLive = Layer.mergeAll(TaskServicesLive.pipe(Layer.provide(DatabaseLive)), LoggingLive).pipe(
+  Layer.provide(
+    Layer.effect(
+      DatabaseUrl,
+      Effect.map(Config.Redacted("DATABASE_URL"), (url) => DatabaseUrl.of({ url, embedded: false }))
+    )
+  )
+)
+
+/** Built on the first run of this process, kept for the next ones (Trigger.dev reuses warm processes). */
+const runtime = ManagedRuntime.make(TaskLive)
+
+export const enrichRunTask = task({
+  id: "enrich-run",
+  run: async (payload: EnrichRunPayload) =>
+    runtime.runPromise(
+      Schema.decodeEffect(EnrichRunPayload)(payload).pipe(
+        // a payload we did not send: retrying cannot help
+        Effect.catch((issue) => Effect.die(new AbortTaskRunError(`invalid payload: ${issue.message}`))),
+        Effect.flatMap(executeRun)
+      )
+    )
+})
