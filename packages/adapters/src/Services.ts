@@ -16,14 +16,16 @@ import { DispatchRun } from "./runs/DispatchRun.ts"
 
 const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
 
-/** The stores and the catalog without the use cases (no Dispatcher): what executing a run needs. */
-export const Stores = Layer.mergeAll(
+/** The Postgres stores, without a catalog (provide one) and without the use cases. */
+export const Persistence = Layer.mergeAll(
   Workspaces.layer,
   LeadDirectoryPgLive,
   RunReadModel.layer,
   CreditReadModel.layer,
-  RunStore.layer,
-  BuiltinCatalogLive
+  RunStore.layer
 ).pipe(Layer.provideMerge(Ledger))
+
+/** The stores and the built-in catalog without the use cases (no Dispatcher): what executing a run needs. */
+export const Stores = Layer.merge(Persistence, BuiltinCatalogLive)
 
 export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer).pipe(Layer.provideMerge(Stores))

@@ -7,14 +7,14 @@
  * crash resumes the items its batch claimed instead of claiming new ones, and
  * a batch already recorded only reports its counts: nothing happens twice.
  */
-import { Config, Context, Effect, Layer, Result } from "effect"
+import { Config, Context, Effect, Layer, Result, Schedule } from "effect"
 import { hostname } from "node:os"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
 import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
-import { Catalog } from "@enrich/domain/ports/Catalog"
+import { Catalog, type CatalogEntry, ProviderError } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 
@@ -106,6 +106,9 @@ export class RunExecutor extends Context.Service<
       const runs = yield* RunStore
       const catalog = yield* Catalog
       const batchSize = yield* Config.Int("ENRICH_BATCH_SIZE").pipe(Config.withDefault(100))
+      const providerConcurrency = yield* Config.Int("ENRICH_PROVIDER_CONCURRENCY").pipe(Config.withDefault(8))
+      const maxAttempts = yield* Config.Int("ENRICH_PROVIDER_MAX_ATTEMPTS").pipe(Config.withDefault(3))
+      const backoffMs = yield* Config.Int("ENRICH_PROVIDER_BACKOFF_MS").pipe(Config.withDefault(100))
       const partitionSize = yield* Config.Int("ENRICH_PARTITION_SIZE").pipe(Config.withDefault(10_000))
       const maxPartitions = yield* Config.Int("ENRICH_MAX_PARTITIONS").pipe(Config.withDefault(8))
 
@@ -143,13 +146,61 @@ export class RunExecutor extends Context.Service<
           )
       })
 
-      /** Computes one item's outcome; re-checks skip_existing against the attribute as it is now. */
-      const computeItem = (
+      /** Why an item is skipped without calling its provider (a deleted Lead, an existing attribute), if it is. */
+      const skipReason = (
         row: ClaimedRow,
-        entry: ReturnType<typeof catalog.find>,
+        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: string }
+      ): ItemOutcome["skippedReason"] => {
+        if (row.lead_type === null) return "lead_deleted"
+        const existing =
+          output.target === "lead_attribute"
+            ? row.attributes?.[output.attributeKey]
+            : row.membership_attributes?.[output.attributeKey]
+        return output.writePolicy === "skip_existing" && existing !== undefined && existing !== null
+          ? "attribute_exists"
+          : null
+      }
+
+      /**
+       * One provider call, tried again with exponential backoff and jitter while
+       * its error is retryable, up to the configured attempts.
+       */
+      const callProvider = (entry: CatalogEntry, snapshot: Record<string, unknown>) =>
+        Effect.gen(function* () {
+          let attempts = 0
+          const once = Effect.suspend(() => {
+            attempts++
+            const outcome = entry.execute(snapshot, {})
+            return Effect.isEffect(outcome) ? outcome : Effect.succeed(outcome)
+          }).pipe(
+            Effect.catchDefect((defect) =>
+              Effect.fail(
+                new ProviderError({
+                  message: defect instanceof Error ? defect.message : String(defect),
+                  retryable: false
+                })
+              )
+            )
+          )
+          const result = yield* Effect.result(
+            once.pipe(
+              Effect.retry({
+                schedule: Schedule.exponential(`${backoffMs} millis`).pipe(Schedule.jittered),
+                while: (e: ProviderError) => e.retryable,
+                times: Math.max(0, maxAttempts - 1)
+              })
+            )
+          )
+          return { result, attempts }
+        })
+
+      /** Computes one item's outcome, outside any transaction (the provider may be slow or remote). */
+      const computeItem = Effect.fnUntraced(function* (
+        row: ClaimedRow,
+        entry: CatalogEntry | undefined,
         slug: string,
         output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: string }
-      ): ItemWrite => {
+      ) {
         const base = {
           row,
           result: null,
@@ -169,68 +220,100 @@ export class RunExecutor extends Context.Service<
           skippedReason,
           found
         })
-        if (row.lead_type === null) return { ...base, outcome: outcome("skipped", "lead_deleted") }
-        const existing =
-          output.target === "lead_attribute"
-            ? row.attributes?.[output.attributeKey]
-            : row.membership_attributes?.[output.attributeKey]
-        if (output.writePolicy === "skip_existing" && existing !== undefined && existing !== null) {
-          return { ...base, outcome: outcome("skipped", "attribute_exists") }
-        }
+        const skipped = skipReason(row, output)
+        if (skipped !== null) return { ...base, outcome: outcome("skipped", skipped) } satisfies ItemWrite
         if (entry === undefined) {
           return {
             ...base,
             outcome: outcome("failed", null),
             error: { message: `Enrichment ${slug} is no longer available`, details: null }
-          }
+          } satisfies ItemWrite
         }
         const snapshot = entry.snapshot(toFields(row))
-        const executed = Result.try(() => entry.execute(snapshot, {}))
-        if (Result.isFailure(executed)) {
-          const cause = executed.failure
+        const { attempts, result } = yield* callProvider(entry, snapshot)
+        if (Result.isFailure(result)) {
           return {
             ...base,
             outcome: outcome("failed", null),
             leadSnapshot: snapshot,
-            error: { message: cause instanceof Error ? cause.message : String(cause), details: null }
-          }
+            error: {
+              message: result.failure.message,
+              details: { attempts, retryable: result.failure.retryable, provider: result.failure.details ?? null }
+            }
+          } satisfies ItemWrite
         }
         return {
           ...base,
-          outcome: outcome("completed", null, executed.success.found),
-          result: executed.success.result,
+          outcome: outcome("completed", null, result.success.found),
+          result: result.success.result,
           leadSnapshot: snapshot,
-          providerResult: executed.success.raw,
-          provider: executed.success.provider,
-          providerSubmissionId: executed.success.providerSubmissionId
-        }
-      }
+          providerResult: result.success.raw,
+          provider: result.success.provider,
+          providerSubmissionId: result.success.providerSubmissionId
+        } satisfies ItemWrite
+      })
 
       /** Computes and records the results of this batch's running items. */
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
+        const claimedRows = (lock: boolean) => sql<ClaimedRow>`
+          SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
+                 l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
+                 m.attributes AS membership_attributes
+          FROM run_items i
+          LEFT JOIN leads l ON l.id = i.lead_id AND l.workspace_id = i.workspace_id
+          LEFT JOIN list_memberships m ON m.id = i.membership_id
+          WHERE i.claim_token = ${batch} AND i.status = 'running'
+          ORDER BY i.ordinal
+          ${lock ? sql`FOR UPDATE OF i` : sql``}`
+        const [run] = yield* sql<{
+          slug: string
+          output: {
+            target: "lead_attribute" | "membership_attribute"
+            attributeKey: string
+            writePolicy: "overwrite" | "skip_existing"
+          }
+        }>`SELECT enrichment->>'slug' AS slug, output FROM enrichment_runs WHERE id = ${runId}`
+        // 1. read the batch's items and Leads, and call the provider for them outside any transaction,
+        //    a bounded number at a time (a crash here repeats the calls, never their effects)
+        const read = yield* claimedRows(false)
+        if (read.length === 0 || run === undefined) return nothing
+        const entry = catalog.find(run.slug)
+        const computed = yield* Effect.forEach(read, (row) => computeItem(row, entry, run.slug, run.output), {
+          concurrency: providerConcurrency
+        })
+        // 2. write it all in one transaction, re-checking each item as it is now (still ours, Lead still
+        //    there, attribute still empty under skip_existing)
         return yield* sql.withTransaction(
           Effect.gen(function* () {
-            const [run] = yield* sql<{
-              slug: string
-              output: {
-                target: "lead_attribute" | "membership_attribute"
-                attributeKey: string
-                writePolicy: "overwrite" | "skip_existing"
-              }
-            }>`SELECT enrichment->>'slug' AS slug, output FROM enrichment_runs WHERE id = ${runId}`
-            const rows = yield* sql<ClaimedRow>`
-              SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
-                     l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
-                     m.attributes AS membership_attributes
-              FROM run_items i
-              LEFT JOIN leads l ON l.id = i.lead_id AND l.workspace_id = i.workspace_id
-              LEFT JOIN list_memberships m ON m.id = i.membership_id
-              WHERE i.claim_token = ${batch} AND i.status = 'running'
-              ORDER BY i.ordinal
-              FOR UPDATE OF i`
+            const rows = yield* claimedRows(true)
             if (rows.length === 0) return nothing
-            const entry = catalog.find(run!.slug)
-            const writes = rows.map((row) => computeItem(row, entry, run!.slug, run!.output))
+            const byId = new Map(computed.map((w) => [w.row.id, w]))
+            const writes = rows.map((row): ItemWrite => {
+              const skipped = skipReason(row, run.output)
+              const planned = byId.get(row.id)
+              const base = {
+                row,
+                result: null,
+                error: null,
+                leadSnapshot: null,
+                providerResult: null,
+                provider: null,
+                providerSubmissionId: null
+              }
+              if (skipped !== null) {
+                return {
+                  ...base,
+                  outcome: { ordinal: row.ordinal, status: "skipped", skippedReason: skipped, found: false }
+                }
+              }
+              return planned === undefined
+                ? {
+                    ...base,
+                    outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false },
+                    error: { message: "not computed", details: null }
+                  }
+                : { ...planned, row }
+            })
             const recordedAt = new Date().toISOString()
             yield* sql`
               INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
@@ -259,7 +342,7 @@ export class RunExecutor extends Context.Service<
             const results = writes
               .filter((w) => w.outcome.status === "completed")
               .map((w) => ({ lead_id: w.row.lead_id, membership_id: w.row.membership_id, value: w.result }))
-            const { attributeKey, target } = run!.output
+            const { attributeKey, target } = run.output
             if (results.length > 0 && target === "lead_attribute") {
               yield* sql`
                 UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], x.value), updated_at = now()

@@ -3,7 +3,8 @@
  * each entry is a contract — what it reads, writes and costs — plus the
  * executor that computes a Lead's result from the fields it reads.
  */
-import { Context } from "effect"
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
 import { type EnrichmentContract, isDiscoverable, matchesQuery } from "../catalog/Enrichment.ts"
 import type { LeadFields } from "../leads/Lead.ts"
 
@@ -18,11 +19,25 @@ export interface EnrichmentOutcome {
   readonly providerSubmissionId: string | null
 }
 
+/**
+ * A provider's failure for one Lead. `retryable` ones (a 429, a 5xx, a timeout)
+ * are tried again with backoff; the others fail the item at once.
+ */
+export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
+  message: Schema.String,
+  retryable: Schema.Boolean,
+  details: Schema.optionalKey(Schema.Unknown)
+}) {}
+
 export interface CatalogEntry {
   readonly contract: EnrichmentContract
   /** the Lead fields the enrichment reads, recorded as the item's leadSnapshot */
   readonly snapshot: (lead: LeadFields) => Record<string, unknown>
-  readonly execute: (snapshot: Record<string, unknown>, input: unknown) => EnrichmentOutcome
+  /** computes one Lead's outcome: at once (offline enrichments) or as an effect (a provider call) */
+  readonly execute: (
+    snapshot: Record<string, unknown>,
+    input: unknown
+  ) => EnrichmentOutcome | Effect.Effect<EnrichmentOutcome, ProviderError>
 }
 
 export class Catalog extends Context.Service<

@@ -32,12 +32,16 @@ const exited = (child: ChildProcess) =>
     child.once("exit", () => resolve())
   })
 
-/** Stops a process: SIGTERM (graceful) or SIGKILL (a crash), and waits for it to be gone. */
+/**
+ * Stops a process: SIGTERM (graceful) or SIGKILL (a crash), and waits for it
+ * to be gone; a process that ignores SIGTERM for 15 s is killed.
+ */
 export const stopProcess = (process: RunningProcess, signal: "SIGTERM" | "SIGKILL" = "SIGTERM") =>
   Effect.promise(() => {
     const gone = exited(process.child)
     process.child.kill(signal)
-    return gone
+    const force = setTimeout(() => process.child.kill("SIGKILL"), 15_000)
+    return gone.finally(() => clearTimeout(force))
   })
 
 /** Starts a package entry point (e.g. `packages/worker/src/bin/worker.ts`) on the project's Node, stopped with the scope. */
