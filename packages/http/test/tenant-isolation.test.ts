@@ -682,8 +682,8 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
   (it) => {
     it.effect("every_id_taking_input_of_every_endpoint_treats_another_workspaces_record_as_missing", () =>
       Effect.gen(function* () {
-        const a = yield* makeTenant("A")
-        const b = yield* makeTenant("B")
+        const a = yield* makeTenant("Alpha")
+        const b = yield* makeTenant("Bravo")
         const document = (yield* request(b.key, { method: "GET", path: "/openapi.json" })).body
 
         // coverage: every id-taking input the document shows has a case (or is no workspace record)
@@ -747,8 +747,8 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
 
     it.effect("the_admin_surface_is_not_reachable_with_a_workspace_key", () =>
       Effect.gen(function* () {
-        const a = yield* makeTenant("A")
-        const b = yield* makeTenant("B")
+        const a = yield* makeTenant("Alpha")
+        const b = yield* makeTenant("Bravo")
         const document = (yield* request(b.key, { method: "GET", path: "/openapi.json" })).body
         const admin = [...idInputsOf(document).keys()].filter((route) => route.split(" ")[1]!.startsWith("/admin/"))
         assert.isAtLeast(admin.length, 5)
@@ -782,8 +782,8 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
 
     it.effect("listings_with_one_workspaces_key_never_show_another_workspaces_records", () =>
       Effect.gen(function* () {
-        const a = yield* makeTenant("A")
-        const b = yield* makeTenant("B")
+        const a = yield* makeTenant("Alpha")
+        const b = yield* makeTenant("Bravo")
         /** Every page of a listing, one record per page so every cursor is followed. */
         const allPages = (path: string, field: string) =>
           Effect.gen(function* () {
@@ -817,7 +817,7 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
         }
         for (const [name, pages] of Object.entries(listings)) {
           assert.deepStrictEqual(leakedIds(pages, a), [], `${name} shows A's records`)
-          assert.notInclude(JSON.stringify(pages), " A", `${name} shows A's names`)
+          assert.notInclude(JSON.stringify(pages), "Alpha", `${name} shows A's names`)
         }
         // B sees exactly its own: 3 Leads, all + 2 Lists, 2 runs, and the same credits as A (same history)
         assert.strictEqual(listings.leads.length, 3)
@@ -825,15 +825,15 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
         assert.strictEqual(listings.runs.length, 2)
         assert.strictEqual((listings.all[0] as any).total, 3)
         assert.deepStrictEqual(listings.credits[0], yield* get(a.key, "/api/credits"))
-        const searchA = yield* get(b.key, "/api/leads?q=Ada%20A")
+        const searchA = yield* get(b.key, "/api/leads?q=Ada%20Alpha")
         assert.deepStrictEqual(searchA.leads, [])
       })
     )
 
     it.effect("identities_and_idempotency_keys_are_per_workspace", () =>
       Effect.gen(function* () {
-        const a = yield* makeTenant("A")
-        const b = yield* makeTenant("B")
+        const a = yield* makeTenant("Alpha")
+        const b = yield* makeTenant("Bravo")
         const aBefore = yield* readAll(a)
         // the same email in B is B's own Lead (created, not matched to A's), also by import
         const created = ok(

@@ -8,6 +8,9 @@ import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Ca
 import { emailsOf } from "@enrich/domain/leads/Lead"
 import { CompanyDomainOutput, normaliseCompanyDomain } from "./builtin/companyDomain.ts"
 import { EmailValidationOutput, validateEmail } from "./builtin/emailValidation.ts"
+import { classifyJobTitle, JobTitleClassificationOutput } from "./builtin/jobTitleClassification.ts"
+import { NameParsingOutput, parseName } from "./builtin/nameParsing.ts"
+import { normalisePhone, PhoneNormalizationOutput, phoneOf } from "./builtin/phoneNormalization.ts"
 
 const jsonSchema = (schema: Schema.Top) => {
   const document = Schema.toJsonSchemaDocument(schema)
@@ -87,6 +90,83 @@ export const builtinEntries: ReadonlyArray<CatalogEntry> = [
         website: str(snapshot["website"]),
         email: str(snapshot["email"])
       })
+      return { result: output, raw: output, found: output.found, provider: "builtin", providerSubmissionId: null }
+    }
+  },
+  {
+    contract: contract({
+      slug: "phone_normalization",
+      name: "Phone normalisation",
+      description:
+        "Normalises a person's phone number offline with libphonenumber: E.164, national and international formats, country, line type (mobile, fixed_line, voip, toll_free, …) and a validity flag; numbers without + are read in the Lead's location.country.",
+      subject: "person",
+      version: 1,
+      enabled: true,
+      visibility: "public",
+      reads: ["phone", "location.country"],
+      output: PhoneNormalizationOutput,
+      defaultOutput: { target: "lead_attribute", attributeKey: "phone_normalization" },
+      outputOverridePolicy: { targets: ["lead_attribute", "membership_attribute"], attributeKey: true },
+      costModel: { creditAction: "PHONE_NORMALIZATION", unitCost: 1, chargeOn: "found" },
+      toolBinding: { type: "builtin", taskId: "builtin.phone_normalization" }
+    }),
+    snapshot: (lead) => ({ phone: phoneOf(lead.contacts), country: str(lead.location.country) }),
+    execute: (snapshot) => {
+      const output = normalisePhone(str(snapshot["phone"]), str(snapshot["country"]))
+      return { result: output, raw: output, found: output.found, provider: "builtin", providerSubmissionId: null }
+    }
+  },
+  {
+    contract: contract({
+      slug: "name_parsing",
+      name: "Name parsing",
+      description:
+        'Splits a person\'s full name offline into honorific, first, middle and last name, suffix and nickname: particles (van, de la, bin, al-) stay with the last name, "Last, First" order and family-first CJK names are understood.',
+      subject: "person",
+      version: 1,
+      enabled: true,
+      visibility: "public",
+      reads: ["name.full", "name.first", "name.last"],
+      output: NameParsingOutput,
+      defaultOutput: { target: "lead_attribute", attributeKey: "name_parsing" },
+      outputOverridePolicy: { targets: ["lead_attribute", "membership_attribute"], attributeKey: true },
+      costModel: { creditAction: "NAME_PARSING", unitCost: 1, chargeOn: "completed" },
+      toolBinding: { type: "builtin", taskId: "builtin.name_parsing" }
+    }),
+    snapshot: (lead) => ({
+      full: str(lead.name.full),
+      first: str(lead.name.first),
+      last: str(lead.name.last)
+    }),
+    execute: (snapshot) => {
+      const output = parseName({
+        full: str(snapshot["full"]),
+        first: str(snapshot["first"]),
+        last: str(snapshot["last"])
+      })
+      return { result: output, raw: output, found: output.found, provider: "builtin", providerSubmissionId: null }
+    }
+  },
+  {
+    contract: contract({
+      slug: "job_title_classification",
+      name: "Job title classification",
+      description:
+        "Classifies a person's job title offline: seniority (c_level, vp, director, manager, senior_ic, ic, intern) and departments (engineering, sales, marketing, finance, hr, …, with a primary one), in English and common European and East Asian titles.",
+      subject: "person",
+      version: 1,
+      enabled: true,
+      visibility: "public",
+      reads: ["title"],
+      output: JobTitleClassificationOutput,
+      defaultOutput: { target: "lead_attribute", attributeKey: "job_title_classification" },
+      outputOverridePolicy: { targets: ["lead_attribute", "membership_attribute"], attributeKey: true },
+      costModel: { creditAction: "JOB_TITLE_CLASSIFICATION", unitCost: 1, chargeOn: "completed" },
+      toolBinding: { type: "builtin", taskId: "builtin.job_title_classification" }
+    }),
+    snapshot: (lead) => ({ title: str(lead.title) }),
+    execute: (snapshot) => {
+      const output = classifyJobTitle(str(snapshot["title"]))
       return { result: output, raw: output, found: output.found, provider: "builtin", providerSubmissionId: null }
     }
   }

@@ -16,14 +16,21 @@ declare module "vitest" {
   }
 }
 
+/** `f` on an admin connection of its own, closed after. */
+const withAdmin = <A, E, R>(base: string, f: (admin: PgClient.PgClient) => Effect.Effect<A, E, R>) =>
+  Effect.scoped(Effect.flatMap(PgClient.make({ url: Redacted.make(base), maxConnections: 1 }), f))
+
 export const TestDatabaseUrl = Layer.effect(
   DatabaseUrl,
   Effect.gen(function* () {
     const base = inject("databaseUrl")
-    const admin = yield* PgClient.make({ url: Redacted.make(base), maxConnections: 1 })
     const name = `enrich_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`
-    yield* admin`CREATE DATABASE ${admin(name)}`
-    yield* Effect.addFinalizer(() => Effect.ignore(admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`))
+    yield* withAdmin(base, (admin) => admin`CREATE DATABASE ${admin(name)}`)
+    // dropped on a connection opened for it: a pool whose scope is closing cannot open one, and a pool
+    // kept for the drop closes its idle connection after a minute (test files longer than that hung here)
+    yield* Effect.addFinalizer(() =>
+      Effect.ignore(withAdmin(base, (admin) => admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`))
+    )
     const url = new URL(base)
     url.pathname = `/${name}`
     return DatabaseUrl.of({ url: Redacted.make(url.toString()), embedded: false })

@@ -1,0 +1,641 @@
+/**
+ * `pnpm bench` (issue 8): the service against this machine's limits, each
+ * scenario beside a same-shape baseline measured in the same run.
+ *
+ * Starts its own embedded PostgreSQL 18 (or uses BENCH_DATABASE_URL: give it
+ * an empty database), one API-only process and worker processes, and a load
+ * generator process (bench/load.ts). Order: worker throughput with status
+ * under load (3, 4), planning big scopes (2), dispatch API (1), replay (5):
+ * no worker runs while 2 and 1 are measured, so runs they dispatch stay
+ * pending instead of competing for the CPU.
+ *
+ *   pnpm bench                 full sizes, 3 repetitions, writes bench/results/latest.json and docs/PERFORMANCE.md
+ *   BENCH_SCALE=0.25 pnpm bench  every size × 0.25
+ *   pnpm bench --smoke         tiny sizes, 1 repetition, no thresholds, writes bench/results/smoke.json only
+ *   pnpm bench --only=worker,planning   a subset (dispatch, planning, worker, replay)
+ */
+import { execFileSync, fork } from "node:child_process"
+import { mkdir, writeFile } from "node:fs/promises"
+import { cpus, freemem, loadavg, totalmem } from "node:os"
+import { join } from "node:path"
+import { startEmbeddedPostgres } from "../packages/adapters/src/postgres/EmbeddedPostgres.ts"
+import { rebuildReadModels } from "../packages/adapters/src/postgres/Rebuild.ts"
+import { startDispatchBaseline } from "./dispatch-baseline.ts"
+import type { LoadConfig, LoadResult } from "./load.ts"
+import { type Check, type Results, writeReport } from "./report.ts"
+import {
+  copyFromNode,
+  freePort,
+  hasPsql,
+  http,
+  makeSql,
+  type Proc,
+  root,
+  rssOf,
+  type Sql,
+  sleep,
+  startProc,
+  stopProc,
+  summarize,
+  waitFor
+} from "./support.ts"
+
+const args = process.argv.slice(2)
+const smoke = args.includes("--smoke")
+const only = args
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",")
+const scale = smoke ? 1 : Number(process.env["BENCH_SCALE"] ?? 1)
+const reps = smoke ? 1 : Math.max(1, Number(process.env["BENCH_REPS"] ?? 3))
+const sized = (full: number, tiny: number) => (smoke ? tiny : Math.max(10, Math.round(full * scale)))
+const wanted = (name: string) => only === undefined || only.includes(name)
+
+const sizes = {
+  workerLeads: sized(200_000, 1_000),
+  planning: [sized(10_000, 1_000), sized(100_000, 2_000), sized(1_000_000, 5_000)],
+  dispatchSeconds: Number(process.env["BENCH_DISPATCH_SECONDS"] ?? (smoke ? 1 : 5)),
+  dispatchWarmupSeconds: smoke ? 0.2 : 1,
+  statusRate: 40 // requests/s of each kind during the worker runs
+}
+
+const ADMIN = "bench-admin-token"
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`)
+
+// --- the system under test ------------------------------------------------------------------
+
+interface System {
+  readonly sql: Sql
+  readonly api: Proc
+  readonly base: string
+  readonly stop: () => Promise<void>
+}
+
+const startSystem = async (): Promise<System> => {
+  const given = process.env["BENCH_DATABASE_URL"]
+  const pg = given === undefined || given === "" ? await startEmbeddedPostgres({}) : undefined
+  const url = pg?.url ?? given!
+  const port = await freePort()
+  const api = startProc("api", "packages/http/src/bin/http.ts", {
+    DATABASE_URL: url,
+    PORT: String(port),
+    ENRICH_ADMIN_TOKEN: ADMIN,
+    ENRICH_RATE_LIMIT: "0"
+  })
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitFor(
+      "the API process to be ready",
+      async () => {
+        if (api.child.exitCode !== null) throw new Error(`the API process exited: ${api.output()}`)
+        return (await http(base, "GET", "/readyz")).status === 200 ? true : undefined
+      },
+      90_000,
+      250
+    )
+  } catch (e) {
+    console.error(api.output())
+    await stopProc(api)
+    await pg?.stop()
+    throw e
+  }
+  const sql = makeSql(url)
+  return {
+    sql,
+    api,
+    base,
+    stop: async () => {
+      await stopProc(api)
+      await sql.close()
+      await pg?.stop()
+    }
+  }
+}
+
+const startWorkers = async (system: System, count: number) => {
+  const [before] = await system.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM cluster_runners WHERE healthy")
+  const workers: Array<Proc> = []
+  for (let i = 0; i < count; i++) {
+    workers.push(
+      startProc(`worker-${i + 1}`, "packages/worker/src/bin/worker.ts", {
+        DATABASE_URL: system.sql.url,
+        ENRICH_RUNNER_PORT: String(await freePort())
+      })
+    )
+  }
+  await waitFor(
+    `${count} healthy runners`,
+    async () => {
+      const [r] = await system.sql.query<{ n: number }>("SELECT count(*)::int AS n FROM cluster_runners WHERE healthy")
+      return r!.n >= before!.n + count ? true : undefined
+    },
+    90_000,
+    200
+  ).catch((e) => {
+    for (const w of workers) console.error(w.output())
+    throw e
+  })
+  await sleep(1_000) // shards settle on the runners before the run is dispatched
+  return workers
+}
+
+let workspaceSeq = 0
+const workspaceWithLeads = async (system: System, leads: number, credits: number) => {
+  const created = await http(system.base, "POST", "/admin/workspaces", {
+    key: ADMIN,
+    body: { name: `bench-${++workspaceSeq}`, credits }
+  })
+  if (created.status !== 201 && created.status !== 200) throw new Error(`workspace: ${JSON.stringify(created.body)}`)
+  const workspaceId = created.body.workspace.id as string
+  await system.sql.query(
+    `INSERT INTO leads (id, workspace_id, type, contacts)
+     SELECT $1 || '-' || lpad(g::text, 7, '0'), $1, 'person',
+            jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
+     FROM generate_series(1, $2::int) g`,
+    [workspaceId, leads]
+  )
+  const leadIds = Array.from(
+    { length: Math.min(leads, 10) },
+    (_, i) => `${workspaceId}-${String(i + 1).padStart(7, "0")}`
+  )
+  return { workspaceId, key: created.body.apiKey as string, leadIds }
+}
+
+const dispatchList = async (system: System, key: string) => {
+  const reply = await http(system.base, "POST", "/api/enrichment", {
+    key,
+    body: { enrichmentId: "email_validation", scope: { type: "list", listId: "all" } }
+  })
+  if (reply.status !== 202) throw new Error(`dispatch answered ${reply.status}: ${JSON.stringify(reply.body)}`)
+  return reply.body.runId as string
+}
+
+/** A load generator process; `stop()` ends a paced one; resolves with its result. */
+const startLoad = (config: LoadConfig) => {
+  const child = fork(join(root, "bench/load.ts"), [], { cwd: root, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const result = new Promise<LoadResult>((ok, fail) => {
+    child.once("message", (m) => ok(m as LoadResult))
+    child.once("exit", (code) => fail(new Error(`load generator exited (${code}) without a result`)))
+  })
+  child.send(config)
+  return { result, stop: () => child.send("stop") }
+}
+
+const checkpoint = (system: System) => system.sql.query("CHECKPOINT")
+
+// --- 3 + 4: worker throughput, status under load -------------------------------------------
+
+const itemRows = function* (n: number, runId: string, workspaceId: string) {
+  const now = new Date().toISOString()
+  for (let i = 1; i <= n; i++) {
+    const ordinal = String(i).padStart(8, "0")
+    yield `${runId}.${ordinal}\t${workspaceId}\t${runId}\t${i}\t${workspaceId}-${String(i).padStart(7, "0")}\t\\N\t\\N\tpending\t\\N\t0\t\\N\t\\N\t\\N\t${now}\t${now}\n`
+  }
+}
+
+/** Baseline of 3: N item-shaped rows from Node into a table like run_items (COPY through psql, or multi-row INSERT). */
+const copyBaseline = async (system: System, n: number, method: "copy" | "insert") => {
+  await system.sql.query("CREATE TABLE IF NOT EXISTS bench_copy_items (LIKE run_items INCLUDING ALL)")
+  await system.sql.query("TRUNCATE bench_copy_items")
+  await checkpoint(system)
+  const started = performance.now()
+  if (method === "copy") {
+    await copyFromNode(system.sql.url, "bench_copy_items", itemRows(n, "bench-copy", "bench-ws"))
+  } else {
+    let batch: Array<string> = []
+    const flush = async () => {
+      if (batch.length === 0) return
+      const params: Array<unknown> = []
+      const values = batch.map((line) => {
+        const f = line.slice(0, -1).split("\t")
+        const at = params.length
+        params.push(f[0], f[1], f[2], Number(f[3]), f[4], f[13], f[14])
+        return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, 'pending', $${at + 6}::timestamptz, $${at + 7}::timestamptz)`
+      })
+      await system.sql.query(
+        `INSERT INTO bench_copy_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at) VALUES ${values.join(", ")}`,
+        params
+      )
+      batch = []
+    }
+    for (const row of itemRows(n, "bench-copy", "bench-ws")) {
+      batch.push(row)
+      if (batch.length === 1_000) await flush()
+    }
+    await flush()
+  }
+  return n / ((performance.now() - started) / 1000)
+}
+
+interface WorkerRep {
+  readonly leadsPerS: number
+  readonly peakRssMb: ReadonlyArray<number>
+  readonly earlyRssMb: number
+  readonly lateRssMb: number
+  readonly status: LoadResult
+}
+
+const workerRun = async (system: System, workers: ReadonlyArray<Proc>, n: number): Promise<WorkerRep> => {
+  const ws = await workspaceWithLeads(system, n, n)
+  await checkpoint(system)
+  const started = Date.now()
+  const runId = await dispatchList(system, ws.key)
+  const load = startLoad({
+    base: system.base,
+    mode: "paced",
+    connections: 8,
+    rate: sizes.statusRate * 2,
+    requests: [
+      { name: "status", method: "GET", path: `/api/enrichment/${runId}`, key: ws.key },
+      { name: "byKey", method: "GET", path: "/api/credits", key: ws.key }
+    ]
+  })
+  const peaks = workers.map(() => 0)
+  const samples: Array<{ done: number; rss: number }> = []
+  let settledAt: string | null = null
+  const deadline = Date.now() + 30 * 60_000
+  while (settledAt === null) {
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not settle in 30 minutes`)
+    const run = (await http(system.base, "GET", `/api/enrichment/${runId}`, { key: ws.key })).body.run
+    const rss = await Promise.all(workers.map((w) => rssOf(w.child.pid)))
+    rss.forEach((r, i) => {
+      peaks[i] = Math.max(peaks[i]!, r)
+    })
+    samples.push({ done: run.scope.counts.completed / n, rss: Math.max(...rss) })
+    settledAt = run.timing.settledAt
+    if (settledAt === null) await sleep(200)
+    if (run.status !== "running" && run.status !== "pending" && run.status !== "completed")
+      throw new Error(`run ${runId} ended ${run.status}`)
+  }
+  load.stop()
+  const status = await load.result
+  const seconds = (Date.parse(settledAt) - started) / 1000
+  const peak = (from: number, to: number) =>
+    Math.max(0, ...samples.filter((x) => x.done >= from && x.done < to).map((x) => x.rss))
+  const mb = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10
+  return {
+    leadsPerS: n / seconds,
+    peakRssMb: peaks.map(mb),
+    earlyRssMb: mb(peak(0.1, 0.4)),
+    lateRssMb: mb(peak(0.6, 1.01)),
+    status
+  }
+}
+
+const workerScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
+  const n = sizes.workerLeads
+  const method = hasPsql() ? "copy" : "insert"
+  const byWorkers: Record<number, Array<WorkerRep>> = {}
+  const baseline: Array<number> = []
+  for (const count of [1, 2]) {
+    const workers = await startWorkers(system, count)
+    byWorkers[count] = []
+    try {
+      for (let r = 0; r < reps; r++) {
+        const rep = await workerRun(system, workers, n)
+        byWorkers[count]!.push(rep)
+        log(
+          `worker ×${count} rep ${r + 1}: ${Math.round(rep.leadsPerS)} Leads/s, peak RSS ${rep.peakRssMb.join("/")} MB, status p99 ${rep.status["status"]?.p99Ms.toFixed(1)} ms`
+        )
+        if (count === 1) {
+          const rows = await copyBaseline(system, n, method)
+          baseline.push(rows)
+          log(`  baseline ${method} rows/s: ${Math.round(rows)}`)
+        }
+      }
+    } finally {
+      await Promise.all(workers.map(stopProc))
+    }
+  }
+  const one = summarize(byWorkers[1]!.map((r) => r.leadsPerS))
+  const two = summarize(byWorkers[2]!.map((r) => r.leadsPerS))
+  const base = summarize(baseline)
+  const methodName =
+    method === "copy" ? "COPY FROM STDIN (psql, rows generated in Node)" : "multi-row INSERT (1,000 rows)"
+  checks.push(
+    {
+      scenario: "3. worker",
+      measure: `Leads/s, ${n.toLocaleString("en")} Leads, 1 worker`,
+      unit: "Leads/s",
+      value: one,
+      baseline: base,
+      baselineName: methodName,
+      ratio: one.median / base.median,
+      target: "≥ 0.15× baseline",
+      pass: one.median / base.median >= 0.15
+    },
+    {
+      scenario: "3. worker",
+      measure: `Leads/s, ${n.toLocaleString("en")} Leads, 2 workers`,
+      unit: "Leads/s",
+      value: two,
+      baseline: one,
+      baselineName: "1 worker (same run)",
+      ratio: two.median / one.median,
+      target: "≥ 1.6× one worker",
+      pass: two.median / one.median >= 1.6
+    }
+  )
+  const early = summarize(byWorkers[1]!.map((r) => r.earlyRssMb))
+  const late = summarize(byWorkers[1]!.map((r) => r.lateRssMb))
+  checks.push({
+    scenario: "3. worker",
+    measure: "peak RSS of the worker at 60–100 % of the run vs 10–40 % (1 worker)",
+    unit: "MB",
+    value: late,
+    baseline: early,
+    baselineName: "peak RSS at 10–40 % of the same run",
+    ratio: late.median / early.median,
+    target: "flat: late ≤ 1.25× early + 32 MB",
+    pass: late.median <= early.median * 1.25 + 32
+  })
+  const statusP99 = summarize(byWorkers[1]!.map((r) => r.status["status"]!.p99Ms))
+  const byKeyP99 = summarize(byWorkers[1]!.map((r) => r.status["byKey"]!.p99Ms))
+  checks.push({
+    scenario: "4. status",
+    measure: `GET /api/enrichment/{id} p99 during the 1-worker run (${sizes.statusRate} req/s)`,
+    unit: "ms",
+    value: statusP99,
+    baseline: byKeyP99,
+    baselineName: "GET /api/credits (primary key) on the same server, same load",
+    ratio: statusP99.median / byKeyP99.median,
+    target: "p99 ≤ 3× baseline",
+    pass: statusP99.median <= 3 * byKeyP99.median
+  })
+  raw["worker"] = { leads: n, baselineMethod: method, runs: byWorkers, baselineRowsPerS: baseline }
+}
+
+// --- 2: planning big scopes ------------------------------------------------------------------
+
+const planningScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
+  await system.sql.query("CREATE TABLE IF NOT EXISTS bench_plan_items (LIKE run_items INCLUDING ALL)")
+  const out: Record<number, { dispatchMs: Array<number>; baselineMs: Array<number> }> = {}
+  for (const size of sizes.planning) {
+    const ws = await workspaceWithLeads(system, size, size * (reps + 1))
+    await system.sql.query("VACUUM ANALYZE leads")
+    const row = { dispatchMs: [] as Array<number>, baselineMs: [] as Array<number> }
+    for (let r = 0; r < reps; r++) {
+      await checkpoint(system)
+      const t0 = performance.now()
+      await dispatchList(system, ws.key)
+      row.dispatchMs.push(performance.now() - t0)
+      await system.sql.query("TRUNCATE bench_plan_items")
+      await checkpoint(system)
+      const t1 = performance.now()
+      await system.sql.query(
+        `INSERT INTO bench_plan_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at)
+         SELECT 'bench-plan.' || lpad(n::text, 8, '0'), workspace_id, 'bench-plan', n, id, 'pending', now(), now()
+         FROM (SELECT id, workspace_id, row_number() OVER (ORDER BY id)::int AS n FROM leads WHERE workspace_id = $1) s`,
+        [ws.workspaceId]
+      )
+      row.baselineMs.push(performance.now() - t1)
+      log(
+        `planning ${size} rep ${r + 1}: dispatch ${Math.round(row.dispatchMs.at(-1)!)} ms, INSERT…SELECT ${Math.round(row.baselineMs.at(-1)!)} ms`
+      )
+    }
+    await system.sql.query("TRUNCATE bench_plan_items")
+    out[size] = row
+    const value = summarize(row.dispatchMs)
+    const baseline = summarize(row.baselineMs)
+    checks.push({
+      scenario: "2. planning",
+      measure: `dispatch over a list of ${size.toLocaleString("en")} Leads, time to 202`,
+      unit: "ms",
+      value,
+      baseline,
+      baselineName: "INSERT … SELECT of the same rows into a table like run_items (same indexes)",
+      ratio: value.median / baseline.median,
+      target: "≤ 1.5× baseline",
+      pass: value.median / baseline.median <= 1.5
+    })
+  }
+  raw["planning"] = out
+}
+
+// --- 1: dispatch API ---------------------------------------------------------------------------
+
+const dispatchScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
+  const workspaces = []
+  for (let i = 0; i < 16; i++) workspaces.push(await workspaceWithLeads(system, 10, 1_000_000_000))
+  const baselineServer = await startDispatchBaseline(system.sql.url)
+  const out: Record<string, { service: Array<LoadResult[string]>; baseline: Array<LoadResult[string]> }> = {}
+  try {
+    for (const spread of [1, 16]) {
+      // smoke: fewer connections, so a few seconds still see answers (the harness is what it checks)
+      for (const connections of smoke ? [1, 8] : [1, 50]) {
+        const requests = workspaces.slice(0, spread).map((ws) => ({
+          name: "dispatch",
+          method: "POST" as const,
+          path: "/api/enrichment",
+          key: ws.key,
+          uniqueIdempotencyKey: true,
+          body: { enrichmentId: "email_validation", scope: { type: "explicit_leads", leadIds: ws.leadIds } }
+        }))
+        const cell = { service: [] as Array<LoadResult[string]>, baseline: [] as Array<LoadResult[string]> }
+        for (let r = 0; r < reps; r++) {
+          for (const target of ["service", "baseline"] as const) {
+            await checkpoint(system)
+            const base = target === "service" ? system.base : baselineServer.base
+            const load = startLoad({
+              base,
+              mode: "closed",
+              connections,
+              durationMs: sizes.dispatchSeconds * 1000,
+              warmupMs: sizes.dispatchWarmupSeconds * 1000,
+              requests
+            })
+            const result = (await load.result)["dispatch"]!
+            if (result.errors > 0 || result.non2xx > 0 || result.count === 0)
+              throw new Error(`dispatch load against the ${target}: ${JSON.stringify(result)}`)
+            cell[target].push(result)
+            log(
+              `dispatch ${target} c=${connections} ws=${spread} rep ${r + 1}: ${Math.round(result.reqPerS)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`
+            )
+          }
+        }
+        out[`c${connections}-ws${spread}`] = cell
+        const rps = summarize(cell.service.map((x) => x.reqPerS))
+        const rpsBase = summarize(cell.baseline.map((x) => x.reqPerS))
+        const p50 = summarize(cell.service.map((x) => x.p50Ms))
+        const p50Base = summarize(cell.baseline.map((x) => x.p50Ms))
+        const p99 = summarize(cell.service.map((x) => x.p99Ms))
+        const p99Base = summarize(cell.baseline.map((x) => x.p99Ms))
+        const judged = connections === 50 && !smoke
+        const name = `${connections} conn., ${spread} workspace${spread > 1 ? "s" : ""}`
+        const baselineName = "bare node:http + the same transaction as raw SQL"
+        checks.push(
+          {
+            scenario: "1. dispatch",
+            measure: `req/s, ${name}`,
+            unit: "req/s",
+            value: rps,
+            baseline: rpsBase,
+            baselineName,
+            ratio: rps.median / rpsBase.median,
+            target: judged ? "≥ 0.5× baseline" : "—",
+            pass: judged ? rps.median / rpsBase.median >= 0.5 : null
+          },
+          {
+            scenario: "1. dispatch",
+            measure: `p50, ${name}`,
+            unit: "ms",
+            value: p50,
+            baseline: p50Base,
+            baselineName,
+            ratio: p50.median / p50Base.median,
+            target: "—",
+            pass: null
+          },
+          {
+            scenario: "1. dispatch",
+            measure: `p99, ${name}`,
+            unit: "ms",
+            value: p99,
+            baseline: p99Base,
+            baselineName,
+            ratio: p99.median / p99Base.median,
+            target: judged ? "≤ 2× baseline" : "—",
+            pass: judged ? p99.median / p99Base.median <= 2 : null
+          }
+        )
+      }
+    }
+  } finally {
+    await baselineServer.stop()
+  }
+  raw["dispatch"] = out
+}
+
+// --- 5: replay -------------------------------------------------------------------------------
+
+const replayScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
+  const [{ events } = { events: 0 }] = await system.sql.query<{ events: number }>(
+    "SELECT count(*)::int AS events FROM events"
+  )
+  const tables = [
+    "enrichment_runs",
+    "run_items",
+    "idempotency_keys",
+    "credit_accounts",
+    "credit_holds",
+    "credit_ledger"
+  ]
+  for (const t of tables)
+    await system.sql.query(`CREATE TABLE IF NOT EXISTS bench_replay_${t} (LIKE ${t} INCLUDING ALL)`)
+  const rebuildEps: Array<number> = []
+  const baselineEps: Array<number> = []
+  for (let r = 0; r < reps; r++) {
+    await checkpoint(system)
+    const t0 = performance.now()
+    const { replayed } = await system.sql.run(rebuildReadModels)
+    rebuildEps.push(replayed / ((performance.now() - t0) / 1000))
+    for (const t of tables) await system.sql.query(`TRUNCATE bench_replay_${t}`)
+    await checkpoint(system)
+    const t1 = performance.now()
+    let after = "0"
+    let read = 0
+    for (;;) {
+      const page = await system.sql.query<{ global_position: string }>(
+        `SELECT e.global_position::text, e.stream_id, s.stream_type, s.workspace_id, e.event_id::text, e.type,
+                e.schema_version, e.data
+         FROM events e JOIN event_streams s ON s.stream_id = e.stream_id
+         WHERE e.global_position > $1::bigint ORDER BY e.global_position LIMIT 1000`,
+        [after]
+      )
+      read += page.length
+      if (page.length < 1000) break
+      after = page.at(-1)!.global_position
+    }
+    for (const t of tables) await system.sql.query(`INSERT INTO bench_replay_${t} SELECT * FROM ${t}`)
+    baselineEps.push(read / ((performance.now() - t1) / 1000))
+    log(
+      `replay rep ${r + 1}: rebuild ${Math.round(rebuildEps.at(-1)!)} events/s, baseline ${Math.round(baselineEps.at(-1)!)} events/s (${replayed} events)`
+    )
+  }
+  for (const t of tables) await system.sql.query(`DROP TABLE bench_replay_${t}`)
+  const value = summarize(rebuildEps)
+  const baseline = summarize(baselineEps)
+  checks.push({
+    scenario: "5. replay",
+    measure: `rebuildReadModels over ${events.toLocaleString("en")} events`,
+    unit: "events/s",
+    value,
+    baseline,
+    baselineName: "read the events (same pages) + write the projections' rows into same-shape tables",
+    ratio: value.median / baseline.median,
+    target: "≥ 0.5× baseline",
+    pass: value.median / baseline.median >= 0.5
+  })
+  raw["replay"] = { events, rebuildEps, baselineEps }
+}
+
+// --- main ------------------------------------------------------------------------------------
+
+const machine = async (sql: Sql) => {
+  const [pg] = await sql.query<{ v: string }>("SELECT current_setting('server_version') AS v")
+  const settings = await sql.query<{ name: string; setting: string; unit: string | null }>(
+    "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'max_connections', 'work_mem', 'max_wal_size')"
+  )
+  let commit = "unknown"
+  let dirty = false
+  try {
+    commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: root, encoding: "utf8" }).trim()
+    dirty = execFileSync("git", ["status", "--porcelain"], { cwd: root, encoding: "utf8" }).trim() !== ""
+  } catch {}
+  return {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    freeMemoryGiB: Math.round((freemem() / 1024 ** 3) * 10) / 10,
+    loadAverageAtStart: loadavg(),
+    node: process.version,
+    postgres: pg?.v ?? "unknown",
+    postgresSettings: Object.fromEntries(settings.map((s) => [s.name, `${s.setting}${s.unit ?? ""}`])),
+    gitCommit: commit,
+    gitDirty: dirty
+  }
+}
+
+const main = async () => {
+  const started = Date.now()
+  log(`${smoke ? "smoke" : "full"} run: scale ${scale}, ${reps} repetition(s)`)
+  const system = await startSystem()
+  const checks: Array<Check> = []
+  const raw: Record<string, unknown> = {}
+  let failure: unknown
+  try {
+    const facts = await machine(system.sql)
+    if (wanted("worker")) await workerScenario(system, checks, raw)
+    if (wanted("planning")) await planningScenario(system, checks, raw)
+    if (wanted("dispatch")) await dispatchScenario(system, checks, raw)
+    if (wanted("replay")) await replayScenario(system, checks, raw)
+    const results: Results = {
+      date: new Date().toISOString(),
+      mode: smoke ? "smoke" : "full",
+      scale,
+      repetitions: reps,
+      durationSeconds: Math.round((Date.now() - started) / 1000),
+      machine: facts,
+      sizes,
+      checks: smoke ? checks.map((c) => ({ ...c, pass: null })) : checks,
+      raw
+    }
+    await mkdir(join(root, "bench/results"), { recursive: true })
+    const file = join(root, "bench/results", smoke ? "smoke.json" : "latest.json")
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)
+    log(`wrote ${file}`)
+    if (!smoke && only === undefined) await writeReport(join(root, "docs/PERFORMANCE.md"), results)
+    for (const c of results.checks)
+      log(
+        `${c.scenario} | ${c.measure}: ${c.value.median.toFixed(1)} vs ${c.baseline.median.toFixed(1)} ${c.unit} → ${c.ratio.toFixed(2)}× (${c.target}) ${c.pass === null ? "" : c.pass ? "pass" : "MISS"}`
+      )
+  } catch (e) {
+    failure = e
+  } finally {
+    await system.stop()
+  }
+  if (failure !== undefined) throw failure
+  log(`done in ${Math.round((Date.now() - started) / 1000)} s`)
+}
+
+await main()

@@ -1,0 +1,53 @@
+/**
+ * The `enrich` command line (bin/enrich.js loads this file). Results go to stdout as JSON,
+ * failures to stderr as the API's error JSON, with the exit codes of Output.ts.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { CliError, Command } from "effect/cli"
+import { apikey, credit, enrichment, enrichments, lead, listCommand, workspace } from "./ApiCommands.ts"
+import { audit, migrate, replay } from "./AuditCommands.ts"
+import { CliSettings } from "./Env.ts"
+import { CliFailure, errorBody, ExitCode, Format, report } from "./Output.ts"
+
+export const enrich = Command.make("enrich").pipe(
+  Command.withDescription(
+    "The enrich command line. ENRICH_API_URL (default http://127.0.0.1:8787), ENRICH_API_KEY, ENRICH_ADMIN_TOKEN; DATABASE_URL for audit, replay, migrate."
+  ),
+  Command.withSubcommands([
+    enrichment,
+    enrichments,
+    lead,
+    listCommand,
+    credit,
+    workspace,
+    apikey,
+    audit,
+    replay,
+    migrate
+  ]),
+  Command.withGlobalFlags([Format])
+)
+
+const program = Command.run(enrich, { version: "0.1.0" }).pipe(
+  Effect.catch((error) => {
+    if (error instanceof CliFailure) return report(error).pipe(Effect.andThen(Effect.fail(error)))
+    if (CliError.isCliError(error)) {
+      // --help alone is a success; any other parse error is a usage error (exit 2)
+      if (error._tag === "ShowHelp" && error.errors.length === 0) return Effect.void
+      const failure = new CliFailure({
+        body: errorBody(
+          "USAGE",
+          error._tag === "ShowHelp" ? error.errors.map((e) => e.message).join("; ") : error.message
+        ),
+        exitCode: ExitCode.usage
+      })
+      return report(failure).pipe(Effect.andThen(Effect.fail(failure)))
+    }
+    return Effect.fail(error)
+  }),
+  Effect.provide(Layer.mergeAll(NodeServices.layer, CliSettings.layer))
+)
+
+// failures are reported above, as error JSON on stderr
+NodeRuntime.runMain(program, { disableErrorReporting: true })
