@@ -249,13 +249,15 @@ layer(Live, { timeout: 600_000, excludeTestServices: true })("Execution (process
         const { key } = yield* workspaceWithLeads(api, leads, leads)
         const partitioned = { ENRICH_PARTITION_SIZE: String(Math.ceil(leads / 8)), ENRICH_MAX_PARTITIONS: "8" }
         const [first, second] = [yield* startWorkerWith(partitioned), yield* startWorkerWith(partitioned)]
-        // both runners registered before the run is dispatched, so its partitions spread over both
+        // both runners hold shards before the run is dispatched, so its partitions spread over both:
+        // on PostgreSQL a runner's shards are advisory locks (objid 1000001…) held by its connections
         const sql = yield* SqlClient.SqlClient
         yield* Effect.flatMap(
-          sql<{ n: number }>`SELECT count(*)::int AS n FROM cluster_runners WHERE healthy`,
-          ([r]) => (r!.n >= 2 ? Effect.void : Effect.fail("waiting for two runners"))
-        ).pipe(Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 150 }))
-        yield* Effect.sleep("1 second")
+          sql<{ holders: number }>`SELECT count(DISTINCT pid)::int AS holders FROM pg_locks
+            WHERE locktype = 'advisory' AND objid BETWEEN 1000000 AND 1001000 AND granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+          ([r]) => (r!.holders >= 2 ? Effect.void : Effect.fail("waiting for both runners to hold shards"))
+        ).pipe(Effect.retry({ schedule: Schedule.spaced("250 millis"), times: 240 }))
         const runId = yield* dispatchAll(api, key)
         const run = yield* settled(api, key, runId).pipe(
           Effect.tapCause(() => Effect.sync(() => console.log(first.output(), second.output())))
