@@ -12,7 +12,8 @@ import { hostname } from "node:os"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import type { ItemOutcome } from "@enrich/domain/runs/RunEvents"
+import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
+import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
 import { Catalog, type CatalogEntry, ProviderError } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
@@ -146,20 +147,19 @@ export class RunExecutor extends Context.Service<
           )
       })
 
-      /** Why an item is skipped without calling its provider (a deleted Lead, an existing attribute), if it is. */
+      /** Why an item is skipped without calling its provider (the write-policy rule of the domain), if it is. */
       const skipReason = (
         row: ClaimedRow,
-        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: string }
-      ): ItemOutcome["skippedReason"] => {
-        if (row.lead_type === null) return "lead_deleted"
-        const existing =
-          output.target === "lead_attribute"
-            ? row.attributes?.[output.attributeKey]
-            : row.membership_attributes?.[output.attributeKey]
-        return output.writePolicy === "skip_existing" && existing !== undefined && existing !== null
-          ? "attribute_exists"
-          : null
-      }
+        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy }
+      ) =>
+        writeSkipReason({
+          leadExists: row.lead_type !== null,
+          writePolicy: output.writePolicy,
+          existing:
+            output.target === "lead_attribute"
+              ? row.attributes?.[output.attributeKey]
+              : row.membership_attributes?.[output.attributeKey]
+        })
 
       /**
        * One provider call, tried again with exponential backoff and jitter while
@@ -199,7 +199,7 @@ export class RunExecutor extends Context.Service<
         row: ClaimedRow,
         entry: CatalogEntry | undefined,
         slug: string,
-        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: string }
+        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy }
       ) {
         const base = {
           row,

@@ -5,19 +5,10 @@
  * credits charged by each enrichment's `chargeOn`.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
+import { Effect } from "effect"
 import { eventually, type TestClient } from "@enrich/http/testing/HttpTestClient"
-import { ADMIN_TOKEN, TestServer, testServer, withTestConfig } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "../src/App.ts"
-
-const FullApp = Layer.unwrap(
-  Effect.gen(function* () {
-    const runnerPort = yield* Effect.promise(freePort)
-    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
-  })
-).pipe(Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
+import { FullApp } from "./support/FullApp.ts"
 
 const use = <A>(f: (api: TestClient) => Promise<A>) =>
   Effect.gen(function* () {

@@ -4,21 +4,12 @@
  * events yields byte-identical rows.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { projectionTables, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { eventually, type TestClient } from "@enrich/http/testing/HttpTestClient"
-import { ADMIN_TOKEN, TestServer, testServer, withTestConfig } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "../src/App.ts"
-
-const FullApp = Layer.unwrap(
-  Effect.gen(function* () {
-    const runnerPort = yield* Effect.promise(freePort)
-    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
-  })
-).pipe(Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
+import { FullApp } from "./support/FullApp.ts"
 
 const ordering: Record<(typeof projectionTables)[number], string> = {
   enrichment_runs: "id",

@@ -10,17 +10,10 @@ import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { eventually, makeClient, type TestClient } from "@enrich/http/testing/HttpTestClient"
-import { ADMIN_TOKEN, TestServer, testServer, withTestConfig } from "@enrich/http/testing/TestServer"
+import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
 import { Redacted } from "effect"
-import { apiAndWorker } from "../src/App.ts"
+import { FullApp } from "./support/FullApp.ts"
 import { startProcess } from "./support/Processes.ts"
-
-const FullApp = Layer.unwrap(
-  Effect.gen(function* () {
-    const runnerPort = yield* Effect.promise(freePort)
-    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
-  })
-).pipe(Layer.provideMerge(TestDatabaseUrl), withTestConfig)
 
 const use = <A>(f: (api: TestClient) => Promise<A>) =>
   Effect.gen(function* () {
