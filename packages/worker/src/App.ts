@@ -10,11 +10,12 @@ import { runnerCluster } from "@enrich/adapters/engine/RunWorkflow"
 import { DispatcherFromConfigLive } from "@enrich/adapters/engine/SelectDispatcher"
 import { ServicesLive } from "@enrich/adapters/Services"
 import { serveApi } from "@enrich/http/server/HttpLive"
+import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { RunWorkflowLive } from "./RunWorkflowLive.ts"
 
 /** The workflow handler: this process executes runs. */
-export const WorkerLive = RunWorkflowLive.pipe(Layer.provide(RunExecutor.layer))
+export const WorkerLive = RunWorkflowLive.pipe(Layer.provide([RunExecutor.layer, BatchSlots.layer]))
 
 type RunnerAddress = { readonly host: string; readonly port: number }
 

@@ -9,23 +9,34 @@
  * each claiming batches from the run's shared pool of pending items, and
  * completes the run when all of them have ended. Several worker processes
  * then share one run; a partition that finishes early simply ends.
+ *
+ * Each batch executes holding one of the runner's slots (./BatchSlots.ts), shared
+ * fairly between workspaces.
  */
 import { Effect, Layer, Schema } from "effect"
 import { Activity } from "effect/workflow"
 import { BatchOutcome, EnrichmentRunPartition, EnrichmentRunWorkflow } from "@enrich/adapters/engine/RunWorkflow"
+import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { batchKey, runLoop } from "./RunLoop.ts"
 
 const batchActivity = (
   executor: RunExecutor["Service"],
+  slots: BatchSlots["Service"],
   run: { readonly runId: string; readonly workspaceId: string },
   name: string,
   key: string
-) => Activity.make({ name, success: BatchOutcome, execute: executor.runBatch(run, key) })
+) =>
+  Activity.make({
+    name,
+    success: BatchOutcome,
+    execute: slots.withSlot(run.workspaceId, executor.runBatch(run, key))
+  })
 
 const RunLive = EnrichmentRunWorkflow.toLayer(
   Effect.fn(function* (run) {
     const executor = yield* RunExecutor
+    const slots = yield* BatchSlots
     const complete = Activity.make({ name: "complete", execute: executor.complete(run) })
     const partitions = yield* Activity.make({
       name: "partitions",
@@ -34,7 +45,7 @@ const RunLive = EnrichmentRunWorkflow.toLayer(
     })
     if (partitions <= 1) {
       return yield* runLoop({
-        batch: (n) => batchActivity(executor, run, `batch-${n}`, batchKey(run.runId, n)),
+        batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, batchKey(run.runId, n)),
         complete
       })
     }
@@ -50,8 +61,9 @@ const RunLive = EnrichmentRunWorkflow.toLayer(
 const PartitionLive = EnrichmentRunPartition.toLayer(
   Effect.fn(function* ({ partition, ...run }) {
     const executor = yield* RunExecutor
+    const slots = yield* BatchSlots
     return yield* runLoop({
-      batch: (n) => batchActivity(executor, run, `batch-${n}`, `${run.runId}/p${partition}/batch-${n}`),
+      batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, `${run.runId}/p${partition}/batch-${n}`),
       complete: Effect.void
     })
   })

@@ -332,7 +332,8 @@ layer(Live, { timeout: 600_000, excludeTestServices: true })("Execution (process
         const api = yield* apiProcess
         const large = yield* workspaceWithLeads(api, scaled(8_000), scaled(8_000))
         const small = yield* workspaceWithLeads(api, 3, 3)
-        yield* startWorker
+        // two slots and a large run in several partitions: every slot is wanted by the large run
+        yield* startWorkerWith({ ENRICH_WORKER_SLOTS: "2", ENRICH_PARTITION_SIZE: String(scaled(1_000)) })
         const largeRun = yield* dispatchAll(api, large.key)
         yield* Effect.promise(() =>
           eventually(async () => {

@@ -18,8 +18,10 @@
  *   later; the task then finds a failed (settled) run and does nothing.
  *
  * The idempotency key is the run id, so a second dispatch of the same run is
- * deduplicated by Trigger.dev (the SDK sends its SHA-256). `wake` does
- * nothing: Trigger.dev queues the run itself.
+ * deduplicated by Trigger.dev (the SDK sends its SHA-256). The workspace is
+ * the `concurrencyKey`, so Trigger.dev keeps a queue per workspace and the
+ * task's concurrency limit applies to each apart (the fair share on that
+ * engine). `wake` does nothing: Trigger.dev queues the run itself.
  *
  * Configuration: `TRIGGER_API_URL` (default https://api.trigger.dev),
  * `TRIGGER_SECRET_KEY`, `ENRICH_TRIGGER_TASK_ID` (default `enrich-run`),
@@ -88,6 +90,8 @@ export const TriggerDispatcherLive = Layer.effect(
           try: () =>
             client.value.tasks.trigger(config.taskId, payload, {
               idempotencyKey: run.runId,
+              // a copy of the task's queue per workspace: one workspace's runs cannot take another's share
+              concurrencyKey: run.workspaceId,
               tags: [`workspace_${run.workspaceId}`]
             }),
           catch: (error) => new DispatchFailed({ message: `Trigger.dev refused the run: ${describe(error)}` })

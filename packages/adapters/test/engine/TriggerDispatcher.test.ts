@@ -72,6 +72,7 @@ layer(Layer.mergeAll(TestDatabaseLive, TriggerStandIn.layer), { timeout: 120_000
         assert.strictEqual(options.idempotencyKey, createHash("sha256").update(run.runId).digest("hex"))
         assert.strictEqual(options.idempotencyKeyOptions.key, run.runId)
         assert.deepStrictEqual(options.tags, [`workspace_${run.workspaceId}`])
+        assert.strictEqual(options.concurrencyKey, run.workspaceId, "one queue per workspace: the fair share")
         assert.match(result.triggerRunId, /^run_standin\d+$/)
       })
     )

@@ -62,6 +62,9 @@ const runtime = ManagedRuntime.make(TaskLive)
 
 export const enrichRunTask = task({
   id: "enrich-run",
+  // the fair share on Trigger.dev: runs are dispatched with the workspace as concurrencyKey, so each workspace
+  // executes at most two runs at once and never waits behind another workspace's runs
+  concurrency: { perKey: 2 },
   run: async (payload: EnrichRunPayload) =>
     runtime.runPromise(
       Schema.decodeEffect(EnrichRunPayload)(payload).pipe(
