@@ -10,7 +10,7 @@ import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
 import { RunReadModel } from "./postgres/RunReadModel.ts"
 import { RunStore } from "./postgres/RunStore.ts"
 import { Workspaces } from "./postgres/Workspaces.ts"
-import { BuiltinCatalogLive } from "./providers/Catalog.ts"
+import { ConfiguredCatalogLive } from "./providers/CatalogConfig.ts"
 import { CancelRun } from "./runs/CancelRun.ts"
 import { DispatchRun } from "./runs/DispatchRun.ts"
 
@@ -25,7 +25,10 @@ export const Persistence = Layer.mergeAll(
   RunStore.layer
 ).pipe(Layer.provideMerge(Ledger))
 
-/** The stores and the built-in catalog without the use cases (no Dispatcher): what executing a run needs. */
-export const Stores = Layer.merge(Persistence, BuiltinCatalogLive)
+/**
+ * The stores and the catalog (built-ins plus ENRICH_CATALOG_FILES) without the use cases (no Dispatcher): what
+ * executing a run needs.
+ */
+export const Stores = Layer.merge(Persistence, ConfiguredCatalogLive)
 
 export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer).pipe(Layer.provideMerge(Stores))

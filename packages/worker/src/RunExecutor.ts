@@ -7,7 +7,7 @@
  * crash resumes the items its batch claimed instead of claiming new ones, and
  * a batch already recorded only reports its counts: nothing happens twice.
  */
-import { Config, Context, Effect, Layer, Result, Schedule } from "effect"
+import { Config, Context, Effect, Layer, Result } from "effect"
 import { hostname } from "node:os"
 import { SqlClient } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
@@ -15,9 +15,10 @@ import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
-import { Catalog, type CatalogEntry, ProviderError } from "@enrich/domain/ports/Catalog"
+import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
+import { callWithRetry } from "@enrich/adapters/providers/Retry"
 
 interface ClaimedRow {
   id: string
@@ -162,44 +163,22 @@ export class RunExecutor extends Context.Service<
         })
 
       /**
-       * One provider call, tried again with exponential backoff and jitter while
-       * its error is retryable, up to the configured attempts.
+       * One provider call with the run's input, tried again while its error is
+       * retryable: exponential backoff with jitter, never shorter than the
+       * provider's `retryAfterMs` (a 429's Retry-After). Bounded by the entry's
+       * own `retry` policy when it has one (an operator-configured vendor), else
+       * by ENRICH_PROVIDER_MAX_ATTEMPTS / ENRICH_PROVIDER_BACKOFF_MS.
        */
-      const callProvider = (entry: CatalogEntry, snapshot: Record<string, unknown>) =>
-        Effect.gen(function* () {
-          let attempts = 0
-          const once = Effect.suspend(() => {
-            attempts++
-            const outcome = entry.execute(snapshot, {})
-            return Effect.isEffect(outcome) ? outcome : Effect.succeed(outcome)
-          }).pipe(
-            Effect.catchDefect((defect) =>
-              Effect.fail(
-                new ProviderError({
-                  message: defect instanceof Error ? defect.message : String(defect),
-                  retryable: false
-                })
-              )
-            )
-          )
-          const result = yield* Effect.result(
-            once.pipe(
-              Effect.retry({
-                schedule: Schedule.exponential(`${backoffMs} millis`).pipe(Schedule.jittered),
-                while: (e: ProviderError) => e.retryable,
-                times: Math.max(0, maxAttempts - 1)
-              })
-            )
-          )
-          return { result, attempts }
-        })
+      const callProvider = (entry: CatalogEntry, snapshot: Record<string, unknown>, input: unknown) =>
+        callWithRetry(() => entry.execute(snapshot, input), entry.retry ?? { maxAttempts, backoffMs })
 
       /** Computes one item's outcome, outside any transaction (the provider may be slow or remote). */
       const computeItem = Effect.fnUntraced(function* (
         row: ClaimedRow,
         entry: CatalogEntry | undefined,
         slug: string,
-        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy }
+        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy },
+        input: unknown
       ) {
         const base = {
           row,
@@ -230,7 +209,7 @@ export class RunExecutor extends Context.Service<
           } satisfies ItemWrite
         }
         const snapshot = entry.snapshot(toFields(row))
-        const { attempts, result } = yield* callProvider(entry, snapshot)
+        const { attempts, result } = yield* callProvider(entry, snapshot, input)
         if (Result.isFailure(result)) {
           return {
             ...base,
@@ -272,15 +251,19 @@ export class RunExecutor extends Context.Service<
             attributeKey: string
             writePolicy: "overwrite" | "skip_existing"
           }
-        }>`SELECT enrichment->>'slug' AS slug, output FROM enrichment_runs WHERE id = ${runId}`
+          input: Record<string, unknown>
+        }>`SELECT enrichment->>'slug' AS slug, output, input FROM enrichment_runs WHERE id = ${runId}`
         // 1. read the batch's items and Leads, and call the provider for them outside any transaction,
         //    a bounded number at a time (a crash here repeats the calls, never their effects)
         const read = yield* claimedRows(false)
         if (read.length === 0 || run === undefined) return nothing
         const entry = catalog.find(run.slug)
-        const computed = yield* Effect.forEach(read, (row) => computeItem(row, entry, run.slug, run.output), {
-          concurrency: providerConcurrency
-        })
+        const computed = yield* Effect.forEach(
+          read,
+          (row) => computeItem(row, entry, run.slug, run.output, run.input),
+          // an entry may ask for more at once (a bulk API fills its batches from concurrent calls)
+          { concurrency: entry?.concurrency ?? providerConcurrency }
+        )
         // 2. write it all in one transaction, re-checking each item as it is now (still ours, Lead still
         //    there, attribute still empty under skip_existing)
         return yield* sql.withTransaction(
@@ -318,7 +301,7 @@ export class RunExecutor extends Context.Service<
             yield* sql`
               INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
                 lead_snapshot, provider_result, provider, provider_submission_id, recorded_at)
-              SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error, '{}'::jsonb, x.lead_snapshot,
+              SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error, ${JSON.stringify(run.input)}::jsonb, x.lead_snapshot,
                 x.provider_result, x.provider, x.provider_submission_id, ${recordedAt}
               FROM jsonb_to_recordset(${JSON.stringify(
                 writes.map((w) => ({

@@ -9,6 +9,7 @@ import initial from "./migrations/0001_initial.ts"
 import globalOrder from "./migrations/0002_global_order.ts"
 import runItemsLead from "./migrations/0003_run_items_lead.ts"
 import runSnapshots from "./migrations/0004_run_snapshots.ts"
+import runInput from "./migrations/0005_run_input.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -17,7 +18,8 @@ export const migrations = Migrator.fromRecord({
   "0001_initial": initial,
   "0002_global_order": globalOrder,
   "0003_run_items_lead": runItemsLead,
-  "0004_run_snapshots": runSnapshots
+  "0004_run_snapshots": runSnapshots,
+  "0005_run_input": runInput
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -33,4 +35,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 4
+export const latestKnownMigration = 5

@@ -4,7 +4,7 @@
  * hands the run to the engine (whose message row is the outbox). After commit
  * the engine is woken. A preview runs the same planning and writes nothing.
  */
-import { Context, Effect, Layer, Option, Schema } from "effect"
+import { Context, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
@@ -20,7 +20,7 @@ import { ALL_LIST_ID, LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
 import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
 import { RunStore } from "../postgres/RunStore.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { Catalog } from "@enrich/domain/ports/Catalog"
+import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 
 export interface DispatchRequest {
   readonly enrichmentId: string
@@ -77,6 +77,48 @@ export class RunDispatchFailed extends Schema.TaggedError<RunDispatchFailed>()("
 }) {}
 
 class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", { leadCount: Schema.Int }) {}
+
+const inputFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * The run input as the enrichment accepts it (its `input` Schema: unknown keys
+ * refused, defaults applied), or 400 INPUT_INVALID naming every offending path
+ * (`input.min_likelihood`). An enrichment without one takes no input.
+ */
+export const decodeRunInput = (
+  entry: CatalogEntry,
+  input: { readonly [key: string]: unknown }
+): { readonly [key: string]: unknown } | PlanRejected => {
+  const slug = entry.contract.slug
+  if (entry.input === undefined) {
+    const keys = Object.keys(input)
+    if (keys.length === 0) return {}
+    return new PlanRejected({
+      code: "INPUT_INVALID",
+      message: `Enrichment ${slug} takes no input; unexpected: ${keys.join(", ")}`,
+      details: {
+        issues: keys.slice(0, 100).map((k) => ({ path: `input.${k}`, message: "unexpected key" })),
+        paths: keys.slice(0, 100).map((k) => `input.${k}`),
+        total: keys.length
+      }
+    })
+  }
+  const decoded = Schema.decodeUnknownResult(entry.input, { onExcessProperty: "error", errors: "all" })(input)
+  if (Result.isSuccess(decoded)) {
+    const value = decoded.success
+    return typeof value === "object" && value !== null ? (value as { readonly [key: string]: unknown }) : {}
+  }
+  const issues = inputFormatter(decoded.failure.issue).issues.map((issue) => ({
+    path: ["input", ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join(""),
+    message: issue.message
+  }))
+  const first = issues[0]
+  return new PlanRejected({
+    code: "INPUT_INVALID",
+    message: `Invalid input for ${slug}${first === undefined ? "" : `: ${first.path}: ${first.message}`}`,
+    details: { issues: issues.slice(0, 100), paths: issues.slice(0, 100).map((i) => i.path), total: issues.length }
+  })
+}
 
 export type DispatchError =
   | EnrichmentNotFound
@@ -158,14 +200,8 @@ export class DispatchRun extends Context.Service<
           const entry = catalog.find(request.enrichmentId)
           if (entry === undefined) return yield* new EnrichmentNotFound({ enrichmentId: request.enrichmentId })
           const contract = entry.contract
-          const inputKeys = Object.keys(request.input)
-          if (inputKeys.length > 0) {
-            return yield* new PlanRejected({
-              code: "INPUT_INVALID",
-              message: `Enrichment ${contract.slug} takes no input; unexpected: ${inputKeys.join(", ")}`,
-              details: { paths: inputKeys.slice(0, 100).map((k) => `input.${k}`), total: inputKeys.length }
-            })
-          }
+          const input = decodeRunInput(entry, request.input)
+          if (input instanceof PlanRejected) return yield* input
           const runId = uuidv7()
           const scope = request.scope
           const parsedFilter =
@@ -261,6 +297,7 @@ export class DispatchRun extends Context.Service<
                     writePolicy: request.writePolicy,
                     displayRequest: request.displayRequest ?? null,
                     idempotency: key === undefined ? null : { key, fingerprint },
+                    input,
                     now: requestedAt
                   }
                 })

@@ -22,11 +22,14 @@ export interface EnrichmentOutcome {
 /**
  * A provider's failure for one Lead. `retryable` ones (a 429, a 5xx, a timeout)
  * are tried again with backoff; the others fail the item at once.
+ * `retryAfterMs`: the provider asked to wait at least this long before the next
+ * try (a 429's `Retry-After`); the executor's backoff never waits less.
  */
 export class ProviderError extends Schema.TaggedError<ProviderError>()("ProviderError", {
   message: Schema.String,
   retryable: Schema.Boolean,
-  details: Schema.optionalKey(Schema.Unknown)
+  details: Schema.optionalKey(Schema.Unknown),
+  retryAfterMs: Schema.optionalKey(Schema.Number)
 }) {}
 
 export interface CatalogEntry {
@@ -38,6 +41,16 @@ export interface CatalogEntry {
     snapshot: Record<string, unknown>,
     input: unknown
   ) => EnrichmentOutcome | Effect.Effect<EnrichmentOutcome, ProviderError>
+  /**
+   * The run input the entry accepts (decoded at dispatch, defaults applied; the
+   * decoded value is what `execute` receives). The contract's `inputSchema` is
+   * generated from it. Absent: the entry takes no input (any key is refused).
+   */
+  readonly input?: Schema.Decoder<unknown> | undefined
+  /** a hint: how many `execute` calls of one batch to run at once (e.g. to fill a vendor's bulk request) */
+  readonly concurrency?: number | undefined
+  /** the entry's own retry policy for retryable errors, instead of the executor's defaults */
+  readonly retry?: { readonly maxAttempts: number; readonly backoffMs: number } | undefined
 }
 
 export class Catalog extends Context.Service<

@@ -62,6 +62,8 @@ export interface RequestRun {
   readonly writePolicy: WritePolicy
   readonly displayRequest: { readonly fieldId: string } | null
   readonly idempotency: { readonly key: string; readonly fingerprint: string } | null
+  /** the decoded run input (defaults applied); empty or absent when the enrichment takes none */
+  readonly input?: { readonly [key: string]: unknown } | undefined
   readonly now: string
 }
 export interface RecordDispatch {
@@ -180,6 +182,7 @@ export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunE
         cost: { ...command.plan.cost, chargeOn: command.chargeOn },
         displayRequest: command.displayRequest,
         idempotency: command.idempotency,
+        ...(command.input === undefined || Object.keys(command.input).length === 0 ? {} : { input: command.input }),
         requestedAt: command.now
       }
     ]

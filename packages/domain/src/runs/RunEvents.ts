@@ -31,6 +31,12 @@ export const RunRequested = Schema.TaggedStruct("RunRequested", {
   displayRequest: Schema.NullOr(Schema.Struct({ fieldId: Schema.String })),
   /** the dispatch's idempotency key and request fingerprint (a hash), when one was given */
   idempotency: Schema.NullOr(Schema.Struct({ key: Schema.String, fingerprint: Schema.String })),
+  /**
+   * the run input as the enrichment decoded it (defaults applied), when it has any:
+   * run configuration, never Lead data. Absent on runs without input (and on events
+   * written before it existed), so version 1 still reads them.
+   */
+  input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
   requestedAt: Schema.String
 })
 

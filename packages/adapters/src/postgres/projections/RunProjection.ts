@@ -25,12 +25,14 @@ export const projectRunEvent = (
       }
       const statements = [
         sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
-            count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, created_at, updated_at)
+            count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, created_at,
+            updated_at)
           VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
             ${json(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
             ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
             ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
-            ${json({ displayRequest: event.displayRequest })}::jsonb, ${event.requestedAt}, ${event.requestedAt})`,
+            ${json({ displayRequest: event.displayRequest })}::jsonb, ${json(event.input ?? {})}::jsonb,
+            ${event.requestedAt}, ${event.requestedAt})`,
         sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
             created_at, updated_at)
           SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
