@@ -107,7 +107,7 @@ export class RunExecutor extends Context.Service<
       const sql = yield* SqlClient.SqlClient
       const runs = yield* RunStore
       const catalog = yield* Catalog
-      const batchSize = yield* Config.Int("ENRICH_BATCH_SIZE").pipe(Config.withDefault(100))
+      const batchSize = yield* Config.Int("ENRICH_BATCH_SIZE").pipe(Config.withDefault(500))
       const providerConcurrency = yield* Config.Int("ENRICH_PROVIDER_CONCURRENCY").pipe(Config.withDefault(8))
       const maxAttempts = yield* Config.Int("ENRICH_PROVIDER_MAX_ATTEMPTS").pipe(Config.withDefault(3))
       const backoffMs = yield* Config.Int("ENRICH_PROVIDER_BACKOFF_MS").pipe(Config.withDefault(100))

@@ -10,6 +10,14 @@ import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 
 const json = (value: unknown) => JSON.stringify(value)
 
+/**
+ * Ordinals as an `int[]` literal: `ordinal = ANY(…)` with the run id is a lookup on
+ * the (run_id, ordinal) key whatever the statistics say; an `IN (SELECT … jsonb …)`
+ * or a bare join on a recordset let the planner scan every item of the run per batch
+ * (O(run size) per batch: test/postgres/RunProjection.regressions.test.ts).
+ */
+const ordinalArray = (ordinals: ReadonlyArray<number>) => `{${ordinals.map((o) => Math.trunc(o)).join(",")}}`
+
 export const projectRunEvent = (
   sql: SqlClient.SqlClient,
   runId: string,
@@ -59,7 +67,7 @@ export const projectRunEvent = (
         sql`UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
             started_at = ${event.startedAt}, updated_at = ${event.startedAt}
           WHERE run_id = ${runId} AND status = 'pending'
-            AND ordinal IN (SELECT jsonb_array_elements_text(${json(event.ordinals)}::jsonb)::int)`,
+            AND ordinal = ANY(${ordinalArray(event.ordinals)}::int[])`,
         sql`UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
             count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
           WHERE id = ${runId}`
@@ -70,7 +78,8 @@ export const projectRunEvent = (
         sql`UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
             completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
           FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
-          WHERE i.run_id = ${runId} AND i.ordinal = x.ordinal AND i.status = 'running'`,
+          WHERE i.run_id = ${runId} AND i.ordinal = ANY(${ordinalArray(event.outcomes.map((o) => o.ordinal))}::int[])
+            AND i.ordinal = x.ordinal AND i.status = 'running'`,
         sql`UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
             count_completed = count_completed + ${count("completed")},
             count_failed = count_failed + ${count("failed")},

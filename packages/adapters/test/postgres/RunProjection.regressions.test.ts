@@ -1,0 +1,60 @@
+/**
+ * Regressions of the run projection, one per bug, named after it.
+ *
+ * The rows a statement reads are counted with `pg_stat_xact_user_tables` (this
+ * transaction's own counters), so the tests measure work, not time.
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { projectRunEvent } from "../../src/postgres/projections/RunProjection.ts"
+import { scaled } from "../support/TestScale.ts"
+import { TestDatabaseLive } from "../support/TestDatabase.ts"
+
+const RUN = "run-big"
+const WS = "ws-big"
+const BATCH = 100
+
+/** Rows of run_items read so far in this transaction (sequential and index scans). */
+const rowsRead = (sql: SqlClient.SqlClient) =>
+  Effect.map(
+    sql<{ n: string }>`SELECT (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text AS n
+      FROM pg_stat_xact_user_tables WHERE relname = 'run_items'`,
+    (rows) => Number(rows[0]?.n ?? 0)
+  )
+
+layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run projection (regressions)", (it) => {
+  it.effect("regression_projecting_a_batch_read_every_item_of_the_run", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const items = scaled(20_000)
+      yield* sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at)
+        SELECT ${RUN} || '.' || g, ${WS}, ${RUN}, g, 'lead-' || g, 'pending', now(), now()
+        FROM generate_series(0, ${items - 1}) g`
+      const ordinals = Array.from({ length: BATCH }, (_, i) => items - BATCH - i)
+      const now = new Date().toISOString()
+      const read = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const before = yield* rowsRead(sql)
+          yield* projectRunEvent(sql, RUN, WS, { _tag: "ItemBatchStarted", batch: "b1", ordinals, startedAt: now })
+          const started = yield* rowsRead(sql)
+          yield* projectRunEvent(sql, RUN, WS, {
+            _tag: "ItemBatchRecorded",
+            batch: "b1",
+            outcomes: ordinals.map((ordinal) => ({ ordinal, status: "completed", skippedReason: null, found: true })),
+            recordedAt: now
+          })
+          const recorded = yield* rowsRead(sql)
+          return { started: started - before, recorded: recorded - started }
+        })
+      )
+      const [counts] = yield* sql<{ running: number; completed: number }>`
+        SELECT count(*) FILTER (WHERE status = 'running')::int AS running,
+               count(*) FILTER (WHERE status = 'completed')::int AS completed FROM run_items WHERE run_id = ${RUN}`
+      assert.deepStrictEqual(counts, { running: 0, completed: BATCH }, "the batch's items, and only they, moved")
+      // the batch's own items (and a few index pages' worth), never the run's 20,000
+      assert.isAtMost(read.started, 3 * BATCH, `ItemBatchStarted read ${read.started} item rows`)
+      assert.isAtMost(read.recorded, 3 * BATCH, `ItemBatchRecorded read ${read.recorded} item rows`)
+    })
+  )
+})
