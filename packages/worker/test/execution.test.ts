@@ -6,8 +6,19 @@
  *   and credits are settled exactly once;
  * - a cancel during a large run stops work within one batch, and the counts
  *   and the ledger agree;
- * - a small run of another workspace finishes while a large run executes.
- * Sizes and trial counts read ENRICH_TEST_SCALE.
+ * - a small run of another workspace finishes while a large run executes
+ *   (two slots, the large run in several partitions: the fair share);
+ * - the worker's memory stays flat as a run grows.
+ * Sizes and trial counts read ENRICH_TEST_SCALE. Full scale, once, on the
+ * PostgreSQL 15 service: ENRICH_TEST_SCALE=10 (crash: 10,000 Leads × 10 kills;
+ * two workers: 20,000 Leads split 17,300 + 2,700; cancel of a 50,000-Lead run:
+ * completed after `cancelledAt` ≤ one batch, ledger reserved = captured +
+ * released; small run during an 80,000-Lead run with ENRICH_WORKER_SLOTS=2)
+ * and ENRICH_TEST_SCALE=25 for the memory test (200,000 Leads: peak RSS 379 MB
+ * at 10–40 % of the run, 431 MB at 60–100 %, within the flat bound; heap
+ * snapshots of a 50,000-Lead run: 63.0 MB of JS heap at 30 %, 64.8 MB after
+ * settlement — the RSS above is V8 code space and allocator high-water, not
+ * state kept per item). See docs/PERFORMANCE.md.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted, Schedule } from "effect"
