@@ -203,8 +203,9 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
   it.effect("many_batches:_a_run_larger_than_a_batch_completes_and_every_event_is_in_the_log", () =>
     Effect.gen(function* () {
       const api = yield* TestServer
-      const { key, workspaceId } = yield* setUp(api, 1000)
-      const leads = Array.from({ length: 250 }, (_, i) => ({ type: "person", email: `person${i}@corp.example` }))
+      const { key, workspaceId } = yield* setUp(api, 2000)
+      // three batches at the default batch size (500)
+      const leads = Array.from({ length: 1_100 }, (_, i) => ({ type: "person", email: `person${i}@corp.example` }))
       yield* use((api) => api.post("/api/lists/import", { key, body: { leads } }))
       const dispatched = yield* use((api) =>
         api.post("/api/enrichment", {
@@ -212,9 +213,9 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
           body: { enrichmentId: "email_validation", scope: { type: "list", listId: "all" } }
         })
       )
-      assert.strictEqual(dispatched.body.leadCount, 250)
+      assert.strictEqual(dispatched.body.leadCount, 1_100)
       const run = yield* waitForSettled(api, key, dispatched.body.runId)
-      assert.strictEqual(run.scope.counts.completed, 250)
+      assert.strictEqual(run.scope.counts.completed, 1_100)
       const sql = yield* SqlClient.SqlClient
       const types = yield* sql<{ type: string; n: number }>`
         SELECT type, count(*)::int AS n FROM events WHERE stream_id = ${`run-${run.id}`} GROUP BY type ORDER BY type`
@@ -230,8 +231,8 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Worker (end to 
         SELECT type, (data->>'amount')::int AS amount FROM events
         WHERE stream_id = ${`credits-${workspaceId}`} AND data->>'runId' = ${run.id} ORDER BY global_position`
       assert.deepStrictEqual(credits, [
-        { type: "CreditsHeld", amount: 250 },
-        { type: "CreditsCaptured", amount: 250 }
+        { type: "CreditsHeld", amount: 1_100 },
+        { type: "CreditsCaptured", amount: 1_100 }
       ])
       assert.deepStrictEqual(Object.fromEntries(types.map((t) => [t.type, t.n])), {
         CreditsSettled: 1,
