@@ -476,5 +476,33 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
         assert.strictEqual((yield* use((api) => api.get("/api/credits", { key: first }))).status, 200)
       })
     )
+
+    it.effect("authentication_reads_the_key_and_writes_lastUsedAt_at_most_once_a_minute", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const { key, workspaceId } = yield* createWorkspace(1)
+        /** the key row's version: a new one whenever the row is written */
+        const version = Effect.map(
+          sql<{ xmin: string; last_used_at: Date | null }>`
+            SELECT xmin::text, last_used_at FROM api_keys WHERE workspace_id = ${workspaceId}`,
+          (rows) => rows[0]!
+        )
+        const fresh = yield* version
+        assert.isNull(fresh.last_used_at)
+        assert.strictEqual((yield* use((api) => api.get("/api/credits", { key }))).status, 200)
+        const used = yield* version
+        assert.notStrictEqual(used.xmin, fresh.xmin, "the first use records lastUsedAt")
+        assert.isNotNull(used.last_used_at)
+        for (let i = 0; i < 5; i++)
+          assert.strictEqual((yield* use((api) => api.get("/api/credits", { key }))).status, 200)
+        assert.strictEqual((yield* version).xmin, used.xmin, "uses within the minute write nothing")
+        yield* sql`UPDATE api_keys SET last_used_at = now() - interval '2 minutes' WHERE workspace_id = ${workspaceId}`
+        const stale = yield* version
+        assert.strictEqual((yield* use((api) => api.get("/api/credits", { key }))).status, 200)
+        const touched = yield* version
+        assert.notStrictEqual(touched.xmin, stale.xmin, "a use after a minute records it again")
+        assert.isAbove(touched.last_used_at!.getTime(), stale.last_used_at!.getTime())
+      })
+    )
   }
 )

@@ -108,11 +108,21 @@ export class Workspaces extends Context.Service<
         }
       }, Effect.orDie)
 
+      /**
+       * A key's workspace, in one statement that only reads on most requests: `last_used_at` is written
+       * when it is unset or more than a minute old (a write per request would lock the key's row, and
+       * serialise every concurrent request of a workspace behind one commit).
+       */
       const authenticate = Effect.fn("Workspaces.authenticate")(function* (secret: string) {
         const rows = yield* sql<{ id: string; workspace_id: string }>`
-          UPDATE api_keys SET last_used_at = now()
-          WHERE secret_sha256 = ${sha256(secret)} AND revoked_at IS NULL
-          RETURNING id, workspace_id`
+          WITH k AS (
+            SELECT id, workspace_id, last_used_at FROM api_keys
+            WHERE secret_sha256 = ${sha256(secret)} AND revoked_at IS NULL
+          ), touched AS (
+            UPDATE api_keys a SET last_used_at = now() FROM k
+            WHERE a.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+          )
+          SELECT id, workspace_id FROM k`
         const row = rows[0]
         return row === undefined ? Option.none() : Option.some({ workspaceId: row.workspace_id, keyId: row.id })
       }, Effect.orDie)
