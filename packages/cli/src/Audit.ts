@@ -7,54 +7,19 @@
  *   workspace's credit stream that names it: type, time, actor, request and correlation ids).
  * - `audit verify`: replays every stream and checks the invariants, then compares every
  *   projection table with a fresh rebuild made inside a transaction that is rolled back.
- * - `replay --rebuild`: rebuilds the projections for real. `migrate`: applies migrations.
+ * - `replay --rebuild`: rebuilds the projections for real, with progress on stderr (events
+ *   replayed / total, rate). `migrate`: applies migrations.
  */
-import { PgClient } from "@effect/sql-pg"
-import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Cause, Effect, Schema } from "effect"
 import { SqlClient } from "effect/sql"
-import { EventStorePgLive } from "@enrich/adapters/postgres/EventStorePg"
 import { runMigrations } from "@enrich/adapters/postgres/Migrations"
-import { projectionTables, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
+import { projectionTables, RebuildProgress, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
 import { EventStore, type RecordedEvent } from "@enrich/domain/ports/EventStore"
 import * as Run from "@enrich/domain/runs/Run"
-import { decodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
+import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import { decodeCredit, decodeRun, withDatabase } from "./Database.ts"
 import { CliFailure, errorBody, ExitCode, fail, Format, print, writeErr, writeOut } from "./Output.ts"
-
-// --- the database -------------------------------------------------------------------
-
-const DatabaseLayer = Layer.unwrap(
-  Effect.gen(function* () {
-    const url = yield* Config.option(Config.String("DATABASE_URL")).pipe(Effect.orDie)
-    if (Option.isNone(url) || url.value === "") {
-      const missing = fail(
-        errorBody(
-          "VALIDATION_FAILED",
-          "DATABASE_URL is not set: audit, replay and migrate work on the service's PostgreSQL directly"
-        )
-      )
-      return Layer.effectDiscard(missing) as Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown>
-    }
-    return PgClient.layer({ url: Redacted.make(url.value), maxConnections: 2 }) as Layer.Layer<
-      PgClient.PgClient | SqlClient.SqlClient,
-      unknown
-    >
-  })
-)
-
-/** Runs `effect` with the database and the event store; a database failure exits 5. */
-const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(
-    Effect.provide(EventStorePgLive.pipe(Layer.provideMerge(DatabaseLayer))),
-    Effect.catch((error) =>
-      error instanceof CliFailure
-        ? Effect.fail(error)
-        : fail(errorBody("DATABASE_ERROR", error instanceof Error ? error.message : String(error)))
-    )
-  ) as Effect.Effect<A, CliFailure, Exclude<R, EventStore | SqlClient.SqlClient>>
-
-const decodeCredit = (e: RecordedEvent) => CreditAccount.decodeCreditEvent(e.type, e.version, e.data)
-const decodeRun = (e: RecordedEvent) => decodeRunEvent(e.type, e.version, e.data)
 
 // --- audit run ------------------------------------------------------------------------
 
@@ -191,12 +156,50 @@ interface TableDiff {
   readonly onlyRebuilt: ReadonlyArray<unknown>
 }
 
+class Deadlocked extends Schema.TaggedError<Deadlocked>()("Deadlocked", { cause: Schema.Defect() }) {}
+
+const isDeadlock = (error: unknown): boolean => {
+  let current = error as {
+    readonly code?: unknown
+    readonly reason?: { readonly _tag?: unknown }
+    readonly cause?: unknown
+  }
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    if (current.code === "40P01" || current.reason?._tag === "DeadlockError") return true
+    current = current.cause as typeof current
+  }
+  return false
+}
+
+/**
+ * Runs a transaction that rebuilds the projections again when PostgreSQL picked it as a
+ * deadlock victim (its table locks can cross a live service's transactions): the victim was
+ * rolled back whole, so running it again is safe. Other failures pass through.
+ */
+export const retryOnDeadlock = <A, E, R>(transaction: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const attempt: Effect.Effect<A, E | Deadlocked, R> = transaction.pipe(
+    Effect.catchCause((cause): Effect.Effect<never, E | Deadlocked> => {
+      const error = Cause.squash(cause)
+      return isDeadlock(error) ? Effect.fail(new Deadlocked({ cause: error })) : Effect.failCause(cause)
+    })
+  )
+  return attempt.pipe(
+    Effect.retry({ times: 3, while: (error) => error instanceof Deadlocked }),
+    Effect.catchIf(
+      (error): error is Deadlocked => error instanceof Deadlocked,
+      (error) => Effect.die(error.cause)
+    )
+  )
+}
+
 /** Every projection table against a fresh rebuild, in a transaction that is rolled back. */
 const compareWithRebuild = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const outcome = yield* sql
     .withTransaction(
       Effect.gen(function* () {
+        // no write lands between the snapshots below and the rebuild's own locks
+        yield* sql.unsafe(`LOCK TABLE ${projectionTables.join(", ")} IN SHARE MODE`)
         for (const table of projectionTables) {
           yield* sql.unsafe(`CREATE TEMP TABLE audit_${table} ON COMMIT DROP AS SELECT * FROM ${table}`)
         }
@@ -226,6 +229,7 @@ const compareWithRebuild = Effect.gen(function* () {
       })
     )
     .pipe(
+      retryOnDeadlock,
       Effect.catchTag("Rollback", (r) => Effect.succeed(r.diffs as { replayed: number; diffs: Array<TableDiff> })),
       Effect.catchCause((cause) =>
         Effect.succeed({ replayed: 0, diffs: [], failed: `the rebuild failed: ${String(cause).slice(0, 2000)}` })
@@ -469,9 +473,33 @@ export const auditVerify = Effect.gen(function* () {
 export const replay = Effect.fn(function* (rebuild: boolean) {
   if (!rebuild)
     return yield* fail(errorBody("VALIDATION_FAILED", "replay needs --rebuild (it rewrites the projections)"))
-  yield* writeErr("rebuilding the projections from the event store…\n")
   const started = Date.now()
-  const outcome = yield* withDatabase(rebuildReadModels)
+  const outcome = yield* withDatabase(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      // the total is counted before the rebuild's lock: appends in between make it a slight underestimate
+      const [count] = yield* sql<{ n: string }>`SELECT count(*)::text AS n FROM events`
+      const total = Number(count!.n)
+      yield* writeErr(`rebuilding the projections from ${total} events…\n`)
+      const tty = process.stderr.isTTY === true
+      let shown = started
+      const line = (replayed: number) => {
+        const seconds = Math.max((Date.now() - started) / 1000, 0.001)
+        const percent = total === 0 ? 100 : Math.min(100, Math.floor((replayed / total) * 100))
+        return `replayed ${replayed}/${Math.max(total, replayed)} events (${percent}%) · ${Math.round(replayed / seconds)} events/s`
+      }
+      const progress = ({ replayed }: { readonly replayed: number }) =>
+        Effect.sync(() => {
+          // at most one line a second (on a terminal: the same line, redrawn)
+          if (Date.now() - shown < 1_000) return
+          shown = Date.now()
+          process.stderr.write(tty ? `\r\x1b[2K${line(replayed)}` : `${line(replayed)}\n`)
+        })
+      const rebuilt = yield* rebuildReadModels.pipe(Effect.provideService(RebuildProgress, progress), retryOnDeadlock)
+      yield* writeErr(`${tty ? "\r\x1b[2K" : ""}${line(rebuilt.replayed)}\n`)
+      return rebuilt
+    })
+  )
   yield* print({ rebuilt: projectionTables, replayedEvents: outcome.replayed, seconds: (Date.now() - started) / 1000 })
 })
 

@@ -28,6 +28,12 @@ export const ExitCode = {
   auditFailed: 7
 } as const
 
+/**
+ * Set by a command that runs until it is stopped (`events tail --follow`): SIGINT or SIGTERM
+ * then end the process with exit 0 (main.ts) rather than the 130 of an interrupted program.
+ */
+export const untilStopped = { active: false }
+
 /** The API's error body, or one of the same shape made by the CLI. */
 export interface ErrorBody {
   readonly code: string

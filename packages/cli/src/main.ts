@@ -3,16 +3,16 @@
  * failures to stderr as the API's error JSON, with the exit codes of Output.ts.
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, Command } from "effect/cli"
 import { apikey, credit, enrichment, enrichments, lead, listCommand, workspace } from "./ApiCommands.ts"
-import { audit, migrate, replay } from "./AuditCommands.ts"
+import { audit, events, migrate, replay } from "./AuditCommands.ts"
 import { CliSettings } from "./Env.ts"
-import { CliFailure, errorBody, ExitCode, Format, report } from "./Output.ts"
+import { CliFailure, errorBody, ExitCode, Format, report, untilStopped } from "./Output.ts"
 
 export const enrich = Command.make("enrich").pipe(
   Command.withDescription(
-    "The enrich command line. ENRICH_API_URL (default http://127.0.0.1:8787), ENRICH_API_KEY, ENRICH_ADMIN_TOKEN; DATABASE_URL for audit, replay, migrate."
+    "The enrich command line. ENRICH_API_URL (default http://127.0.0.1:8787), ENRICH_API_KEY, ENRICH_ADMIN_TOKEN; DATABASE_URL for audit, events, replay, migrate."
   ),
   Command.withSubcommands([
     enrichment,
@@ -23,6 +23,7 @@ export const enrich = Command.make("enrich").pipe(
     workspace,
     apikey,
     audit,
+    events,
     replay,
     migrate
   ]),
@@ -46,8 +47,23 @@ const program = Command.run(enrich, { version: "0.1.0" }).pipe(
     }
     return Effect.fail(error)
   }),
+  // a bug or an unexpected failure below (a defect): still one error JSON on stderr, exit 1
+  Effect.catchDefect((defect) => {
+    const failure = new CliFailure({
+      body: errorBody("UNEXPECTED", defect instanceof Error ? (defect.stack ?? defect.message) : String(defect)),
+      exitCode: ExitCode.unexpected
+    })
+    return report(failure).pipe(Effect.andThen(Effect.fail(failure)))
+  }),
   Effect.provide(Layer.mergeAll(NodeServices.layer, CliSettings.layer))
 )
 
-// failures are reported above, as error JSON on stderr
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+// failures are reported above, as error JSON on stderr; a command that runs until stopped
+// (`events tail --follow`) ends with exit 0 on SIGINT / SIGTERM instead of 130
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) =>
+    untilStopped.active && Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+      ? onExit(ExitCode.ok)
+      : Runtime.defaultTeardown(exit, onExit)
+})

@@ -1,7 +1,8 @@
 /**
  * The real `enrich` binary against a real API server (API only: runs stay pending) on a
  * fresh database: every API command's happy path, its error path and exit code; a CSV
- * import with bad rows; the audit commands on the same database.
+ * import with bad rows whose memory stays flat (ENRICH_TEST_SCALE=50: 100,000 rows); the
+ * audit commands on the same database.
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
@@ -12,7 +13,7 @@ import { join } from "node:path"
 import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
-import { cliFor, runCli } from "./support/Cli.ts"
+import { type CliResult, cliFor, installedBin, rssMiB, runCli, startCli } from "./support/Cli.ts"
 
 /** each CLI call is a new Node process: generous, as a loaded CI machine starts them slowly */
 const testTimeout = 240_000
@@ -35,6 +36,7 @@ const workspaceWith = (baseUrl: string, credits: number) =>
     assert.strictEqual(made.code, 0, made.stderr)
     return {
       workspaceId: made.json.workspace.id as string,
+      apiKey: made.json.apiKey as string,
       cli: cliFor({ ENRICH_API_URL: baseUrl, ENRICH_API_KEY: made.json.apiKey })
     }
   })
@@ -262,12 +264,12 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
     )
 
     it.effect(
-      "lead_import_streams_a_csv_in_batches_lands_the_good_rows_and_reports_the_bad_ones_by_row",
+      "lead_import_streams_a_csv_in_batches_lands_the_good_rows_reports_the_bad_ones_by_row_and_stays_flat_in_memory",
       () =>
         Effect.gen(function* () {
           const { baseUrl } = yield* context
           const sql = yield* SqlClient.SqlClient
-          const { cli, workspaceId } = yield* workspaceWith(baseUrl, 0)
+          const { cli, workspaceId, apiKey } = yield* workspaceWith(baseUrl, 0)
           const rows = scaled(2_000)
           const dir = mkdtempSync(join(tmpdir(), "enrich-import-"))
           const file = join(dir, "leads.csv")
@@ -286,8 +288,11 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
           }
           writeFileSync(file, `${lines.join("\n")}\n`)
           const list = yield* promise(() => cli(["list", "create", "--name", "Imported"]))
-          const imported = yield* promise(() =>
-            cli([
+          // the importer as installed (the bundle), its resident memory sampled while it runs:
+          // it must not grow with the file
+          const installed = yield* promise(installedBin)
+          const importer = startCli(
+            [
               "lead",
               "import",
               file,
@@ -301,9 +306,52 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
               "score=attributes.score",
               "--batch-size",
               String(Math.min(5000, Math.ceil(rows / 3)))
-            ])
+            ],
+            { ENRICH_API_URL: baseUrl, ENRICH_API_KEY: apiKey },
+            { bin: installed }
           )
+          // sampled every 50 ms with the rows imported so far (its progress lines on stderr)
+          const started = Date.now()
+          const samples: Array<{ readonly rows: number; readonly rss: number }> = []
+          const sampler = setInterval(() => {
+            const rss = rssMiB(importer.pid)
+            const done = [...importer.stderr().matchAll(/^imported \d+\/(\d+) rows/gm)].pop()?.[1]
+            if (rss !== undefined) samples.push({ rows: Number(done ?? 0), rss })
+          }, 50)
+          const code = yield* promise(() => importer.exited)
+          clearInterval(sampler)
+          const seconds = (Date.now() - started) / 1000
+          const imported = {
+            code,
+            stdout: importer.stdout(),
+            stderr: importer.stderr(),
+            json: JSON.parse(importer.stdout())
+          }
           assert.strictEqual(imported.code, 0, imported.stderr)
+          // flat: the second half of the file takes no more memory than the first (which includes
+          // start-up and the warm-up of V8's heap)
+          const peak = (xs: ReadonlyArray<{ readonly rss: number }>) => Math.max(0, ...xs.map((x) => x.rss))
+          const memory = {
+            rows,
+            seconds,
+            rowsPerSecond: Math.round(rows / seconds),
+            samples: samples.length,
+            startUpMiB: Math.round(samples[0]?.rss ?? 0),
+            firstHalfPeakMiB: Math.round(peak(samples.filter((x) => x.rows <= rows / 2))),
+            secondHalfPeakMiB: Math.round(peak(samples.filter((x) => x.rows > rows / 2))),
+            lastMiB: Math.round(samples[samples.length - 1]?.rss ?? 0),
+            /** the peak while each batch was in the making, by the rows imported before it */
+            byRows: Object.fromEntries(
+              [...new Set(samples.map((x) => x.rows))].map((done) => [
+                done,
+                Math.round(peak(samples.filter((x) => x.rows === done)))
+              ])
+            )
+          }
+          console.log(`lead import memory: ${JSON.stringify(memory)}`)
+          if (samples.some((x) => x.rows > rows / 2)) {
+            assert.isBelow(memory.secondHalfPeakMiB - memory.firstHalfPeakMiB, 20, JSON.stringify(memory))
+          }
           assert.deepStrictEqual(
             [imported.json.rows, imported.json.created, imported.json.rejected],
             [rows, rows - bad.size, bad.size]
@@ -330,6 +378,53 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
           assert.deepStrictEqual([missing.code, missing.error.code], [2, "VALIDATION_FAILED"])
           const noList = yield* promise(() => cli(["lead", "import", file, "--list", "no-such-list"]))
           assert.deepStrictEqual([noList.code, noList.error.code], [2, "LIST_NOT_FOUND"])
+        }),
+      scaled(testTimeout)
+    )
+
+    it.effect(
+      "every_other_command_refuses_with_the_exit_code_of_its_failure",
+      () =>
+        Effect.gen(function* () {
+          const { baseUrl, databaseUrl } = yield* context
+          const { cli } = yield* workspaceWith(baseUrl, 1)
+          const op = cliFor({ ENRICH_API_URL: baseUrl, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN })
+          const db = cliFor({ DATABASE_URL: databaseUrl })
+          yield* promise(async () => {
+            const cases: ReadonlyArray<readonly [string, Promise<CliResult>, number, string]> = [
+              ["enrichment list", cli(["enrichment", "list", "--limit", "0"]), 2, "VALIDATION_FAILED"],
+              ["enrichment results", cli(["enrichment", "results", "no-such-run"]), 3, "NOT_FOUND"],
+              ["enrichments", cli(["enrichments"], { ENRICH_API_KEY: "wrong" }), 6, "UNAUTHORIZED"],
+              ["lead list", cli(["lead", "list", "--limit", "0"]), 2, "VALIDATION_FAILED"],
+              ["list list", cli(["list", "list"], { ENRICH_API_KEY: "" }), 6, "UNAUTHORIZED"],
+              ["list leads", cli(["list", "leads", "no-such-list"]), 3, "NOT_FOUND"],
+              ["list add", cli(["list", "add", "no-such-list", "--lead-ids", "x"]), 3, "NOT_FOUND"],
+              ["list remove", cli(["list", "remove", "no-such-list", "--lead-ids", "x"]), 3, "NOT_FOUND"],
+              ["list update", cli(["list", "update", "no-such-list", "--name", "X"]), 3, "NOT_FOUND"],
+              ["credit ledger", cli(["credit", "ledger", "--limit", "0"]), 2, "VALIDATION_FAILED"],
+              ["apikey create", op(["apikey", "create", "no-such-workspace"]), 3, "NOT_FOUND"],
+              ["apikey revoke", op(["apikey", "revoke", "no-such-key"]), 3, "NOT_FOUND"],
+              ["unknown command", cli(["enrichment", "explode"]), 2, "USAGE"],
+              ["replay without --rebuild", db(["replay"]), 2, "USAGE"],
+              ["migrate without a database", runCli(["migrate"]), 2, "VALIDATION_FAILED"],
+              [
+                "migrate on an unreachable database",
+                runCli(["migrate"], { DATABASE_URL: "postgres://postgres@127.0.0.1:9/nope" }),
+                5,
+                "DATABASE_ERROR"
+              ]
+            ]
+            const results = await Promise.all(cases.map(([, result]) => result))
+            const actual = cases.map(([name], i) => [name, results[i]!.code, results[i]!.error?.code])
+            assert.deepStrictEqual(
+              actual,
+              cases.map(([name, , code, error]) => [name, code, error])
+            )
+            // failures print nothing on stdout (but a usage error, which prints the command's help there)
+            results.forEach((r, i) => {
+              if (cases[i]![3] !== "USAGE") assert.strictEqual(r.stdout, "", `${cases[i]![0]}: nothing on stdout`)
+            })
+          })
         }),
       testTimeout
     )
@@ -394,6 +489,7 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
           assert.deepStrictEqual([migrated.code, migrated.json.applied], [0, []], migrated.stderr)
           assert.strictEqual(replayed.code, 0, replayed.stderr)
           assert.isAbove(replayed.json.replayedEvents, 0)
+          assert.match(replayed.stderr, /replayed (\d+)\/\1 events \(100%\) · \d+ events\/s/)
           const clean = yield* promise(() => audit(["audit", "verify"]))
           assert.strictEqual(clean.code, 0, clean.stdout + clean.stderr)
           assert.deepStrictEqual([clean.json.ok, clean.json.violations], [true, []])

@@ -19,7 +19,8 @@ const jsonSchema = (schema: Schema.Top) => {
     : { ...document.schema, $defs: document.definitions }
 }
 
-const NoInput = Schema.Struct({})
+/** The input schema of an enrichment that takes no input: dispatch refuses any key (decision 6). */
+export const noInputSchema = { type: "object", properties: {}, additionalProperties: false } as const
 
 const contract = (
   c: Omit<EnrichmentContract, "id" | "defaultOutputAttributeKey" | "inputSchema" | "outputSchema"> & {
@@ -31,7 +32,7 @@ const contract = (
     ...rest,
     id: c.slug,
     defaultOutputAttributeKey: c.defaultOutput.attributeKey,
-    inputSchema: jsonSchema(NoInput),
+    inputSchema: noInputSchema,
     outputSchema: jsonSchema(output)
   }
 }

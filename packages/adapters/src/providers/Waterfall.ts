@@ -28,6 +28,7 @@ import {
   walkRecord
 } from "@enrich/domain/catalog/Waterfall"
 import { type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
+import { noInputSchema } from "./Catalog.ts"
 import { callWithRetry, defaultRetryPolicy, type RetryPolicy } from "./Retry.ts"
 
 /** A catalog slug: also the default attribute key, so the same pattern. */
@@ -71,7 +72,6 @@ export const stepsOf = (config: WaterfallConfig): ReadonlyArray<{ readonly slug:
   )
 
 /** A waterfall takes no input of its own (a step's fixed input is configured on the step). */
-const noInputSchema = { type: "object", properties: {}, additionalProperties: false }
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
