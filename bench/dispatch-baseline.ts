@@ -17,7 +17,7 @@ import { freePort, http, makeSql, type Proc, startProc, stopProc, waitFor } from
 
 const tables = {
   bench_d_keys: "idempotency_keys",
-  bench_d_scope: "run_scope",
+  bench_d_scope: "run_scope_chunks",
   bench_d_accounts: "credit_accounts",
   bench_d_streams: "event_streams",
   bench_d_events: "events",
@@ -43,10 +43,18 @@ const serve = async (url: string, port: number) => {
           const claimed = yield* q`INSERT INTO bench_d_keys (workspace_id, key, fingerprint, run_id, created_at)
             VALUES (${workspaceId}, ${key}, ${key}, ${runId}, ${now}) ON CONFLICT DO NOTHING RETURNING key`
           if (claimed.length === 0) return 409
+          // like the service: the frozen scope (one chunk row) and the items in one statement
           const scope = yield* q<{ n: number }>`WITH s AS (
-              INSERT INTO bench_d_scope (run_id, ordinal, workspace_id, lead_id)
-              SELECT ${runId}, row_number() OVER (ORDER BY id)::int, workspace_id, id FROM leads
-              WHERE workspace_id = ${workspaceId} AND id = ANY(${leadIds}) RETURNING 1)
+              SELECT id, row_number() OVER (ORDER BY id)::int AS n FROM leads
+              WHERE workspace_id = ${workspaceId} AND id = ANY(${leadIds})),
+            frozen AS (
+              INSERT INTO bench_d_scope (run_id, first_ordinal, workspace_id, lead_ids, membership_ids)
+              SELECT ${runId}, 1, ${workspaceId}, array_agg(id ORDER BY n), array_agg(NULL::text ORDER BY n)
+              FROM s HAVING count(*) > 0),
+            items AS (
+              INSERT INTO bench_d_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at)
+              SELECT ${runId} || '.' || lpad(n::text, 8, '0'), ${workspaceId}, ${runId}, n, id, 'pending', ${now}, ${now}
+              FROM s)
             SELECT count(*)::int AS n FROM s`
           const n = scope[0]!.n
           const [account] = yield* q<{ granted: string; held: string; captured: string }>`
@@ -64,9 +72,6 @@ const serve = async (url: string, port: number) => {
               output, cost_preview, reserved, correlation_id, created_at, updated_at)
             VALUES (${runId}, ${workspaceId}, 'pending', 'persisted', '{}'::jsonb, '{}'::jsonb, ${n}, ${n}, '{}'::jsonb,
               '{}'::jsonb, ${n}, ${runId}, ${now}, ${now})`
-          yield* q`INSERT INTO bench_d_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at)
-            SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, 'pending', ${now}, ${now}
-            FROM bench_d_scope WHERE run_id = ${runId}`
           const credits = `credits-${workspaceId}`
           yield* q`INSERT INTO bench_d_streams (stream_id, stream_type, workspace_id, version)
             VALUES (${credits}, 'credits', ${workspaceId}, 1)

@@ -14,6 +14,7 @@ import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
+import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
 import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
 import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
@@ -394,6 +395,8 @@ export class RunExecutor extends Context.Service<
         readonly workspaceId: string
       }) {
         const [row] = yield* sql<{ n: number }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
+        // a large run's items were just bulk-loaded: let the planner see them before its batches start
+        if ((row?.n ?? 0) >= BULK_RUN_ITEMS) yield* refreshItemStatistics(sql)
         return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
       }, Effect.orDie)
 

@@ -1,7 +1,8 @@
 /**
  * Leads, Lists and memberships, and the set-based scope queries of dispatch:
- * the facts the planner decides from (counts and the first offenders) and the
- * frozen scope of a run (`INSERT … SELECT` into run_items). No round trip per Lead.
+ * the facts the planner decides from (counts and the first offenders), the
+ * frozen scope of a run and its pending items, all in one statement over the
+ * scope (`freezeScope`). No round trip per Lead.
  */
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
@@ -94,6 +95,9 @@ const toRecord = (id: string, fields: LeadFields) => ({
   socials: fields.socials,
   attributes: fields.attributes
 })
+
+/** Ordinals per `run_scope_chunks` row: the frozen scope of a run of a million Leads is a thousand rows. */
+const SCOPE_CHUNK = 1000
 
 const leadColumns = (sql: SqlClient.SqlClient) => sql`l.id, l.type, l.name, l.title, l.company, l.location, l.domain,
   l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes, l.created_at, l.updated_at,
@@ -591,6 +595,13 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
+    /**
+     * One statement, one pass over the scope: the Leads in scope are ranked in id order (the
+     * ordinal of each Lead of the subject, the rank of each other Lead), grouped into chunks of
+     * SCOPE_CHUNK ordinals, and from those chunks come the frozen scope (one `run_scope_chunks` row
+     * each), the run's pending items and the planner's facts. See DECISIONS.md ("Planning writes
+     * the items once").
+     */
     const freezeScope = Effect.fn("LeadDirectory.freezeScope")(
       function* (input: {
         readonly workspaceId: string
@@ -598,78 +609,149 @@ export const LeadDirectoryPgLive = Layer.effect(
         readonly scope: Scope
         readonly subject: "person" | "company"
         readonly filter?: ParsedLeadFilter | undefined
+        readonly requestedAt?: string | undefined
       }) {
-        const { runId, scope, subject, workspaceId } = input
-        const noFacts: ScopeFacts = {
-          listFound: true,
-          missingLeadIds: [],
-          missingLeadCount: 0,
-          matchingCount: 0,
-          mismatchedLeadIds: [],
-          mismatchedCount: 0,
-          nonMemberCount: 0
-        }
+        const { requestedAt, runId, scope, subject, workspaceId } = input
+        const chunkSize = sql.literal(String(SCOPE_CHUNK))
         const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
-        if (listId !== undefined && listId !== ALL_LIST_ID && Option.isNone(yield* findList(workspaceId, listId))) {
-          return { ...noFacts, listFound: false }
-        }
         const concreteList = listId !== undefined && listId !== ALL_LIST_ID ? listId : null
+        const explicit = scope.type === "explicit_leads"
+        // explicit scopes: the requested ids, sent once (up to 10,000)
+        const requested = explicit
+          ? sql`requested AS MATERIALIZED (SELECT jsonb_array_elements_text(${JSON.stringify(scope.leadIds)}::jsonb) AS id),`
+          : sql``
         // the Leads in scope, of any type: explicit ids, a List's members, or every Lead (`all`)
-        const inScope =
-          scope.type === "explicit_leads"
-            ? sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
-                LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
-                WHERE l.workspace_id = ${workspaceId}
-                  AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(scope.leadIds)}::jsonb))`
-            : concreteList === null
-              ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
-              : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
-                WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
+        const inScope = explicit
+          ? sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
+              LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
+              WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT id FROM requested)`
+          : concreteList === null
+            ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
+            : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+              WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
         // filtered_list: the Leads of the subject first, then the LeadFilter, then its limit (lowest ids)
         const filter = scope.type === "filtered_list" ? input.filter : undefined
         const limit = filter?.limit === undefined ? sql`` : sql`LIMIT ${filter.limit}`
-        const selected =
+        // each Lead in scope once: `subject` (frozen, with its ordinal) or not (counted, ranked by id)
+        const ranked =
           filter === undefined
-            ? sql`SELECT s.id, s.membership_id FROM in_scope s WHERE s.type = ${subject}`
-            : concreteList === null
-              ? sql`SELECT l.id, NULL::text AS membership_id FROM leads l
-                  WHERE l.workspace_id = ${workspaceId} AND l.type = ${subject} AND ${leadFilterSql(sql, filter)}
-                  ORDER BY l.id ${limit}`
-              : sql`SELECT l.id, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
-                  WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId} AND l.type = ${subject}
-                    AND ${leadFilterSql(sql, filter)}
-                  ORDER BY l.id ${limit}`
-        const frozen = yield* sql<{ n: number }>`
-          WITH in_scope AS (${inScope}),
-          inserted AS (
-            INSERT INTO run_scope (run_id, ordinal, workspace_id, lead_id, list_id, membership_id)
-            SELECT ${runId}, row_number() OVER (ORDER BY s.id), ${workspaceId}, s.id, ${concreteList}, s.membership_id
-            FROM (${selected}) s
-            RETURNING 1
-          )
-          SELECT count(*)::int AS n FROM inserted`
-        // a filtered List mismatches only when it has no Lead of the subject at all (else it is merely empty)
-        const noSubjectLeads =
-          scope.type === "filtered_list" ? sql`AND NOT EXISTS (SELECT 1 FROM in_scope WHERE type = ${subject})` : sql``
-        const mismatched = yield* sql<{ id: string; total: number }>`
-          WITH in_scope AS (${inScope})
-          SELECT id, count(*) OVER ()::int AS total FROM in_scope WHERE type <> ${subject} ${noSubjectLeads}
-          ORDER BY id LIMIT 100`
-        const nonMembers =
-          scope.type === "explicit_leads" && concreteList !== null
-            ? yield* sql<{ n: number }>`
-                  WITH in_scope AS (${inScope}) SELECT count(*)::int AS n FROM in_scope WHERE membership_id IS NULL`
-            : [{ n: 0 }]
-        const missing = scope.type !== "explicit_leads" ? [] : yield* missingLeads(workspaceId, scope.leadIds)
+            ? sql`SELECT s.id, s.membership_id, s.type = ${subject} AS subject,
+                  count(*) FILTER (WHERE s.type = ${subject}) OVER w AS ordinal,
+                  count(*) FILTER (WHERE s.type <> ${subject}) OVER w AS other_rank
+                FROM in_scope s WINDOW w AS (ORDER BY s.id ROWS UNBOUNDED PRECEDING)`
+            : sql`SELECT s.id, s.membership_id, true AS subject, row_number() OVER (ORDER BY s.id) AS ordinal,
+                  NULL::bigint AS other_rank
+                FROM (${
+                  concreteList === null
+                    ? sql`SELECT l.id, NULL::text AS membership_id FROM leads l
+                        WHERE l.workspace_id = ${workspaceId} AND l.type = ${subject} AND ${leadFilterSql(sql, filter)}
+                        ORDER BY l.id ${limit}`
+                    : sql`SELECT l.id, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+                        WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId} AND l.type = ${subject}
+                          AND ${leadFilterSql(sql, filter)}
+                        ORDER BY l.id ${limit}`
+                }) s
+                UNION ALL
+                -- a filtered List mismatches only when it has no Lead of the subject at all (else it is merely empty)
+                SELECT s.id, s.membership_id, false, NULL, row_number() OVER (ORDER BY s.id)
+                FROM in_scope s
+                WHERE s.type <> ${subject} AND NOT EXISTS (SELECT 1 FROM in_scope x WHERE x.type = ${subject})`
+        // a List that does not exist (or is another workspace's) is a fact too, and nothing is written for it
+        const listFound =
+          concreteList === null
+            ? sql`true`
+            : sql`EXISTS (SELECT 1 FROM lists WHERE workspace_id = ${workspaceId} AND id = ${concreteList})`
+        const facts =
+          requestedAt === undefined
+            ? sql`facts AS (
+                SELECT count(*) FILTER (WHERE subject) AS matching, count(*) FILTER (WHERE NOT subject) AS mismatched,
+                  array_agg(id ORDER BY id) FILTER (WHERE NOT subject AND other_rank <= 100) AS mismatched_ids,
+                  count(*) FILTER (WHERE membership_id IS NULL) AS non_members
+                FROM ranked
+              )`
+            : sql`chunks AS (
+                SELECT CASE WHEN subject THEN (ordinal - 1) / ${chunkSize} END AS chunk,
+                  array_agg(id ORDER BY ordinal) FILTER (WHERE subject) AS lead_ids,
+                  array_agg(membership_id ORDER BY ordinal) FILTER (WHERE subject) AS membership_ids,
+                  count(*) FILTER (WHERE subject) AS matching,
+                  count(*) FILTER (WHERE NOT subject) AS mismatched,
+                  array_agg(id ORDER BY id) FILTER (WHERE NOT subject AND other_rank <= 100) AS mismatched_ids,
+                  count(*) FILTER (WHERE membership_id IS NULL) AS non_members
+                FROM ranked GROUP BY 1
+              ),
+              frozen AS (
+                INSERT INTO run_scope_chunks (run_id, first_ordinal, workspace_id, list_id, lead_ids, membership_ids)
+                SELECT ${runId}, chunk * ${chunkSize} + 1, ${workspaceId}, ${concreteList}, lead_ids, membership_ids
+                FROM chunks WHERE chunk IS NOT NULL AND ${listFound}
+              ),
+              -- the rows the RunRequested projection writes from run_scope (RunProjection.ts), byte for byte
+              items AS (
+                INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
+                  created_at, updated_at)
+                SELECT ${runId} || '.' || lpad(o.ordinal::text, 8, '0'), ${workspaceId}, ${runId}, o.ordinal, u.lead_id,
+                  ${concreteList}, u.membership_id, 'pending', ${requestedAt}, ${requestedAt}
+                FROM chunks c
+                  CROSS JOIN LATERAL unnest(c.lead_ids, c.membership_ids) WITH ORDINALITY AS u(lead_id, membership_id, i)
+                  CROSS JOIN LATERAL (SELECT (c.chunk * ${chunkSize} + u.i)::int AS ordinal) o
+                WHERE c.chunk IS NOT NULL AND ${listFound}
+              ),
+              facts AS (
+                SELECT sum(matching) AS matching, sum(mismatched) AS mismatched,
+                  (SELECT mismatched_ids FROM chunks WHERE chunk IS NULL) AS mismatched_ids,
+                  sum(non_members) AS non_members
+                FROM chunks
+              )`
+        const missing = explicit
+          ? sql`(SELECT array_agg(id ORDER BY id) FROM missing) AS missing_ids,
+              coalesce((SELECT max(total) FROM missing), 0)::int AS missing_count`
+          : sql`NULL::text[] AS missing_ids, 0 AS missing_count`
+        const [row] = yield* sql<{
+          list_found: boolean
+          missing_ids: ReadonlyArray<string> | null
+          missing_count: number
+          matching: number
+          mismatched: number
+          mismatched_ids: ReadonlyArray<string> | null
+          non_members: number
+        }>`
+          WITH ${requested}
+          in_scope AS NOT MATERIALIZED (${inScope}),
+          ranked AS (${ranked}),
+          ${
+            explicit
+              ? sql`missing AS (
+                  SELECT r.id, count(*) OVER ()::int AS total FROM requested r
+                  WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = r.id AND l.workspace_id = ${workspaceId})
+                  ORDER BY r.id LIMIT 100
+                ),`
+              : sql``
+          }
+          ${facts}
+          SELECT ${listFound} AS list_found, ${missing}, coalesce(f.matching, 0)::int AS matching,
+            coalesce(f.mismatched, 0)::int AS mismatched, f.mismatched_ids, coalesce(f.non_members, 0)::int AS non_members
+          FROM facts f`
+        const f = row!
+        if (!f.list_found) {
+          return {
+            listFound: false,
+            missingLeadIds: [],
+            missingLeadCount: 0,
+            matchingCount: 0,
+            mismatchedLeadIds: [],
+            mismatchedCount: 0,
+            nonMemberCount: 0
+          } satisfies ScopeFacts
+        }
         return {
           listFound: true,
-          missingLeadIds: missing.map((r) => r.id),
-          missingLeadCount: missing[0]?.total ?? 0,
-          matchingCount: frozen[0]!.n,
-          mismatchedLeadIds: mismatched.map((r) => r.id),
-          mismatchedCount: mismatched[0]?.total ?? 0,
-          nonMemberCount: nonMembers[0]!.n
-        }
+          missingLeadIds: f.missing_ids ?? [],
+          missingLeadCount: f.missing_count,
+          matchingCount: f.matching,
+          mismatchedLeadIds: f.mismatched_ids ?? [],
+          mismatchedCount: f.mismatched,
+          // only explicit scopes naming a List have members to miss
+          nonMemberCount: explicit && concreteList !== null ? f.non_members : 0
+        } satisfies ScopeFacts
       },
       Effect.catchTag("SqlError", Effect.die)
     )

@@ -10,6 +10,7 @@ import globalOrder from "./migrations/0002_global_order.ts"
 import runItemsLead from "./migrations/0003_run_items_lead.ts"
 import runSnapshots from "./migrations/0004_run_snapshots.ts"
 import runInput from "./migrations/0005_run_input.ts"
+import runScopeChunks from "./migrations/0006_run_scope_chunks.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -19,7 +20,8 @@ export const migrations = Migrator.fromRecord({
   "0002_global_order": globalOrder,
   "0003_run_items_lead": runItemsLead,
   "0004_run_snapshots": runSnapshots,
-  "0005_run_input": runInput
+  "0005_run_input": runInput,
+  "0006_run_scope_chunks": runScopeChunks
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -35,4 +37,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 5
+export const latestKnownMigration = 6

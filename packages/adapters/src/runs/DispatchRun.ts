@@ -1,5 +1,6 @@
 /**
- * The dispatch use case: one transaction resolves and freezes the scope, plans,
+ * The dispatch use case: one transaction resolves and freezes the scope and
+ * writes the run's items (one statement, one pass over the scope), plans,
  * reserves credits, appends the run's events, records the idempotency key and
  * hands the run to the engine (whose message row is the outbox). After commit
  * the engine is woken. A preview runs the same planning and writes nothing.
@@ -209,30 +210,40 @@ export class DispatchRun extends Context.Service<
               ? parseLeadFilter(scope.filter, { concreteList: scope.listId !== ALL_LIST_ID })
               : undefined
           const filter = parsedFilter instanceof FilterInvalid ? undefined : parsedFilter
-          const planned = Effect.gen(function* () {
-            if (scope.type === "filtered_list" && parsedFilter instanceof FilterInvalid) {
-              // the contract's order: LIST_NOT_FOUND before FILTER_INVALID
-              if (!(yield* listExists(workspaceId, scope.listId))) {
-                return yield* new PlanRejected({ code: "LIST_NOT_FOUND", message: "The scope's List does not exist" })
+          // persisted: `requestedAt` freezes the scope and writes the run's items in the same statement
+          const planned = (requestedAt: string | undefined) =>
+            Effect.gen(function* () {
+              if (scope.type === "filtered_list" && parsedFilter instanceof FilterInvalid) {
+                // the contract's order: LIST_NOT_FOUND before FILTER_INVALID
+                if (!(yield* listExists(workspaceId, scope.listId))) {
+                  return yield* new PlanRejected({ code: "LIST_NOT_FOUND", message: "The scope's List does not exist" })
+                }
+                return yield* new PlanRejected({
+                  code: "FILTER_INVALID",
+                  message: parsedFilter.message,
+                  details: parsedFilter.details
+                })
               }
-              return yield* new PlanRejected({
-                code: "FILTER_INVALID",
-                message: parsedFilter.message,
-                details: parsedFilter.details
+              const facts = yield* leads.freezeScope({
+                workspaceId,
+                runId,
+                scope,
+                subject: contract.subject,
+                filter,
+                requestedAt
               })
-            }
-            const facts = yield* leads.freezeScope({ workspaceId, runId, scope, subject: contract.subject, filter })
-            const decided = plan(contract, scope, request.output, facts)
-            if (decided instanceof PlanRejected) return yield* decided
-            return decided
-          })
+              const decided = plan(contract, scope, request.output, facts)
+              if (decided instanceof PlanRejected) return yield* decided
+              return decided
+            })
 
           if (request.mode === "preview") {
-            // plan inside a transaction that always rolls back: a preview writes nothing
+            // facts only (no requestedAt: nothing is frozen), inside a transaction that always rolls back:
+            // a preview writes nothing
             const leadCount = yield* sql
               .withTransaction(
                 Effect.gen(function* () {
-                  const decided = yield* planned
+                  const decided = yield* planned(undefined)
                   return yield* new PreviewDone({ leadCount: decided.leadCount })
                 })
               )
@@ -272,7 +283,7 @@ export class DispatchRun extends Context.Service<
                     VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}, ${requestedAt}) ON CONFLICT DO NOTHING RETURNING 1`
                   if (claimed.length === 0) return yield* new IdempotencyKeyInUse({ key })
                 }
-                const decided = yield* planned
+                const decided = yield* planned(requestedAt)
                 yield* runs.execute({
                   runId,
                   workspaceId,

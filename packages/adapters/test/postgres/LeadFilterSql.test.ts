@@ -336,7 +336,8 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("LeadFilter SQL (in
           runId,
           scope: { type: "filtered_list", listId, filter: filter as Record<string, unknown> },
           subject,
-          filter: parse(filter)
+          filter: parse(filter),
+          requestedAt: "2026-01-01T00:00:00.000Z"
         })
       const frozen = (runId: string) =>
         sql<{ ordinal: number; lead_id: string; membership_id: string | null }>`
@@ -376,7 +377,8 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("LeadFilter SQL (in
             { field: "industry", op: "exists" }
           ],
           limit: 1
-        })
+        }),
+        requestedAt: "2026-01-01T00:00:00.000Z"
       })
       assert.strictEqual(all.matchingCount, 1)
       assert.deepStrictEqual(yield* frozen("run-5"), [{ ordinal: 1, lead_id: "p1", membership_id: null }])

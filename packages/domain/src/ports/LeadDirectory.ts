@@ -158,7 +158,13 @@ export class LeadDirectory extends Context.Service<
       { readonly list: ListView; readonly removed: number; readonly notMembers: number },
       ListNotFound | ListProtected | LeadsNotFound
     >
-    /** Freezes the scope into run_scope (Leads of `subject` only, ordinals 1..n in Lead id order) and returns the planner's facts. */
+    /**
+     * Resolves the scope once and returns the planner's facts. With `requestedAt` (a persisted
+     * dispatch) it also freezes the scope (run_scope: Leads of `subject` only, ordinals 1..n in Lead
+     * id order) and writes the run's pending items, stamped `requestedAt`, in the same pass: the rows
+     * the `RunRequested` projection would write (it writes them only on a rebuild). Without it (a
+     * preview) nothing is written.
+     */
     readonly freezeScope: (input: {
       readonly workspaceId: string
       readonly runId: string
@@ -166,6 +172,8 @@ export class LeadDirectory extends Context.Service<
       readonly subject: "person" | "company"
       /** `filtered_list` scopes: the parsed LeadFilter, applied after the subject, then its limit */
       readonly filter?: ParsedLeadFilter | undefined
+      /** the run's `requestedAt` (its `RunRequested` event's); absent: facts only, nothing written */
+      readonly requestedAt?: string | undefined
     }) => Effect.Effect<ScopeFacts>
   }
 >()("@enrich/domain/ports/LeadDirectory") {}

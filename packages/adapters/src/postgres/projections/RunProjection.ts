@@ -11,12 +11,30 @@ import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 const json = (value: unknown) => JSON.stringify(value)
 
 /**
- * Ordinals as an `int[]` literal: `ordinal = ANY(…)` with the run id is a lookup on
- * the (run_id, ordinal) key whatever the statistics say; an `IN (SELECT … jsonb …)`
- * or a bare join on a recordset let the planner scan every item of the run per batch
- * (O(run size) per batch: test/postgres/RunProjection.regressions.test.ts).
+ * A batch's item ids (`<runId>.<ordinal, 8 digits>`, decision 5) as a `text[]` literal:
+ * `id = ANY(…)` is a lookup on the primary key whatever the statistics say (a
+ * fresh run's items have none yet), where an `IN (SELECT … jsonb …)` or a join on
+ * a recordset let the planner read every item of the run per batch — O(run size)
+ * per batch (test/postgres/RunProjection.regressions.test.ts).
  */
-const ordinalArray = (ordinals: ReadonlyArray<number>) => `{${ordinals.map((o) => Math.trunc(o)).join(",")}}`
+const itemIds = (runId: string, ordinals: ReadonlyArray<number>) =>
+  `{${ordinals.map((o) => `"${runId}.${String(Math.trunc(o)).padStart(8, "0")}"`).join(",")}}`
+
+/**
+ * Runs of at least this many items refresh the statistics of `run_items` before
+ * their batches start (`refreshItemStatistics`).
+ */
+export const BULK_RUN_ITEMS = 10_000
+
+/**
+ * `ANALYZE run_items`, after a dispatch bulk-loaded a large run's items: until
+ * autovacuum notices (a minute or more), the planner would believe the table as
+ * small as when it last looked — on a fresh install, empty — and read every
+ * pending item of the run for each batch instead of its own (the partial
+ * `run_items_pending` index looks cheapest). PostgreSQL's advice after a bulk
+ * load; it samples at most 30,000 rows and blocks no writer.
+ */
+export const refreshItemStatistics = (sql: SqlClient.SqlClient) => sql`ANALYZE run_items`
 
 export const projectRunEvent = (
   sql: SqlClient.SqlClient,
@@ -31,8 +49,27 @@ export const projectRunEvent = (
         unitCost: event.cost.unitCost,
         required: event.cost.required
       }
-      const statements = [
-        sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
+      // one statement (one round trip): the run row, its items and its idempotency key.
+      // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
+      // values): they are written here only when the run has none, i.e. on a rebuild.
+      const idempotency =
+        event.idempotency === null
+          ? sql``
+          : sql`, idempotency AS (
+              INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+              VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId},
+                ${event.requestedAt})
+              ON CONFLICT DO NOTHING
+            )`
+      return sql`WITH items AS (
+          INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
+            created_at, updated_at)
+          SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
+            membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
+          FROM run_scope WHERE run_id = ${runId}
+            AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId})
+        )${idempotency}
+        INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
             count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, created_at,
             updated_at)
           VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
@@ -40,19 +77,7 @@ export const projectRunEvent = (
             ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
             ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
             ${json({ displayRequest: event.displayRequest })}::jsonb, ${json(event.input ?? {})}::jsonb,
-            ${event.requestedAt}, ${event.requestedAt})`,
-        sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
-            created_at, updated_at)
-          SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
-            membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
-          FROM run_scope WHERE run_id = ${runId}`
-      ]
-      if (event.idempotency !== null) {
-        statements.push(sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-          VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId}, ${event.requestedAt})
-          ON CONFLICT DO NOTHING`)
-      }
-      return sequence(statements)
+            ${event.requestedAt}, ${event.requestedAt})`
     }
     case "RunDispatched":
       return sql`UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
@@ -67,7 +92,7 @@ export const projectRunEvent = (
         sql`UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
             started_at = ${event.startedAt}, updated_at = ${event.startedAt}
           WHERE run_id = ${runId} AND status = 'pending'
-            AND ordinal = ANY(${ordinalArray(event.ordinals)}::int[])`,
+            AND id = ANY(${itemIds(runId, event.ordinals)}::text[])`,
         sql`UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
             count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
           WHERE id = ${runId}`
@@ -78,7 +103,10 @@ export const projectRunEvent = (
         sql`UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
             completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
           FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
-          WHERE i.run_id = ${runId} AND i.ordinal = ANY(${ordinalArray(event.outcomes.map((o) => o.ordinal))}::int[])
+          WHERE i.id = ANY(${itemIds(
+            runId,
+            event.outcomes.map((o) => o.ordinal)
+          )}::text[]) AND i.run_id = ${runId}
             AND i.ordinal = x.ordinal AND i.status = 'running'`,
         sql`UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
             count_completed = count_completed + ${count("completed")},
