@@ -51,7 +51,7 @@ export const projectRunEvent = (
       }
       // one statement (one round trip): the run row, its items and its idempotency key.
       // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
-      // values): they are written here only when the run has none, i.e. on a rebuild.
+      // values): they are written here only when the run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
       const idempotency =
         event.idempotency === null
           ? sql``
@@ -67,7 +67,7 @@ export const projectRunEvent = (
           SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
             membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
           FROM run_scope WHERE run_id = ${runId}
-            AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId})
+            AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1)
         )${idempotency}
         INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
             count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, created_at,

@@ -1,0 +1,865 @@
+/**
+ * The rebuild's projection of the event log, set-based: the rows the inline projections
+ * (`RunProjection`, `CreditProjection`) write event by event, written with a few statements
+ * per page of events instead of one or more per event (a page of 1,000 events was 1,000–3,000
+ * round trips, now about ten), and each item row written once instead of once per event.
+ *
+ * How it stays identical to the inline projections, event for event:
+ * - Runs (`enrichment_runs`), credit accounts and holds are folded per row in memory, from
+ *   the row's state before the page (read once per page for the rows the page only updates),
+ *   then written once per page: a new run is inserted with its final state, an older one
+ *   updated with it. Every guard of the inline statements (`status = 'pending'`,
+ *   `IN ('pending', 'running')`, "the row exists") is evaluated on the folded state, in
+ *   event order.
+ * - Items (`run_items`) of a run requested during the rebuild (every run: the rebuild starts
+ *   from empty tables) start `pending`, so their rows are folded in memory exactly, across
+ *   pages, and inserted from the frozen scope once, with their final state: at the end of the
+ *   page the run completes, is cancelled or fails in, when a memory budget is exceeded, or
+ *   after the last page ("deferred" runs).
+ * - Items of runs already written are never read into memory: each item a page names is
+ *   folded into what its events do if it is `pending` before them (its first
+ *   `ItemBatchStarted`, then the first `ItemBatchRecorded` after it) and what they do if it is
+ *   `running` (the first `ItemBatchRecorded`); one UPDATE per run picks per row by the row's
+ *   status, exactly what the statements one by one would have done (a terminal item is left
+ *   alone by both). A cancel or a failure skips the run's pending items after its batches
+ *   that precede it; a batch event after it in the same page flushes first.
+ * - Values reach PostgreSQL as the inline statements send them (JSON text cast to jsonb,
+ *   timestamps as the event's text), so the rows are byte-identical.
+ *
+ * Keep it in step with the inline projections: a change to what an event writes there is a
+ * change here (test/postgres/RebuildBatch.test.ts compares the two on random histories, and
+ * the rebuild and audit tests compare a rebuild with the rows the service wrote).
+ */
+import { Effect } from "effect"
+import type { SqlClient, SqlError } from "effect/sql"
+import type { CreditEvent } from "@enrich/domain/credits/CreditAccount"
+import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+
+/** One decoded event of the page, with what its stream says. */
+export type PageEvent =
+  | { readonly stream: "run"; readonly runId: string; readonly workspaceId: string; readonly event: RunEvent }
+  | {
+      readonly stream: "credits"
+      readonly workspaceId: string
+      readonly eventId: string
+      readonly event: CreditEvent
+    }
+
+type Sql = SqlClient.SqlClient
+
+const json = (value: unknown) => JSON.stringify(value)
+
+export interface PageProjector {
+  /** Projects a page of events (in commit order) on the caller's transaction. */
+  readonly page: (events: ReadonlyArray<PageEvent>) => Effect.Effect<void, SqlError.SqlError>
+  /** Writes what the projector still holds (items of runs not written yet): once, after the last page. */
+  readonly finish: Effect.Effect<void, SqlError.SqlError>
+}
+
+/** A projector for one rebuild: it keeps item state across pages, so one per transaction. */
+export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProjector => {
+  const items = makeItemProjection(sql, {
+    maxDeferredItems: budgets.maxDeferredItems ?? 200_000,
+    maxIdleRuns: budgets.maxIdleRuns ?? 10_000
+  })
+  return {
+    page: (events) =>
+      Effect.gen(function* () {
+        const runEvents: Array<Extract<PageEvent, { stream: "run" }>> = []
+        const creditEvents: Array<Extract<PageEvent, { stream: "credits" }>> = []
+        for (const e of events) {
+          if (e.stream === "run") runEvents.push(e)
+          else creditEvents.push(e)
+        }
+        if (runEvents.length > 0) {
+          yield* projectRunRows(sql, runEvents)
+          yield* items.page(runEvents)
+        }
+        if (creditEvents.length > 0) yield* projectCredits(sql, creditEvents)
+      }),
+    finish: items.finish
+  }
+}
+
+// --- enrichment_runs and idempotency_keys -------------------------------------------------------
+
+/** The columns of a run row that events after `RunRequested` move, as folded so far. */
+interface RunState {
+  status: string
+  pending: number
+  running: number
+  completed: number
+  skipped: number
+  failed: number
+  /** set by the page's events (undefined: the row keeps its value) */
+  triggerRunId?: string
+  dispatchPatch?: Record<string, unknown>
+  /** a cancel or a failure moved the run: `error` and `cancelled_at` are set (maybe to null) */
+  stop?: { readonly error: string | null; readonly cancelledAt: string | null }
+  startedAt?: string
+  completedAt?: string
+  settledAt?: string
+  captured?: number
+  released?: number
+  updatedAt?: string
+  changed: boolean
+}
+
+interface NewRun {
+  readonly runId: string
+  readonly workspaceId: string
+  readonly event: Extract<RunEvent, { _tag: "RunRequested" }>
+  readonly state: RunState
+}
+
+const projectRunRows = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>) =>
+  Effect.gen(function* () {
+    // the runs the page updates without requesting them first: their state before the page
+    const older = new Set<string>()
+    const seen = new Set<string>()
+    for (const e of events) {
+      if (!seen.has(e.runId) && e.event._tag !== "RunRequested") older.add(e.runId)
+      seen.add(e.runId)
+    }
+    /** undefined: no such row (the inline UPDATEs match nothing) */
+    const states = new Map<string, RunState | undefined>()
+    if (older.size > 0) {
+      const rows = yield* sql<{
+        id: string
+        status: string
+        count_pending: number
+        count_running: number
+        count_completed: number
+        count_skipped: number
+        count_failed: number
+      }>`SELECT id, status, count_pending, count_running, count_completed, count_skipped, count_failed
+        FROM enrichment_runs WHERE id = ANY(${[...older]}::text[])`
+      for (const r of rows) {
+        states.set(r.id, {
+          status: r.status,
+          pending: r.count_pending,
+          running: r.count_running,
+          completed: r.count_completed,
+          skipped: r.count_skipped,
+          failed: r.count_failed,
+          changed: false
+        })
+      }
+    }
+    const created: Array<NewRun> = []
+    const keys = new Map<
+      string,
+      { workspace_id: string; key: string; fingerprint: string; run_id: string; at: string }
+    >()
+    for (const { runId, workspaceId, event } of events) {
+      if (event._tag === "RunRequested") {
+        if (states.get(runId) !== undefined) return yield* Effect.die(new Error(`run ${runId} is requested twice`))
+        const state: RunState = {
+          status: "pending",
+          pending: event.leadCount,
+          running: 0,
+          completed: 0,
+          skipped: 0,
+          failed: 0,
+          changed: true
+        }
+        states.set(runId, state)
+        created.push({ runId, workspaceId, event, state })
+        // ON CONFLICT DO NOTHING: the first of a page wins here, the database keeps an earlier page's
+        if (event.idempotency !== null) {
+          const { key, fingerprint } = event.idempotency
+          const id = `${workspaceId}\u0000${key}`
+          if (!keys.has(id)) {
+            keys.set(id, { workspace_id: workspaceId, key, fingerprint, run_id: runId, at: event.requestedAt })
+          }
+        }
+        continue
+      }
+      const state = states.get(runId)
+      if (state !== undefined) evolveRun(state, event)
+    }
+
+    if (created.length > 0) {
+      const rows = created.map(({ runId, workspaceId, event, state }) => ({
+        id: runId,
+        workspace_id: workspaceId,
+        mode: event.mode,
+        enrichment: json(event.enrichment),
+        scope: json(event.scope),
+        resolved_count: event.leadCount,
+        output: json({ ...event.output, persistResults: event.mode === "persisted" }),
+        cost_preview: json({
+          creditAction: event.cost.creditAction,
+          unitCost: event.cost.unitCost,
+          required: event.cost.required
+        }),
+        reserved: event.cost.required,
+        dispatch_metadata: json({ displayRequest: event.displayRequest }),
+        input: json(event.input ?? {}),
+        created_at: event.requestedAt,
+        ...stateColumns(state),
+        updated_at: state.updatedAt ?? event.requestedAt
+      }))
+      yield* sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
+          count_pending, count_running, count_completed, count_skipped, count_failed, output, cost_preview, reserved,
+          captured, released, correlation_id, trigger_run_id, dispatch_metadata, error, started_at, completed_at,
+          cancelled_at, settled_at, input, created_at, updated_at)
+        SELECT x.id, x.workspace_id, x.status, x.mode, x.enrichment::jsonb, x.scope::jsonb, x.resolved_count,
+          x.count_pending, x.count_running, x.count_completed, x.count_skipped, x.count_failed, x.output::jsonb,
+          x.cost_preview::jsonb, x.reserved, coalesce(x.captured, 0), coalesce(x.released, 0), x.id, x.trigger_run_id,
+          CASE WHEN x.patch IS NULL THEN x.dispatch_metadata::jsonb
+            ELSE x.dispatch_metadata::jsonb || x.patch::jsonb END,
+          CASE WHEN x.stopped THEN x.error::jsonb END, x.started_at::timestamptz, x.completed_at::timestamptz,
+          CASE WHEN x.stopped THEN x.cancelled_at::timestamptz END, x.settled_at::timestamptz, x.input::jsonb,
+          x.created_at::timestamptz, x.updated_at::timestamptz
+        FROM json_to_recordset(${json(rows)}::json) AS x(id text, workspace_id text, status text, mode text,
+          enrichment text, scope text, resolved_count int, count_pending int, count_running int, count_completed int,
+          count_skipped int, count_failed int, output text, cost_preview text, reserved bigint, captured bigint,
+          released bigint, trigger_run_id text, dispatch_metadata text, patch text, stopped boolean, error text,
+          started_at text, completed_at text, cancelled_at text, settled_at text, input text, created_at text,
+          updated_at text)`
+    }
+
+    const moved: Array<Record<string, unknown>> = []
+    for (const runId of older) {
+      const state = states.get(runId)
+      if (state?.changed === true) moved.push({ id: runId, ...stateColumns(state), updated_at: state.updatedAt })
+    }
+    if (moved.length > 0) {
+      yield* sql`UPDATE enrichment_runs r SET status = x.status, count_pending = x.count_pending,
+          count_running = x.count_running, count_completed = x.count_completed, count_skipped = x.count_skipped,
+          count_failed = x.count_failed, captured = coalesce(x.captured, r.captured),
+          released = coalesce(x.released, r.released), trigger_run_id = coalesce(x.trigger_run_id, r.trigger_run_id),
+          dispatch_metadata = CASE WHEN x.patch IS NULL THEN r.dispatch_metadata
+            ELSE r.dispatch_metadata || x.patch::jsonb END,
+          error = CASE WHEN x.stopped THEN x.error::jsonb ELSE r.error END,
+          started_at = coalesce(x.started_at::timestamptz, r.started_at),
+          completed_at = coalesce(x.completed_at::timestamptz, r.completed_at),
+          cancelled_at = CASE WHEN x.stopped THEN x.cancelled_at::timestamptz ELSE r.cancelled_at END,
+          settled_at = coalesce(x.settled_at::timestamptz, r.settled_at),
+          updated_at = coalesce(x.updated_at::timestamptz, r.updated_at)
+        FROM json_to_recordset(${json(moved)}::json) AS x(id text, status text, count_pending int, count_running int,
+          count_completed int, count_skipped int, count_failed int, captured bigint, released bigint,
+          trigger_run_id text, patch text, stopped boolean, error text, started_at text, completed_at text,
+          cancelled_at text, settled_at text, updated_at text)
+        WHERE r.id = x.id`
+    }
+
+    if (keys.size > 0) {
+      yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+        SELECT x.workspace_id, x.key, x.fingerprint, x.run_id, x.at::timestamptz
+        FROM json_to_recordset(${json([...keys.values()])}::json)
+          AS x(workspace_id text, key text, fingerprint text, run_id text, at text)
+        ON CONFLICT DO NOTHING`
+    }
+  })
+
+/** The folded columns of a run row, as json_to_recordset reads them (undefined keys are NULL). */
+const stateColumns = (state: RunState) => ({
+  status: state.status,
+  count_pending: state.pending,
+  count_running: state.running,
+  count_completed: state.completed,
+  count_skipped: state.skipped,
+  count_failed: state.failed,
+  captured: state.captured,
+  released: state.released,
+  trigger_run_id: state.triggerRunId,
+  patch: state.dispatchPatch === undefined ? undefined : json(state.dispatchPatch),
+  stopped: state.stop !== undefined,
+  error: state.stop?.error,
+  started_at: state.startedAt,
+  completed_at: state.completedAt,
+  cancelled_at: state.stop?.cancelledAt,
+  settled_at: state.settledAt
+})
+
+/** What `projectRunEvent` does to the run's row, on the folded state (RunRequested aside). */
+const evolveRun = (s: RunState, event: RunEvent): void => {
+  const live = s.status === "pending" || s.status === "running"
+  switch (event._tag) {
+    case "RunRequested":
+      return
+    case "RunDispatched":
+      s.triggerRunId = event.triggerRunId
+      // jsonb `||` of objects is a shallow merge, the right side winning: patches merge the same way
+      s.dispatchPatch = { ...s.dispatchPatch, engine: event.engine, dispatchedAt: event.dispatchedAt }
+      s.updatedAt = event.dispatchedAt
+      break
+    case "RunStarted":
+      if (s.status !== "pending") return
+      s.status = "running"
+      s.startedAt = event.startedAt
+      s.updatedAt = event.startedAt
+      break
+    case "ItemBatchStarted":
+      s.pending -= event.ordinals.length
+      s.running += event.ordinals.length
+      s.updatedAt = event.startedAt
+      break
+    case "ItemBatchRecorded":
+      s.running -= event.outcomes.length
+      for (const o of event.outcomes) {
+        if (o.status === "completed") s.completed += 1
+        else if (o.status === "failed") s.failed += 1
+        else s.skipped += 1
+      }
+      s.updatedAt = event.recordedAt
+      break
+    case "RunCompleted":
+      if (!live) return
+      s.status = "completed"
+      s.completedAt = event.completedAt
+      s.updatedAt = event.completedAt
+      break
+    case "RunCancelled":
+    case "RunFailed": {
+      if (!live) return
+      const at = event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
+      s.status = event._tag === "RunCancelled" ? "cancelled" : "failed"
+      s.completedAt = at
+      s.stop =
+        event._tag === "RunCancelled"
+          ? { error: null, cancelledAt: at }
+          : { error: json({ message: event.message, details: null }), cancelledAt: null }
+      s.skipped += s.pending
+      s.pending = 0
+      s.updatedAt = at
+      break
+    }
+    case "CreditsSettled":
+      s.captured = event.captured
+      s.released = event.released
+      s.settledAt = event.settledAt
+      s.updatedAt = event.settledAt
+      break
+  }
+  s.changed = true
+}
+
+// --- run_items -----------------------------------------------------------------------------------
+
+/** A run_items row's columns that events move, as the inline statements leave them. */
+interface ItemRow {
+  status: string
+  skippedReason: string | null
+  attempts: number
+  claimToken: string | null
+  startedAt: string | null
+  completedAt: string | null
+  updatedAt: string
+}
+
+/**
+ * A run requested during the rebuild whose items are not written yet: its items start
+ * pending at `requestedAt`, so their rows are folded here, exactly, and inserted once
+ * with their final state (a row written once instead of inserted then updated per batch).
+ */
+interface DeferredRun {
+  readonly requestedAt: string
+  /** the first cancel or failure: items pending then (and never touched) are skipped by it */
+  stop: { readonly reason: string; readonly at: string } | undefined
+  /** the items some event moved; the others are as the run was requested (or stopped) */
+  readonly items: Map<number, ItemRow>
+  /** completed, cancelled or failed: written at the end of the page */
+  ended: boolean
+}
+
+const untouched = (run: DeferredRun): ItemRow =>
+  run.stop === undefined
+    ? {
+        status: "pending",
+        skippedReason: null,
+        attempts: 0,
+        claimToken: null,
+        startedAt: null,
+        completedAt: null,
+        updatedAt: run.requestedAt
+      }
+    : {
+        status: "skipped",
+        skippedReason: run.stop.reason,
+        attempts: 0,
+        claimToken: null,
+        startedAt: null,
+        completedAt: run.stop.at,
+        updatedAt: run.stop.at
+      }
+
+/** What the inline statements do to a deferred run's items, one event at a time. */
+const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
+  const before = run.items.size
+  switch (event._tag) {
+    case "ItemBatchStarted":
+      for (const ordinal of event.ordinals) {
+        const row = run.items.get(ordinal) ?? untouched(run)
+        if (row.status !== "pending") continue
+        row.status = "running"
+        row.attempts += 1
+        row.claimToken = event.batch
+        row.startedAt = event.startedAt
+        row.updatedAt = event.startedAt
+        run.items.set(ordinal, row)
+      }
+      break
+    case "ItemBatchRecorded":
+      for (const o of event.outcomes) {
+        const row = run.items.get(o.ordinal)
+        if (row === undefined || row.status !== "running") continue
+        row.status = o.status
+        row.skippedReason = o.skippedReason
+        row.completedAt = event.recordedAt
+        row.updatedAt = event.recordedAt
+      }
+      break
+    case "RunCancelled":
+    case "RunFailed":
+      run.ended = true
+      // a second stop finds no pending item left
+      if (run.stop !== undefined) break
+      run.stop = {
+        reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
+        at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
+      }
+      // the items folded so far were all started (a pending one is never kept): the stop leaves them be
+      break
+    case "RunCompleted":
+      run.ended = true
+      break
+    default:
+      break
+  }
+  return run.items.size - before
+}
+
+/** Budgets of what the rebuild keeps in memory before writing items (tests make them tiny). */
+export interface ItemBudgets {
+  /** item rows folded in memory across deferred runs (default 200,000: some tens of MB) */
+  readonly maxDeferredItems?: number
+  /** deferred runs no item event touched yet, e.g. runs that stay pending (default 10,000) */
+  readonly maxIdleRuns?: number
+}
+
+/** What a segment's events do to one item of a written run: 1-based indexes into its run's tables, 0 = none. */
+interface ItemFold {
+  /** the first ItemBatchStarted naming it: applies when the item is pending */
+  start: number
+  /** the first outcome recorded after that start: applies to a pending item once started */
+  afterStart: number
+  /** the first outcome recorded: applies when the item is running */
+  first: number
+}
+
+/** The batches of one written run in a segment, folded per item. */
+interface RunItems {
+  readonly items: Map<number, ItemFold>
+  readonly starts: Array<{ readonly batch: string; readonly at: string }>
+  /** one row per (event, status, reason): the outcomes of an event share their time */
+  readonly outcomes: Array<{ readonly status: string; readonly reason: string; readonly at: string }>
+}
+
+/**
+ * Item statements for runs whose items are written already, in segments: a
+ * segment's statements run as UPDATE (the folded batches, per run), then UPDATE
+ * (pending items of cancelled or failed runs); a batch event after its run's stop
+ * in the segment closes the segment first.
+ */
+class ItemSegment {
+  readonly runs = new Map<string, RunItems>()
+  readonly stops = new Map<string, { readonly reason: string; readonly at: string }>()
+
+  get empty(): boolean {
+    return this.runs.size === 0 && this.stops.size === 0
+  }
+
+  run(runId: string): RunItems {
+    let run = this.runs.get(runId)
+    if (run === undefined) {
+      run = { items: new Map(), starts: [], outcomes: [] }
+      this.runs.set(runId, run)
+    }
+    return run
+  }
+}
+
+const fold = (run: RunItems, ordinal: number): ItemFold => {
+  let item = run.items.get(ordinal)
+  if (item === undefined) {
+    item = { start: 0, afterStart: 0, first: 0 }
+    run.items.set(ordinal, item)
+  }
+  return item
+}
+
+/**
+ * The run_items side of the rebuild, across pages: runs requested during the rebuild
+ * are deferred (folded in memory, inserted once: at the end of the page they end in,
+ * when a budget is exceeded, or at the end); events of runs already written are folded
+ * per page and applied with one UPDATE per run.
+ */
+const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
+  const deferred = new Map<string, DeferredRun>()
+  let deferredItems = 0
+
+  /** Inserts the deferred runs that ended, or more past a budget (`all`: every one, after the last page). */
+  const writeDeferred = (all: boolean) =>
+    Effect.suspend(() => {
+      const isIdle = (run: DeferredRun) => run.items.size === 0 && !run.ended
+      let idle = 0
+      for (const run of deferred.values()) if (isIdle(run)) idle += 1
+      const overItems = deferredItems > budgets.maxDeferredItems
+      const overIdle = idle > budgets.maxIdleRuns
+      const due: Array<[string, DeferredRun]> = []
+      for (const [runId, run] of deferred) {
+        if (all || run.ended || (isIdle(run) ? overIdle : overItems)) due.push([runId, run])
+      }
+      if (due.length === 0) return Effect.void
+      for (const [runId, run] of due) {
+        deferred.delete(runId)
+        deferredItems -= run.items.size
+      }
+      return insertItems(sql, due)
+    })
+
+  const page = (events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>) =>
+    Effect.gen(function* () {
+      let segment = new ItemSegment()
+      /** a batch event after its run's stop in the segment: the segment's statements first */
+      const afterStop = (runId: string) =>
+        Effect.suspend(() => {
+          if (!segment.stops.has(runId)) return Effect.void
+          const closed = segment
+          segment = new ItemSegment()
+          return updateItems(sql, closed)
+        })
+      for (const { runId, event } of events) {
+        if (event._tag === "RunRequested") {
+          // a run requested twice fails in projectRunRows
+          deferred.set(runId, { requestedAt: event.requestedAt, stop: undefined, items: new Map(), ended: false })
+          continue
+        }
+        const run = deferred.get(runId)
+        if (run !== undefined) {
+          deferredItems += evolveDeferred(run, event)
+          continue
+        }
+        switch (event._tag) {
+          case "ItemBatchStarted": {
+            yield* afterStop(runId)
+            const items = segment.run(runId)
+            const start = items.starts.push({ batch: event.batch, at: event.startedAt })
+            for (const ordinal of event.ordinals) {
+              const item = fold(items, ordinal)
+              if (item.start === 0) item.start = start
+            }
+            break
+          }
+          case "ItemBatchRecorded": {
+            yield* afterStop(runId)
+            const items = segment.run(runId)
+            const refs = new Map<string, number>()
+            for (const o of event.outcomes) {
+              const reason = o.skippedReason ?? ""
+              const key = `${o.status}\u0000${reason}`
+              let ref = refs.get(key)
+              if (ref === undefined) {
+                ref = items.outcomes.push({ status: o.status, reason, at: event.recordedAt })
+                refs.set(key, ref)
+              }
+              const item = fold(items, o.ordinal)
+              if (item.first === 0) item.first = ref
+              if (item.start !== 0 && item.afterStart === 0) item.afterStart = ref
+            }
+            break
+          }
+          case "RunCancelled":
+          case "RunFailed":
+            // a second stop finds no pending item left: nothing to do
+            if (!segment.stops.has(runId)) {
+              segment.stops.set(runId, {
+                reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
+                at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
+              })
+            }
+            break
+          default:
+            break
+        }
+      }
+      yield* updateItems(sql, segment)
+      yield* writeDeferred(false)
+    })
+
+  return { page, finish: writeDeferred(true) }
+}
+
+/** Items of runs as run_scope froze them, with their folded state: one INSERT for all of `runs`. */
+const insertItems = (sql: Sql, runs: ReadonlyArray<readonly [string, DeferredRun]>) => {
+  const runIds: Array<string> = []
+  const base = {
+    status: [] as Array<string>,
+    reason: [] as Array<string | null>,
+    completedAt: [] as Array<string | null>,
+    requestedAt: [] as Array<string>,
+    updatedAt: [] as Array<string>
+  }
+  const moved = {
+    run: [] as Array<number>,
+    ordinal: [] as Array<number>,
+    status: [] as Array<string>,
+    reason: [] as Array<string | null>,
+    attempts: [] as Array<number>,
+    claimToken: [] as Array<string | null>,
+    startedAt: [] as Array<string | null>,
+    completedAt: [] as Array<string | null>,
+    updatedAt: [] as Array<string>
+  }
+  for (const [runId, run] of runs) {
+    const n = runIds.push(runId)
+    const row = untouched(run)
+    base.status.push(row.status)
+    base.reason.push(row.skippedReason)
+    base.completedAt.push(row.completedAt)
+    base.requestedAt.push(run.requestedAt)
+    base.updatedAt.push(row.updatedAt)
+    for (const [ordinal, item] of run.items) {
+      moved.run.push(n)
+      moved.ordinal.push(ordinal)
+      moved.status.push(item.status)
+      moved.reason.push(item.skippedReason)
+      moved.attempts.push(item.attempts)
+      moved.claimToken.push(item.claimToken)
+      moved.startedAt.push(item.startedAt)
+      moved.completedAt.push(item.completedAt)
+      moved.updatedAt.push(item.updatedAt)
+    }
+  }
+  // the moved items by (run, ordinal); none (runs that stayed pending): no join to make
+  const movedRows =
+    moved.ordinal.length === 0
+      ? sql`CROSS JOIN (SELECT NULL::int AS ordinal, NULL::text AS status, NULL::text AS reason, NULL::int AS attempts,
+          NULL::text AS claim_token, NULL::text AS started_at, NULL::text AS completed_at, NULL::text AS updated_at) m`
+      : sql`LEFT JOIN unnest(${moved.run}::int[], ${moved.ordinal}::int[], ${moved.status}::text[],
+            ${orEmpty(moved.reason)}::text[], ${moved.attempts}::int[], ${orEmpty(moved.claimToken)}::text[],
+            ${orEmpty(moved.startedAt)}::text[], ${orEmpty(moved.completedAt)}::text[], ${moved.updatedAt}::text[])
+            AS m(run, ordinal, status, reason, attempts, claim_token, started_at, completed_at, updated_at)
+          ON m.run = r.n AND m.ordinal = s.ordinal`
+  // `run_id = ANY(…)`: an index scan of run_scope for a few runs, never a scan of every run's scope per page;
+  // unprepared: planned with the real sizes of the arrays every time
+  return sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
+      skipped_reason, attempts, claim_token, started_at, completed_at, created_at, updated_at)
+    SELECT s.run_id || '.' || lpad(s.ordinal::text, 8, '0'), s.workspace_id, s.run_id, s.ordinal, s.lead_id,
+      s.list_id, s.membership_id, coalesce(m.status, r.status),
+      CASE WHEN m.ordinal IS NULL THEN r.reason ELSE m.reason END, coalesce(m.attempts, 0), m.claim_token,
+      m.started_at::timestamptz, (CASE WHEN m.ordinal IS NULL THEN r.completed_at ELSE m.completed_at END)::timestamptz,
+      r.requested_at::timestamptz, (CASE WHEN m.ordinal IS NULL THEN r.updated_at ELSE m.updated_at END)::timestamptz
+    FROM run_scope s
+    JOIN unnest(${runIds}::text[], ${base.status}::text[], ${orEmpty(base.reason)}::text[],
+        ${orEmpty(base.completedAt)}::text[], ${base.requestedAt}::text[], ${base.updatedAt}::text[])
+        WITH ORDINALITY AS r(run_id, status, reason, completed_at, requested_at, updated_at, n)
+      ON r.run_id = s.run_id
+    ${movedRows}
+    WHERE s.run_id = ANY(${runIds}::text[])`.unprepared
+}
+
+/**
+ * An array parameter that may hold nulls: an array of nulls only has no type to bind, and
+ * `unnest` pads a shorter array with nulls, so it goes as an empty one.
+ */
+const orEmpty = <A>(values: ReadonlyArray<A | null>): ReadonlyArray<A | null> =>
+  values.some((v) => v !== null) ? values : []
+
+const updateItems = (sql: Sql, segment: ItemSegment) =>
+  Effect.gen(function* () {
+    for (const [runId, run] of segment.runs) yield* updateRunItems(sql, runId, run)
+    if (segment.stops.size > 0) {
+      const runIds = [...segment.stops.keys()]
+      const stops = [...segment.stops.values()]
+      yield* sql`UPDATE run_items i SET status = 'skipped', skipped_reason = x.reason,
+          completed_at = x.at::timestamptz, updated_at = x.at::timestamptz
+        FROM unnest(${runIds}::text[], ${stops.map((s) => s.reason)}::text[], ${stops.map((s) => s.at)}::text[])
+          AS x(run_id, reason, at)
+        WHERE i.run_id = ANY(${runIds}::text[]) AND i.run_id = x.run_id AND i.status = 'pending'`.unprepared
+    }
+  })
+
+/**
+ * One UPDATE for a written run's folded batches: per row, by the item's status before the
+ * segment, pending takes the start (then the outcome after it), running takes the first
+ * outcome; the statements one by one do exactly that, and leave other rows alone. `run_id = …
+ * AND ordinal = ANY(…)` keeps it a lookup on the run's key whatever the statistics say (see
+ * RunProjection), where a join of all runs' items let the planner pick a scan of every item.
+ */
+const updateRunItems = (sql: Sql, runId: string, run: RunItems) => {
+  const ordinals: Array<number> = []
+  const starts: Array<number> = []
+  const afterStarts: Array<number> = []
+  const firsts: Array<number> = []
+  for (const [ordinal, item] of run.items) {
+    ordinals.push(ordinal)
+    starts.push(item.start)
+    afterStarts.push(item.afterStart)
+    firsts.push(item.first)
+  }
+  return sql`UPDATE run_items i SET
+      status = CASE WHEN i.status = 'pending' THEN coalesce(x.a_status, 'running') ELSE x.f_status END,
+      attempts = CASE WHEN i.status = 'pending' THEN i.attempts + 1 ELSE i.attempts END,
+      claim_token = CASE WHEN i.status = 'pending' THEN x.batch ELSE i.claim_token END,
+      started_at = CASE WHEN i.status = 'pending' THEN x.started_at ELSE i.started_at END,
+      skipped_reason = CASE WHEN i.status <> 'pending' THEN x.f_reason
+        WHEN x.a_status IS NULL THEN i.skipped_reason ELSE x.a_reason END,
+      completed_at = CASE WHEN i.status <> 'pending' THEN x.f_at
+        WHEN x.a_status IS NULL THEN i.completed_at ELSE x.a_at END,
+      updated_at = CASE WHEN i.status = 'pending' THEN coalesce(x.a_at, x.started_at) ELSE x.f_at END
+    FROM (
+      SELECT u.ordinal, b.batch[u.start] AS batch, b.at[u.start]::timestamptz AS started_at,
+        o.status[u.after_start] AS a_status, nullif(o.reason[u.after_start], '') AS a_reason,
+        o.at[u.after_start]::timestamptz AS a_at, o.status[u.first] AS f_status,
+        nullif(o.reason[u.first], '') AS f_reason, o.at[u.first]::timestamptz AS f_at
+      FROM unnest(${ordinals}::int[], ${starts}::int[], ${afterStarts}::int[], ${firsts}::int[])
+          AS u(ordinal, start, after_start, first),
+        (SELECT ${run.starts.map((s) => s.batch)}::text[] AS batch, ${run.starts.map((s) => s.at)}::text[] AS at) b,
+        (SELECT ${run.outcomes.map((o) => o.status)}::text[] AS status,
+          ${run.outcomes.map((o) => o.reason)}::text[] AS reason, ${run.outcomes.map((o) => o.at)}::text[] AS at) o
+    ) x
+    WHERE i.run_id = ${runId} AND i.ordinal = ANY(${ordinals}::int[]) AND i.ordinal = x.ordinal
+      AND ((i.status = 'pending' AND x.batch IS NOT NULL) OR (i.status = 'running' AND x.f_status IS NOT NULL))`
+    .unprepared
+}
+
+// --- credit_accounts, credit_holds, credit_ledger -----------------------------------------------
+
+interface Account {
+  granted: number
+  held: number
+  captured: number
+}
+
+interface Hold {
+  readonly workspaceId: string
+  amount: number
+}
+
+const projectCredits = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { stream: "credits" }>>) =>
+  Effect.gen(function* () {
+    const workspaces = new Set<string>()
+    const runIds = new Set<string>()
+    for (const { workspaceId, event } of events) {
+      workspaces.add(workspaceId)
+      if ("runId" in event) runIds.add(event.runId)
+    }
+    /** the rows before the page (absent: no row) and as folded */
+    const accountsBefore = new Map<string, string>()
+    const accounts = new Map<string, Account>()
+    for (const r of yield* sql<{ workspace_id: string; granted: string; held: string; captured: string }>`
+      SELECT workspace_id, granted::text, held::text, captured::text FROM credit_accounts
+      WHERE workspace_id = ANY(${[...workspaces]}::text[])`) {
+      const account = { granted: Number(r.granted), held: Number(r.held), captured: Number(r.captured) }
+      accounts.set(r.workspace_id, account)
+      accountsBefore.set(r.workspace_id, json(account))
+    }
+    const holdsBefore = new Map<string, string>()
+    const holds = new Map<string, Hold>()
+    if (runIds.size > 0) {
+      for (const r of yield* sql<{ run_id: string; workspace_id: string; amount: string }>`
+        SELECT run_id, workspace_id, amount::text FROM credit_holds WHERE run_id = ANY(${[...runIds]}::text[])`) {
+        const hold = { workspaceId: r.workspace_id, amount: Number(r.amount) }
+        holds.set(r.run_id, hold)
+        holdsBefore.set(r.run_id, json(hold))
+      }
+    }
+
+    const lines: Array<{
+      id: string
+      workspace_id: string
+      type: string
+      amount: number
+      run_id: string | null
+      reason: string | null
+      at: string
+    }> = []
+    const line = (
+      e: (typeof events)[number],
+      type: string,
+      amount: number,
+      runId: string | null,
+      reason: string | null,
+      at: string
+    ) => lines.push({ id: e.eventId, workspace_id: e.workspaceId, type, amount, run_id: runId, reason, at })
+    const grant = (workspaceId: string, amount: number) => {
+      const account = accounts.get(workspaceId)
+      if (account === undefined) accounts.set(workspaceId, { granted: amount, held: 0, captured: 0 })
+      else account.granted += amount
+    }
+    const move = (workspaceId: string, held: number, captured: number) => {
+      const account = accounts.get(workspaceId)
+      if (account === undefined) return
+      account.held += held
+      account.captured += captured
+    }
+    const drawHold = (runId: string, amount: number) => {
+      const hold = holds.get(runId)
+      if (hold === undefined) return
+      hold.amount -= amount
+      if (hold.amount === 0) holds.delete(runId)
+    }
+    for (const e of events) {
+      const { workspaceId, event } = e
+      switch (event._tag) {
+        case "CreditsGranted":
+          grant(workspaceId, event.amount)
+          line(e, "grant", event.amount, null, event.reason, event.grantedAt)
+          break
+        case "CreditsAdjusted":
+          if (event.amount < 0) {
+            const account = accounts.get(workspaceId)
+            if (account !== undefined) account.granted += event.amount
+          } else grant(workspaceId, event.amount)
+          line(e, "adjust", event.amount, null, event.reason, event.adjustedAt)
+          break
+        case "CreditsHeld":
+          move(workspaceId, event.amount, 0)
+          if (holds.has(event.runId)) return yield* Effect.die(new Error(`a second hold for run ${event.runId}`))
+          holds.set(event.runId, { workspaceId, amount: event.amount })
+          line(e, "reserve", event.amount, event.runId, null, event.heldAt)
+          break
+        case "CreditsCaptured":
+          move(workspaceId, -event.amount, event.amount)
+          drawHold(event.runId, event.amount)
+          line(e, "capture", event.amount, event.runId, null, event.capturedAt)
+          break
+        case "CreditsReleased":
+          move(workspaceId, -event.amount, 0)
+          drawHold(event.runId, event.amount)
+          line(e, "release", event.amount, event.runId, null, event.releasedAt)
+          break
+      }
+    }
+
+    const accountRows = [...accounts]
+      .filter(([workspaceId, account]) => accountsBefore.get(workspaceId) !== json(account))
+      .map(([workspaceId, a]) => ({ workspace_id: workspaceId, ...a }))
+    if (accountRows.length > 0) {
+      yield* sql`INSERT INTO credit_accounts (workspace_id, granted, held, captured)
+        SELECT x.workspace_id, x.granted, x.held, x.captured
+        FROM json_to_recordset(${json(accountRows)}::json)
+          AS x(workspace_id text, granted bigint, held bigint, captured bigint)
+        ON CONFLICT (workspace_id) DO UPDATE
+          SET granted = EXCLUDED.granted, held = EXCLUDED.held, captured = EXCLUDED.captured`
+    }
+    const closed = [...holdsBefore.keys()].filter((runId) => !holds.has(runId))
+    if (closed.length > 0) yield* sql`DELETE FROM credit_holds WHERE run_id = ANY(${closed}::text[])`
+    const holdRows = [...holds]
+      .filter(([runId, hold]) => holdsBefore.get(runId) !== json(hold))
+      .map(([runId, hold]) => ({ run_id: runId, workspace_id: hold.workspaceId, amount: hold.amount }))
+    if (holdRows.length > 0) {
+      yield* sql`INSERT INTO credit_holds (run_id, workspace_id, amount)
+        SELECT x.run_id, x.workspace_id, x.amount
+        FROM json_to_recordset(${json(holdRows)}::json) AS x(run_id text, workspace_id text, amount bigint)
+        ON CONFLICT (run_id) DO UPDATE SET workspace_id = EXCLUDED.workspace_id, amount = EXCLUDED.amount`
+    }
+    yield* sql`INSERT INTO credit_ledger (id, workspace_id, type, amount, run_id, reason, created_at)
+      SELECT x.id, x.workspace_id, x.type, x.amount, x.run_id, x.reason, x.at::timestamptz
+      FROM json_to_recordset(${json(lines)}::json)
+        AS x(id text, workspace_id text, type text, amount bigint, run_id text, reason text, at text)`
+  })
