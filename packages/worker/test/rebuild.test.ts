@@ -5,33 +5,11 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
 import { projectionTables, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
 import { eventually, type TestClient } from "@enrich/http/testing/HttpTestClient"
 import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
 import { FullApp } from "./support/FullApp.ts"
-
-const ordering: Record<(typeof projectionTables)[number], string> = {
-  enrichment_runs: "id",
-  run_items: "id",
-  idempotency_keys: "workspace_id, key",
-  credit_accounts: "workspace_id",
-  credit_holds: "run_id",
-  credit_ledger: "id"
-}
-
-/** Every projection table as text, rows in key order. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables: Record<string, string> = {}
-  for (const table of projectionTables) {
-    const [row] = yield* sql.unsafe<{ rows: string | null }>(
-      `SELECT coalesce(json_agg(t ORDER BY ${ordering[table]})::text, '[]') AS rows FROM ${table} t`
-    )
-    tables[table] = row!.rows ?? "[]"
-  }
-  return tables
-})
+import { projectionSnapshot as snapshot } from "@enrich/adapters/testing/ProjectionSnapshot"
 
 const run = async (api: TestClient, key: string, body: unknown) =>
   (await api.post("/api/enrichment", { key, body })).body

@@ -33,6 +33,7 @@ import { projectCreditEvent } from "../../src/postgres/projections/CreditProject
 import { projectRunEvent } from "../../src/postgres/projections/RunProjection.ts"
 import { scaled } from "../support/TestScale.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
+import { projectionSnapshot as snapshot } from "../support/ProjectionSnapshot.ts"
 
 // --- histories -----------------------------------------------------------------------------------
 
@@ -283,7 +284,14 @@ const buildHistory = (
     const workspaceId = workspaces[workspace]!
     creditQueues[workspace]!.push((time) => {
       const state = states[workspace]!
-      const runId = "run" in step ? runIdOf(step.run) : ""
+      // a run's credits move in its own workspace: a step naming another workspace's run holds for a run of its own
+      // that was never requested (hold ids are run ids, unique across workspaces)
+      const runId =
+        "run" in step
+          ? runs[step.run]?.workspace === workspace
+            ? runIdOf(step.run)
+            : `01hold-w${workspace}-${String(step.run).padStart(3, "0")}`
+          : ""
       const command: CreditCommand =
         step._tag === "Grant"
           ? { _tag: "Grant", amount: step.amount, reason: "top-up", now: time }
@@ -405,28 +413,6 @@ const projectInline = Effect.gen(function* () {
     })
   )
 }).pipe(Effect.orDie)
-
-const ordering: Record<(typeof projectionTables)[number], string> = {
-  enrichment_runs: "id",
-  run_items: "id",
-  idempotency_keys: "workspace_id, key",
-  credit_accounts: "workspace_id",
-  credit_holds: "run_id",
-  credit_ledger: "id"
-}
-
-/** Every projection table as text, rows in key order. */
-const snapshot = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const tables: Record<string, string> = {}
-  for (const table of projectionTables) {
-    const [row] = yield* sql.unsafe<{ rows: string | null }>(
-      `SELECT coalesce(json_agg(t ORDER BY ${ordering[table]})::text, '[]') AS rows FROM ${table} t`
-    )
-    tables[table] = row!.rows ?? "[]"
-  }
-  return tables
-})
 
 /** Page sizes and budgets: one page, streams split across pages, and runs moving to the written path early. */
 const rebuilds = [
