@@ -379,13 +379,17 @@ const planningScenario = async (system: System, checks: Array<Check>, raw: Recor
       const t0 = performance.now()
       await dispatchList(system, ws.key)
       row.dispatchMs.push(performance.now() - t0)
-      await system.sql.query("TRUNCATE bench_plan_items")
       await checkpoint(system)
+      // same shape as the service's write: a run id as wide as a real one (a uuid), the Leads of the subject
+      // (a read of the Leads' heap, as the service must), and a table that keeps the earlier repetitions' rows
+      // as run_items does (emptying it before each repetition made the baseline's indexes smaller)
       const t1 = performance.now()
       await system.sql.query(
         `INSERT INTO bench_plan_items (id, workspace_id, run_id, ordinal, lead_id, status, created_at, updated_at)
-         SELECT 'bench-plan.' || lpad(n::text, 8, '0'), workspace_id, 'bench-plan', n, id, 'pending', now(), now()
-         FROM (SELECT id, workspace_id, row_number() OVER (ORDER BY id)::int AS n FROM leads WHERE workspace_id = $1) s`,
+         SELECT r.run_id || '.' || lpad(n::text, 8, '0'), workspace_id, r.run_id, n, id, 'pending', now(), now()
+         FROM (SELECT id, workspace_id, row_number() OVER (ORDER BY id)::int AS n FROM leads
+               WHERE workspace_id = $1 AND type = 'person') s,
+              (SELECT gen_random_uuid()::text AS run_id) r`,
         [ws.workspaceId]
       )
       row.baselineMs.push(performance.now() - t1)
@@ -393,7 +397,6 @@ const planningScenario = async (system: System, checks: Array<Check>, raw: Recor
         `planning ${size} rep ${r + 1}: dispatch ${Math.round(row.dispatchMs.at(-1)!)} ms, INSERT…SELECT ${Math.round(row.baselineMs.at(-1)!)} ms`
       )
     }
-    await system.sql.query("TRUNCATE bench_plan_items")
     out[size] = row
     const value = summarize(row.dispatchMs)
     const baseline = summarize(row.baselineMs)
