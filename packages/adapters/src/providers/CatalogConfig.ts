@@ -17,10 +17,11 @@
  * `ConfiguredCatalogLive` is the `Catalog` every process uses (API, runner,
  * Trigger.dev task), so they all see one catalog.
  */
-import { Config, Effect, Layer, Result, Schema, SchemaIssue } from "effect"
+import { Config, Effect, Layer, Result, Schema } from "effect"
 import { readFile } from "node:fs/promises"
 import { planWaterfalls, type StepFacts } from "@enrich/domain/catalog/Waterfall"
 import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
+import { pathIssues } from "@enrich/domain/SchemaIssues"
 import { builtinEntries } from "./Catalog.ts"
 import { defaultRetryPolicy, type RetryPolicy, RetryPolicyConfig } from "./Retry.ts"
 import { makeHttpEntry } from "./http/HttpProvider.ts"
@@ -63,15 +64,11 @@ const CatalogFile = Schema.Struct({ enrichments: Schema.Array(Schema.Unknown) })
 const kinds = ["http", "waterfall", "builtin"] as const
 
 const decodeOptions = { onExcessProperty: "error", errors: "all" } as const
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /** Schema issues as configuration issues, their paths under `prefix`. */
 const issuesOf = (file: string, prefix: string, error: Schema.SchemaError): Array<CatalogConfigIssue> =>
-  formatter(error.issue).issues.map((issue) => ({
+  pathIssues(error.issue, prefix).map((issue) => ({
     file,
-    path: [prefix, ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))]
-      .join("")
-      .replace(/^\./, ""),
+    path: issue.path.replace(/^\./, ""),
     message: issue.message
   }))
 

@@ -8,7 +8,7 @@
  * slug as `provider`. The rules of the walk (when to stop, how failures
  * combine) are the domain's (`@enrich/domain/catalog/Waterfall`).
  */
-import { Effect, Result, Schema, SchemaIssue } from "effect"
+import { Effect, Result, Schema } from "effect"
 import {
   AttributeKey,
   CostModel,
@@ -27,7 +27,12 @@ import {
   type WaterfallProblem,
   walkRecord
 } from "@enrich/domain/catalog/Waterfall"
-import { type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
+import {
+  type CatalogEntry,
+  decodeEntryInput,
+  type EnrichmentOutcome,
+  ProviderError
+} from "@enrich/domain/ports/Catalog"
 import { noInputSchema } from "./Catalog.ts"
 import { callWithRetry, defaultRetryPolicy, type RetryPolicy } from "./Retry.ts"
 
@@ -73,33 +78,24 @@ export const stepsOf = (config: WaterfallConfig): ReadonlyArray<{ readonly slug:
 
 /** A waterfall takes no input of its own (a step's fixed input is configured on the step). */
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /** A step's fixed input, decoded as a dispatch decodes a run's input (the step's own decoder, defaults applied). */
 const decodeStepInput = (
   entry: CatalogEntry,
   input: unknown,
   path: string,
   slug: string
-): Result.Result<unknown, ReadonlyArray<WaterfallProblem>> => {
-  if (entry.input === undefined) {
-    const keys = Object.keys(input as object)
-    return keys.length === 0
-      ? Result.succeed({})
-      : Result.fail([
-          { slug, path, message: `enrichment "${entry.contract.slug}" takes no input; unexpected: ${keys.join(", ")}` }
-        ])
-  }
-  const decoded = Schema.decodeUnknownResult(entry.input)(input, { onExcessProperty: "error", errors: "all" })
-  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
-  return Result.fail(
-    formatter(decoded.failure.issue).issues.map((issue) => ({
-      slug,
-      path: [path, ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join(""),
-      message: issue.message
-    }))
+): Result.Result<unknown, ReadonlyArray<WaterfallProblem>> =>
+  Result.mapError(decodeEntryInput(entry, input, path), (refusal) =>
+    refusal._tag === "NoInputTaken"
+      ? [
+          {
+            slug,
+            path,
+            message: `enrichment "${entry.contract.slug}" takes no input; unexpected: ${refusal.keys.join(", ")}`
+          }
+        ]
+      : refusal.issues.map((issue) => ({ slug, ...issue }))
   )
-}
 
 const factsOf = (entries: ReadonlyMap<string, CatalogEntry>): ReadonlyMap<string, StepFacts> =>
   new Map([...entries].map(([slug, e]) => [slug, { subject: e.contract.subject, enabled: e.contract.enabled }]))

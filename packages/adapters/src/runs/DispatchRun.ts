@@ -5,7 +5,7 @@
  * hands the run to the engine (whose message row is the outbox). After commit
  * the engine is woken. A preview runs the same planning and writes nothing.
  */
-import { Context, Effect, Layer, Option, Result, Schema, SchemaIssue } from "effect"
+import { Context, Effect, Layer, Option, Result, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
@@ -21,7 +21,7 @@ import { ALL_LIST_ID, LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
 import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
 import { RunStore } from "../postgres/RunStore.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
+import { Catalog, type CatalogEntry, decodeEntryInput } from "@enrich/domain/ports/Catalog"
 
 export interface DispatchRequest {
   readonly enrichmentId: string
@@ -79,8 +79,6 @@ export class RunDispatchFailed extends Schema.TaggedError<RunDispatchFailed>()("
 
 class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", { leadCount: Schema.Int }) {}
 
-const inputFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * The run input as the enrichment accepts it (its `input` Schema: unknown keys
  * refused, defaults applied), or 400 INPUT_INVALID naming every offending path
@@ -91,9 +89,14 @@ export const decodeRunInput = (
   input: { readonly [key: string]: unknown }
 ): { readonly [key: string]: unknown } | PlanRejected => {
   const slug = entry.contract.slug
-  if (entry.input === undefined) {
-    const keys = Object.keys(input)
-    if (keys.length === 0) return {}
+  const decoded = decodeEntryInput(entry, input, "input")
+  if (Result.isSuccess(decoded)) {
+    const value = decoded.success
+    return typeof value === "object" && value !== null ? (value as { readonly [key: string]: unknown }) : {}
+  }
+  const refusal = decoded.failure
+  if (refusal._tag === "NoInputTaken") {
+    const keys = refusal.keys
     return new PlanRejected({
       code: "INPUT_INVALID",
       message: `Enrichment ${slug} takes no input; unexpected: ${keys.join(", ")}`,
@@ -104,15 +107,7 @@ export const decodeRunInput = (
       }
     })
   }
-  const decoded = Schema.decodeUnknownResult(entry.input, { onExcessProperty: "error", errors: "all" })(input)
-  if (Result.isSuccess(decoded)) {
-    const value = decoded.success
-    return typeof value === "object" && value !== null ? (value as { readonly [key: string]: unknown }) : {}
-  }
-  const issues = inputFormatter(decoded.failure.issue).issues.map((issue) => ({
-    path: ["input", ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join(""),
-    message: issue.message
-  }))
+  const issues = refusal.issues
   const first = issues[0]
   return new PlanRejected({
     code: "INPUT_INVALID",

@@ -6,9 +6,10 @@
  * AST: one discriminated condition per field kind, each value already typed.
  * The adapter turns that AST into SQL with bound values only.
  */
-import { Result, Schema, SchemaIssue } from "effect"
+import { Result, Schema } from "effect"
 import { Id, isStorableJson, isStorableText } from "../ClientText.ts"
 import { LeadType } from "./Lead.ts"
+import { pathIssues } from "../SchemaIssues.ts"
 
 export const MAX_CONDITIONS = 50
 export const MAX_VALUES = 1000
@@ -361,7 +362,6 @@ const LeadFilterOfAll = leadFilterSchema(false)
 const decodeOptions = { onExcessProperty: "error", errors: "all" } as const
 const decodeConcrete = Schema.decodeUnknownResult(LeadFilter, decodeOptions)
 const decodeAll = Schema.decodeUnknownResult(LeadFilterOfAll, decodeOptions)
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 const typed = (conditions: ReadonlyArray<RawCondition>, concreteList: boolean): ReadonlyArray<TypedCondition> =>
   conditions.map((condition) => Result.getOrThrow(checkCondition(condition, concreteList)))
@@ -377,10 +377,7 @@ export const parseLeadFilter = (
 ): ParsedLeadFilter | FilterInvalid => {
   const decoded = (options.concreteList ? decodeConcrete : decodeAll)(input)
   if (Result.isFailure(decoded)) {
-    const issues = formatter(decoded.failure.issue).issues.map((issue) => ({
-      path: ["filter", ...(issue.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))].join(""),
-      message: issue.message
-    }))
+    const issues = pathIssues(decoded.failure.issue, "filter")
     const first = issues[0]
     return new FilterInvalid({
       message: first === undefined ? "Invalid filter" : `Invalid filter: ${first.path}: ${first.message}`,

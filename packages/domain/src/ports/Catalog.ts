@@ -3,10 +3,11 @@
  * each entry is a contract — what it reads, writes and costs — plus the
  * executor that computes a Lead's result from the fields it reads.
  */
-import { Context, Schema } from "effect"
+import { Context, Result, Schema } from "effect"
 import type { Effect } from "effect"
 import { type EnrichmentContract, isDiscoverable, matchesQuery } from "../catalog/Enrichment.ts"
 import type { LeadFields } from "../leads/Lead.ts"
+import { type PathIssue, pathIssues } from "../SchemaIssues.ts"
 
 /** What an executor returns for one Lead. */
 export interface EnrichmentOutcome {
@@ -51,6 +52,31 @@ export interface CatalogEntry {
   readonly concurrency?: number | undefined
   /** the entry's own retry policy for retryable errors, instead of the executor's defaults */
   readonly retry?: { readonly maxAttempts: number; readonly backoffMs: number } | undefined
+}
+
+/** Why a run input is refused: keys given to an entry that takes none, or issues of its input Schema. */
+export type EntryInputRefusal =
+  | { readonly _tag: "NoInputTaken"; readonly keys: ReadonlyArray<string> }
+  | { readonly _tag: "Invalid"; readonly issues: ReadonlyArray<PathIssue> }
+
+/**
+ * An input as `entry` accepts it (its `input` Schema: unknown keys refused,
+ * defaults applied; issue paths under `prefix`), or why not. An entry without
+ * an input Schema takes none: any key is refused.
+ */
+export const decodeEntryInput = (
+  entry: CatalogEntry,
+  input: unknown,
+  prefix: string
+): Result.Result<unknown, EntryInputRefusal> => {
+  if (entry.input === undefined) {
+    const keys = typeof input === "object" && input !== null ? Object.keys(input) : []
+    return keys.length === 0 ? Result.succeed({}) : Result.fail({ _tag: "NoInputTaken", keys })
+  }
+  const decoded = Schema.decodeUnknownResult(entry.input, { onExcessProperty: "error", errors: "all" })(input)
+  return Result.isSuccess(decoded)
+    ? Result.succeed(decoded.success)
+    : Result.fail({ _tag: "Invalid", issues: pathIssues(decoded.failure.issue, prefix) })
 }
 
 export class Catalog extends Context.Service<
