@@ -14,25 +14,20 @@ import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
+import { finished } from "./support/Cli.ts"
 
 const cliDir = fileURLToPath(new URL("..", import.meta.url))
 /** Node 24 (the project's, running this test) first on PATH, as for a user who installed it */
 const path = `${dirname(process.execPath)}${delimiter}${process.env["PATH"] ?? ""}`
 const oldNode = "/usr/bin/node"
 
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 const run = (
   command: string,
   args: ReadonlyArray<string>,
   options: { cwd?: string; env?: Record<string, string>; tools?: boolean } = {}
 ) =>
-  new Promise<Ran>((resolve, reject) => {
-    const child = spawn(command, args, {
+  finished(
+    spawn(command, args, {
       cwd: options.cwd ?? tmpdir(),
       // the package tools get this process's environment (CA certificates, npm settings); enrich only PATH and HOME
       env: {
@@ -43,17 +38,7 @@ const run = (
       },
       stdio: ["ignore", "pipe", "pipe"]
     })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => {
-      stdout += d
-    })
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      stderr += d
-    })
-    child.on("error", reject)
-    child.on("close", (code) => resolve({ code, stdout, stderr }))
-  })
+  )
 
 const lastJson = (text: string) => JSON.parse(text.trim().split("\n").pop() ?? "null")
 

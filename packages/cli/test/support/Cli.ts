@@ -3,7 +3,8 @@
  * the environment a test gives it (plus PATH and HOME), and collects its output; or starts
  * one that keeps running (`startCli`), and reads a process's memory from /proc.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcessByStdio, spawn } from "node:child_process"
+import type { Readable } from "node:stream"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -11,10 +12,7 @@ import { fileURLToPath } from "node:url"
 
 const bin = fileURLToPath(new URL("../../bin/enrich.js", import.meta.url))
 
-export interface CliResult {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
+export interface CliResult extends Finished {
   /** stdout parsed as JSON (undefined when it is not JSON) */
   readonly json: any
   /** the last line of stderr parsed as JSON (the error body), when it is JSON */
@@ -29,12 +27,16 @@ const parse = (text: string) => {
   }
 }
 
-export const runCli = (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) =>
-  new Promise<CliResult>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+/** A finished process: its exit code and everything it wrote. */
+export interface Finished {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Waits for a child spawned with piped stdout and stderr to end, collecting what it wrote. */
+export const finished = (child: ChildProcessByStdio<null, Readable, Readable>) =>
+  new Promise<Finished>((resolve, reject) => {
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -44,11 +46,19 @@ export const runCli = (args: ReadonlyArray<string>, env: Record<string, string |
       stderr += d
     })
     child.on("error", reject)
-    child.on("close", (code) => {
-      const lines = stderr.trim().split("\n")
-      resolve({ code, stdout, stderr, json: parse(stdout), error: parse(lines[lines.length - 1] ?? "") })
-    })
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
   })
+
+export const runCli = async (args: ReadonlyArray<string>, env: Record<string, string | undefined> = {}) => {
+  const { code, stderr, stdout } = await finished(
+    spawn(process.execPath, [bin, ...args], {
+      env: { PATH: process.env["PATH"], HOME: process.env["HOME"], ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+  )
+  const lines = stderr.trim().split("\n")
+  return { code, stdout, stderr, json: parse(stdout), error: parse(lines[lines.length - 1] ?? "") } satisfies CliResult
+}
 
 /** A CLI bound to one server and one set of credentials. */
 export const cliFor =
