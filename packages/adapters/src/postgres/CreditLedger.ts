@@ -4,6 +4,8 @@
  * workspace's `credit_accounts` row (`SELECT … FOR UPDATE`), not expected-
  * version retries on a hot stream: every dispatch of a workspace serialises on
  * that row for the length of its transaction, and decides against fresh totals.
+ * A command joins the caller's transaction when there is one (./Transaction.ts):
+ * a refusal is decided before anything is written.
  */
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -12,6 +14,7 @@ import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { CommandMetadata, EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { uuidv7 } from "../Ids.ts"
 import { projectCreditEvent } from "./projections/CreditProjection.ts"
+import { inTransaction } from "./Transaction.ts"
 
 export const creditStreamId = (workspaceId: string) => `credits-${workspaceId}`
 
@@ -27,19 +30,19 @@ export const CreditLedgerPgLive = Layer.effect(
         command: CreditCommand,
         metadata?: { readonly correlationId?: string | undefined }
       ) {
-        return yield* sql.withTransaction(
+        return yield* inTransaction(
+          sql,
           Effect.gen(function* () {
-            const [row] = yield* sql<{ granted: string; held: string; captured: string }>`
-                SELECT granted::text, held::text, captured::text FROM credit_accounts
-                WHERE workspace_id = ${workspaceId} FOR UPDATE`
             const runId = "runId" in command ? command.runId : undefined
+            // the account row locked and the run's hold in one read (a hold only exists beside its account;
+            // the hold is read as of the statement's start, which is current: a run's hold only moves under
+            // the run's stream lock, which its command holds, or in the transaction that creates the run)
+            const [row] = yield* sql<{ granted: string; held: string; captured: string; hold: string | null }>`
+                SELECT a.granted::text, a.held::text, a.captured::text,
+                  (SELECT h.amount::text FROM credit_holds h WHERE h.run_id = ${runId ?? null}) AS hold
+                FROM credit_accounts a WHERE a.workspace_id = ${workspaceId} FOR UPDATE OF a`
             const holds = new Map<string, number>()
-            if (runId !== undefined) {
-              const [hold] = yield* sql<{
-                amount: string
-              }>`SELECT amount::text FROM credit_holds WHERE run_id = ${runId}`
-              if (hold !== undefined) holds.set(runId, Number(hold.amount))
-            }
+            if (runId !== undefined && row !== undefined && row.hold !== null) holds.set(runId, Number(row.hold))
             const state = {
               granted: Number(row?.granted ?? 0),
               held: Number(row?.held ?? 0),

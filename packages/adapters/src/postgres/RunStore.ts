@@ -1,9 +1,17 @@
 /**
- * Run command handling on the event store: read the run's snapshot and the
- * events after it, fold them, decide, append with the expected version, and
- * project the new events (and the new snapshot) inline in the same transaction. The run's credit movements (the reservation at
+ * Run command handling on the event store: lock the run's stream row, read the
+ * run's snapshot and the events after it, fold them, decide, append with the
+ * expected version, and project the new events (and the new snapshot) inline
+ * in the same transaction. The run's credit movements (the reservation at
  * request, the capture and release at settlement) go through the CreditLedger
  * in that transaction too, so a run and its money never disagree.
+ *
+ * A command runs in the caller's transaction when there is one (no savepoint:
+ * nothing is written before the append, which is where a stale history is
+ * refused, so deciding again needs nothing undone; any later failure fails
+ * the caller's transaction). A caller that already knows the run as of its own
+ * transaction (it created the stream, or executed the previous command in
+ * it) passes that `known` state and the lock and the reads are skipped.
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
@@ -27,25 +35,40 @@ import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/ru
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { projectRunEvent } from "./projections/RunProjection.ts"
+import { inTransaction } from "./Transaction.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
+
+/** A run's state at a stream version, as a transaction holds it. */
+export interface KnownRun {
+  readonly state: RunState
+  readonly version: number
+}
 
 export class RunStore extends Context.Service<
   RunStore,
   {
-    /** Decides `command` against the run's history and appends + projects the outcome. */
+    /**
+     * Decides `command` against the run's history and appends + projects the outcome.
+     * `known`: the run as this transaction already holds it — `RunStore.newRun` for a run id
+     * never used, or what the previous `execute` of this transaction returned.
+     */
     readonly execute: (input: {
       readonly runId: string
       readonly workspaceId: string
       readonly command: RunCommand
       readonly metadata?: EventMetadata | undefined
+      readonly known?: KnownRun | undefined
     }) => Effect.Effect<
-      { readonly state: RunState; readonly events: ReadonlyArray<RunEvent> },
+      KnownRun & { readonly events: ReadonlyArray<RunEvent> },
       RunCommandRejected | WrongExpectedVersion | CreditRejection
     >
     readonly load: (runId: string) => Effect.Effect<RunState>
   }
 >()("@enrich/adapters/postgres/RunStore") {
+  /** A run id never used: no stream yet (the append refuses it if one exists). */
+  static readonly newRun: KnownRun = { state: initialState, version: 0 }
+
   static readonly layer = Layer.effect(
     RunStore,
     Effect.gen(function* () {
@@ -85,47 +108,60 @@ export class RunStore extends Context.Service<
         return Effect.void
       }
 
-      const execute: RunStore["Service"]["execute"] = ({ command, metadata, runId, workspaceId }) =>
-        sql
-          .withTransaction(
-            Effect.gen(function* () {
-              // commands on one run take its stream row first, so they queue instead of deadlocking with a claim
-              yield* sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`
-              const { state, version } = yield* current(runId)
-              const decision = decide(command, state)
-              if (decision instanceof RunCommandRejected) return yield* decision
-              if (decision.length > 0) {
-                const context = yield* CommandMetadata
-                yield* store.append({
-                  streamId: runStreamId(runId),
-                  streamType: "run",
-                  workspaceId,
-                  expected: ExpectedVersion.exact(version),
-                  events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
-                  metadata: { ...context, correlationId: runId, ...metadata }
-                })
-                let before = state
-                for (const event of decision) {
-                  yield* projectRunEvent(sql, runId, workspaceId, event)
-                  yield* moveCredits(runId, workspaceId, before, event)
-                  before = evolve(before, event)
-                }
-                yield* sql`INSERT INTO run_snapshots (run_id, version, state)
+      const attempt = (
+        { command, metadata, runId, workspaceId }: Parameters<RunStore["Service"]["execute"]>[0],
+        known: KnownRun | undefined
+      ) =>
+        inTransaction(
+          sql,
+          Effect.gen(function* () {
+            const { state, version } =
+              known ??
+              (yield* Effect.andThen(
+                // commands on one run take its stream row first, so they queue instead of deadlocking with a claim
+                sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`,
+                current(runId)
+              ))
+            const decision = decide(command, state)
+            if (decision instanceof RunCommandRejected) return yield* decision
+            if (decision.length > 0) {
+              const context = yield* CommandMetadata
+              yield* store.append({
+                streamId: runStreamId(runId),
+                streamType: "run",
+                workspaceId,
+                expected: ExpectedVersion.exact(version),
+                events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
+                metadata: { ...context, correlationId: runId, ...metadata }
+              })
+              let before = state
+              for (const event of decision) {
+                yield* projectRunEvent(sql, runId, workspaceId, event)
+                yield* moveCredits(runId, workspaceId, before, event)
+                before = evolve(before, event)
+              }
+              yield* sql`INSERT INTO run_snapshots (run_id, version, state)
                   VALUES (${runId}, ${version + decision.length}, ${JSON.stringify(before)}::jsonb)
                   ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state`
-              }
-              return { state: decision.reduce(evolve, state), events: decision }
-            })
+            }
+            return { state: decision.reduce(evolve, state), version: version + decision.length, events: decision }
+          })
+        ).pipe(
+          Effect.catchTags({
+            SqlError: Effect.die,
+            EventStoreError: Effect.die,
+            EventIdsPartiallyAppended: Effect.die
+          })
+        )
+
+      const execute: RunStore["Service"]["execute"] = (input) =>
+        attempt(input, input.known).pipe(
+          // another command appended first (a batch, a cancel), or `known` was stale: decide again on the
+          // history as it is now (nothing was written before the refused append)
+          Effect.catchTag("WrongExpectedVersion", () =>
+            attempt(input, undefined).pipe(Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 4 }))
           )
-          .pipe(
-            Effect.catchTags({
-              SqlError: Effect.die,
-              EventStoreError: Effect.die,
-              EventIdsPartiallyAppended: Effect.die
-            }),
-            // another command appended first (a batch, a cancel): decide again on the new history
-            Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 5 })
-          )
+        )
 
       const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
 

@@ -5,7 +5,7 @@
  * hands the run to the engine (whose message row is the outbox). After commit
  * the engine is woken. A preview runs the same planning and writes nothing.
  */
-import { Context, Effect, Layer, Option, Result, Schema } from "effect"
+import { Context, Effect, Layer, Option, Predicate, Result, Schema } from "effect"
 import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
@@ -77,6 +77,8 @@ export class RunDispatchFailed extends Schema.TaggedError<RunDispatchFailed>()("
   message: Schema.String
 }) {}
 
+/** The idempotency key's claim found it taken (inside the dispatch transaction, which then rolls back). */
+class KeyTaken extends Schema.TaggedError<KeyTaken>()("KeyTaken", { key: Schema.String }) {}
 class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", { leadCount: Schema.Int }) {}
 
 /**
@@ -182,22 +184,38 @@ export class DispatchRun extends Context.Service<
           }))
         )
 
+      /**
+       * A stored `key`'s answer: the replay of its run (the same request) or KeyReused (another one);
+       * undefined when the key is not stored.
+       */
+      const judgeStoredKey = (workspaceId: string, key: string, fingerprint: string) =>
+        Effect.gen(function* () {
+          const verdict = judgeKey(yield* storedKey(workspaceId, key), fingerprint)
+          if (verdict._tag === "Replay") return yield* replay(workspaceId, verdict.runId)
+          if (verdict._tag === "KeyReused") return yield* new IdempotencyKeyReused({ key })
+          return undefined
+        })
+
       const dispatch = Effect.fn("DispatchRun.dispatch")(
         function* (workspaceId: string, request: DispatchRequest) {
           const fingerprint = createHash("sha256")
             .update(fingerprintSource({ ...request, displayRequest: request.displayRequest ?? null }))
             .digest("hex")
           const key = request.mode === "persisted" ? request.idempotencyKey : undefined
-          if (key !== undefined) {
-            const verdict = judgeKey(yield* storedKey(workspaceId, key), fingerprint)
-            if (verdict._tag === "Replay") return yield* replay(workspaceId, verdict.runId)
-            if (verdict._tag === "KeyReused") return yield* new IdempotencyKeyReused({ key })
-          }
           const entry = catalog.find(request.enrichmentId)
-          if (entry === undefined) return yield* new EnrichmentNotFound({ enrichmentId: request.enrichmentId })
+          if (entry === undefined) {
+            // a stored key is judged first: its replay answers even if the enrichment left the catalog since
+            const stored = key === undefined ? undefined : yield* judgeStoredKey(workspaceId, key, fingerprint)
+            if (stored !== undefined) return stored
+            return yield* new EnrichmentNotFound({ enrichmentId: request.enrichmentId })
+          }
           const contract = entry.contract
           const input = decodeRunInput(entry, request.input)
-          if (input instanceof PlanRejected) return yield* input
+          if (input instanceof PlanRejected) {
+            const stored = key === undefined ? undefined : yield* judgeStoredKey(workspaceId, key, fingerprint)
+            if (stored !== undefined) return stored
+            return yield* input
+          }
           const runId = uuidv7()
           const scope = request.scope
           const parsedFilter =
@@ -271,17 +289,20 @@ export class DispatchRun extends Context.Service<
               Effect.gen(function* () {
                 const requestedAt = now()
                 if (key !== undefined) {
-                  // claimed first, so a racing twin waits on this row instead of planning;
-                  // RunRequested's projection then writes the same row (a no-op here, the row on a rebuild)
+                  // claimed first, so a racing twin waits on this row instead of planning (and then finds
+                  // it taken: the key is judged after the rollback); RunRequested's projection then writes
+                  // the same row (a no-op here, the row on a rebuild)
                   const claimed =
                     yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
                     VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}, ${requestedAt}) ON CONFLICT DO NOTHING RETURNING 1`
-                  if (claimed.length === 0) return yield* new IdempotencyKeyInUse({ key })
+                  if (claimed.length === 0) return yield* new KeyTaken({ key })
                 }
                 const decided = yield* planned(requestedAt)
-                yield* runs.execute({
+                // the run id is new: its stream is created here, so nothing needs to be locked or read
+                const requested = yield* runs.execute({
                   runId,
                   workspaceId,
+                  known: RunStore.newRun,
                   command: {
                     _tag: "RequestRun",
                     runId,
@@ -312,6 +333,7 @@ export class DispatchRun extends Context.Service<
                   yield* runs.execute({
                     runId,
                     workspaceId,
+                    known: requested,
                     command: { _tag: "FailDispatch", message: handOver.failure.message, now: now() }
                   })
                   return {
@@ -323,6 +345,7 @@ export class DispatchRun extends Context.Service<
                 yield* runs.execute({
                   runId,
                   workspaceId,
+                  known: requested,
                   command: {
                     _tag: "RecordDispatch",
                     engine: dispatcher.engine,
@@ -339,12 +362,18 @@ export class DispatchRun extends Context.Service<
             )
             .pipe(
               Effect.catchTags({
+                // the key is stored (or a twin holding it committed meanwhile): replay, refuse or report it busy
+                KeyTaken: ({ key }) =>
+                  judgeStoredKey(workspaceId, key, fingerprint).pipe(
+                    Effect.filterOrFail(Predicate.isNotUndefined, () => new IdempotencyKeyInUse({ key }))
+                  ),
                 SqlError: Effect.die,
                 RunCommandRejected: Effect.die,
                 WrongExpectedVersion: Effect.die,
                 CreditCommandRejected: Effect.die
               })
             )
+          if ("_tag" in committed) return committed
           if (Option.isSome(committed.failure)) {
             return yield* new RunDispatchFailed({
               enrichmentRunId: runId,

@@ -4,7 +4,7 @@
  * reservation) and `credit_ledger` (one line per movement, keyed by event id).
  * Values come from the events only, so a replay rebuilds identical rows.
  */
-import { Effect } from "effect"
+import type { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CreditEvent } from "@enrich/domain/credits/CreditAccount"
 
@@ -29,39 +29,27 @@ export const projectCreditEvent = (
   const line = (type: string, amount: number, runId: string | null, reason: string | null, at: string) =>
     sql`INSERT INTO credit_ledger (id, workspace_id, type, amount, run_id, reason, created_at)
       VALUES (${eventId}, ${workspaceId}, ${type}, ${amount}, ${runId}, ${reason}, ${at})`
+  // a hold drawn down to 0 is deleted, otherwise lowered (one statement sees the rows as they were before it,
+  // so the two conditions split the hold's two cases)
   const drawHold = (runId: string, amount: number) =>
-    Effect.all(
-      [
-        sql`UPDATE credit_holds SET amount = amount - ${amount} WHERE run_id = ${runId}`,
-        sql`DELETE FROM credit_holds WHERE run_id = ${runId} AND amount = 0`
-      ],
-      { discard: true }
-    )
+    sql`held_deleted AS (DELETE FROM credit_holds WHERE run_id = ${runId} AND amount = ${amount}),
+      held_lowered AS (UPDATE credit_holds SET amount = amount - ${amount} WHERE run_id = ${runId} AND amount <> ${amount})`
+  // an event's rows in one statement: its other writes as data-modifying CTEs beside the ledger line
   switch (event._tag) {
     case "CreditsGranted":
-      return Effect.all([grant(event.amount), line("grant", event.amount, null, event.reason, event.grantedAt)])
+      return sql`WITH account AS (${grant(event.amount)}) ${line("grant", event.amount, null, event.reason, event.grantedAt)}`
     case "CreditsAdjusted":
-      return Effect.all([
-        event.amount < 0 ? lower(event.amount) : grant(event.amount),
-        line("adjust", event.amount, null, event.reason, event.adjustedAt)
-      ])
+      return sql`WITH account AS (${event.amount < 0 ? lower(event.amount) : grant(event.amount)})
+        ${line("adjust", event.amount, null, event.reason, event.adjustedAt)}`
     case "CreditsHeld":
-      return Effect.all([
-        account(event.amount, 0),
-        sql`INSERT INTO credit_holds (run_id, workspace_id, amount) VALUES (${event.runId}, ${workspaceId}, ${event.amount})`,
-        line("reserve", event.amount, event.runId, null, event.heldAt)
-      ])
+      return sql`WITH account AS (${account(event.amount, 0)}),
+        hold AS (INSERT INTO credit_holds (run_id, workspace_id, amount) VALUES (${event.runId}, ${workspaceId}, ${event.amount}))
+        ${line("reserve", event.amount, event.runId, null, event.heldAt)}`
     case "CreditsCaptured":
-      return Effect.all([
-        account(-event.amount, event.amount),
-        drawHold(event.runId, event.amount),
-        line("capture", event.amount, event.runId, null, event.capturedAt)
-      ])
+      return sql`WITH account AS (${account(-event.amount, event.amount)}), ${drawHold(event.runId, event.amount)}
+        ${line("capture", event.amount, event.runId, null, event.capturedAt)}`
     case "CreditsReleased":
-      return Effect.all([
-        account(-event.amount, 0),
-        drawHold(event.runId, event.amount),
-        line("release", event.amount, event.runId, null, event.releasedAt)
-      ])
+      return sql`WITH account AS (${account(-event.amount, 0)}), ${drawHold(event.runId, event.amount)}
+        ${line("release", event.amount, event.runId, null, event.releasedAt)}`
   }
 }

@@ -46,7 +46,9 @@ const perLead = (url: string, over: Record<string, unknown> = {}) => ({
   },
   auth: { header: "Authorization", secretEnv: "VENDOR_KEY", prefix: "Bearer " },
   rateLimit: { requestsPerSecond: 200, burst: 20 },
-  timeoutMs: 200,
+  // generous against a loaded CI machine (the suite runs files in parallel on 2 cores): a prompt reply
+  // slower than this would be retried and miscounted
+  timeoutMs: 600,
   retry: { maxAttempts: 3, backoffMs: 20 },
   ...over
 })
@@ -99,7 +101,7 @@ describe("HTTP provider (integration, real local vendor)", () => {
             case "flaky":
               return n <= 2 ? { status: 500, json: { error: "oops" } } : { json: { id: "p-flaky", title: "CFO" } }
             case "slow":
-              return { delayMs: 1_000, json: { title: "too late" } }
+              return { delayMs: 2_000, json: { title: "too late" } }
             case "garbled":
               return { raw: '{"title": "CTO", ' }
             case "wrongtype":
@@ -162,8 +164,8 @@ describe("HTTP provider (integration, real local vendor)", () => {
         assert.strictEqual(by(4).attempts, 3)
         assert.strictEqual(calls.get("flaky@corp.example"), 3)
 
-        // slower than the timeout: retried, then "timed out after 200 ms"
-        assert.strictEqual(failure(5).message, `${slug}: timed out after 200 ms`)
+        // slower than the timeout: retried, then "timed out after 600 ms"
+        assert.strictEqual(failure(5).message, `${slug}: timed out after 600 ms`)
         assert.isTrue(failure(5).retryable)
         assert.strictEqual(calls.get("slow@corp.example"), 3)
 
@@ -274,7 +276,10 @@ describe("HTTP provider (integration, real local vendor)", () => {
         )
         for (const r of results) assert.isTrue(Result.isSuccess(r.result))
         const busiest = vendor.busiestWindow(1_000)
-        assert.isAtMost(busiest, rps + burst, `busiest 1 s window: ${busiest}`)
+        // the vendor runs in the test process: a stall of the process (a loaded CI machine) delays the
+        // vendor's clock readings and bunches arrivals that left the client in time; up to 150 ms of stall
+        // is allowed for (seen: 26 of 23 with the whole suite running on 2 cores)
+        assert.isAtMost(busiest, rps + burst + Math.ceil(rps * 0.15), `busiest 1 s window: ${busiest}`)
         assert.isAtLeast(busiest, rps / 2, "and the calls did go at about the limit")
       }),
     scaled(60_000)
