@@ -449,10 +449,11 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
             assert.deepStrictEqual(report.json.credits, { held: 1, captured: 0, released: 1 })
             assert.deepStrictEqual(
               report.json.timeline.map((t: any) => t.type),
+              // the dispatch transaction appends the run's request and hand-over together, then the hold
               [
                 "RunRequested",
-                "CreditsHeld",
                 "RunDispatched",
+                "CreditsHeld",
                 "RunCancelled",
                 "CreditsSettled",
                 "CreditsReleased"

@@ -83,6 +83,7 @@ export const WorkflowDispatcherLive = Layer.effect(
       )
     return Dispatcher.of({
       engine: "effect-workflow",
+      joinsTransaction: true,
       dispatch: (run) =>
         start(run).pipe(
           Effect.map((triggerRunId) => ({ triggerRunId })),

@@ -107,6 +107,7 @@ export const TriggerDispatcherLive = Layer.effect(
 
     return Dispatcher.of({
       engine: "trigger.dev",
+      joinsTransaction: false,
       dispatch: (run) =>
         holdHandOver(sql, run.runId).pipe(
           Effect.orDie,

@@ -24,7 +24,7 @@ import {
   type WrongExpectedVersion
 } from "@enrich/domain/ports/EventStore"
 import {
-  decide,
+  decideInOrder,
   evolve,
   initialState,
   type RunCommand,
@@ -49,14 +49,16 @@ export class RunStore extends Context.Service<
   RunStore,
   {
     /**
-     * Decides `command` against the run's history and appends + projects the outcome.
+     * Decides `command` against the run's history and appends + projects the outcome. Several
+     * commands are decided in order and appended together (one append, one snapshot), or refused
+     * together.
      * `known`: the run as this transaction already holds it — `RunStore.newRun` for a run id
      * never used, or what the previous `execute` of this transaction returned.
      */
     readonly execute: (input: {
       readonly runId: string
       readonly workspaceId: string
-      readonly command: RunCommand
+      readonly command: RunCommand | ReadonlyArray<RunCommand>
       readonly metadata?: EventMetadata | undefined
       readonly known?: KnownRun | undefined
     }) => Effect.Effect<
@@ -122,7 +124,7 @@ export class RunStore extends Context.Service<
                 sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`,
                 current(runId)
               ))
-            const decision = decide(command, state)
+            const decision = decideInOrder("_tag" in command ? [command] : command, state)
             if (decision instanceof RunCommandRejected) return yield* decision
             if (decision.length > 0) {
               const context = yield* CommandMetadata

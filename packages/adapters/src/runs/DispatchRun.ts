@@ -11,9 +11,10 @@ import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
 import type { InsufficientCredits } from "@enrich/domain/credits/CreditAccount"
 import { canAfford } from "@enrich/domain/credits/CreditPolicy"
-import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
+import { Dispatcher, type DispatchFailed } from "@enrich/domain/ports/Dispatcher"
 import { fingerprintSource, judgeKey } from "@enrich/domain/runs/Idempotency"
 import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
+import type { RunCommand } from "@enrich/domain/runs/Run"
 import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
@@ -298,66 +299,70 @@ export class DispatchRun extends Context.Service<
                   if (claimed.length === 0) return yield* new KeyTaken({ key })
                 }
                 const decided = yield* planned(requestedAt)
-                // the run id is new: its stream is created here, so nothing needs to be locked or read
-                const requested = yield* runs.execute({
+                const requestRun: RunCommand = {
+                  _tag: "RequestRun",
                   runId,
                   workspaceId,
-                  known: RunStore.newRun,
-                  command: {
-                    _tag: "RequestRun",
-                    runId,
-                    workspaceId,
-                    enrichment: {
-                      id: contract.id,
-                      slug: contract.slug,
-                      version: contract.version,
-                      snapshot: {
-                        name: contract.name,
-                        subject: contract.subject,
-                        costModel: contract.costModel,
-                        toolBinding: contract.toolBinding
-                      }
-                    },
-                    chargeOn: contract.costModel.chargeOn,
-                    scope: requestedScope(scope),
-                    plan: decided,
-                    writePolicy: request.writePolicy,
-                    displayRequest: request.displayRequest ?? null,
-                    idempotency: key === undefined ? null : { key, fingerprint },
-                    input,
-                    now: requestedAt
-                  }
-                })
-                const handOver = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
-                if (handOver._tag === "Failure") {
+                  enrichment: {
+                    id: contract.id,
+                    slug: contract.slug,
+                    version: contract.version,
+                    snapshot: {
+                      name: contract.name,
+                      subject: contract.subject,
+                      costModel: contract.costModel,
+                      toolBinding: contract.toolBinding
+                    }
+                  },
+                  chargeOn: contract.costModel.chargeOn,
+                  scope: requestedScope(scope),
+                  plan: decided,
+                  writePolicy: request.writePolicy,
+                  displayRequest: request.displayRequest ?? null,
+                  idempotency: key === undefined ? null : { key, fingerprint },
+                  input,
+                  now: requestedAt
+                }
+                // the hand-over's outcome as the run's next command
+                const recordHandOver = (outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>) =>
+                  Result.isFailure(outcome)
+                    ? ({ _tag: "FailDispatch", message: outcome.failure.message, now: now() } as const)
+                    : ({
+                        _tag: "RecordDispatch",
+                        engine: dispatcher.engine,
+                        triggerRunId: outcome.success.triggerRunId,
+                        now: now()
+                      } as const)
+                // the run id is new: its stream is created here, so nothing needs to be locked or read
+                let outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>
+                if (dispatcher.joinsTransaction) {
+                  // the engine's message goes into this transaction first; the run is then recorded with
+                  // its hand-over in one append
+                  outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
                   yield* runs.execute({
                     runId,
                     workspaceId,
-                    known: requested,
-                    command: { _tag: "FailDispatch", message: handOver.failure.message, now: now() }
+                    known: RunStore.newRun,
+                    command: [requestRun, recordHandOver(outcome)]
                   })
-                  return {
-                    leadCount: decided.leadCount,
-                    triggerRunId: null,
-                    failure: Option.some(handOver.failure.message)
-                  }
+                } else {
+                  // an engine outside the database hears of the run only once it is recorded and paid for
+                  const requested = yield* runs.execute({
+                    runId,
+                    workspaceId,
+                    known: RunStore.newRun,
+                    command: requestRun
+                  })
+                  outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
+                  yield* runs.execute({ runId, workspaceId, known: requested, command: recordHandOver(outcome) })
                 }
-                yield* runs.execute({
-                  runId,
-                  workspaceId,
-                  known: requested,
-                  command: {
-                    _tag: "RecordDispatch",
-                    engine: dispatcher.engine,
-                    triggerRunId: handOver.success.triggerRunId,
-                    now: now()
-                  }
-                })
-                return {
-                  leadCount: decided.leadCount,
-                  triggerRunId: handOver.success.triggerRunId,
-                  failure: Option.none<string>()
-                }
+                return Result.isFailure(outcome)
+                  ? { leadCount: decided.leadCount, triggerRunId: null, failure: Option.some(outcome.failure.message) }
+                  : {
+                      leadCount: decided.leadCount,
+                      triggerRunId: outcome.success.triggerRunId,
+                      failure: Option.none<string>()
+                    }
               })
             )
             .pipe(

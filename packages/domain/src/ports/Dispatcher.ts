@@ -19,6 +19,12 @@ export class Dispatcher extends Context.Service<
   Dispatcher,
   {
     readonly engine: string
+    /**
+     * `dispatch` only writes into the caller's transaction (the engine's message row is the outbox):
+     * it may come before the run is recorded, and a rollback undoes it. Otherwise (an engine outside
+     * the database) it is called once the run is recorded, so a refused plan never reaches the engine.
+     */
+    readonly joinsTransaction: boolean
     readonly dispatch: (run: RunHandOver) => Effect.Effect<{ readonly triggerRunId: string }, DispatchFailed>
     readonly wake: (run: RunHandOver) => Effect.Effect<void>
   }

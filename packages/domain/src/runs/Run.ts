@@ -309,3 +309,23 @@ export const fold = (events: Iterable<RunEvent>): RunState => {
   for (const event of events) state = evolve(state, event)
   return state
 }
+
+/**
+ * Commands decided one after the other, each against the state the events of
+ * the ones before it lead to: all their events, or the first refusal (then no
+ * event of any of them).
+ */
+export const decideInOrder = (
+  commands: ReadonlyArray<RunCommand>,
+  state: RunState
+): ReadonlyArray<RunEvent> | RunCommandRejected => {
+  const events: Array<RunEvent> = []
+  let current = state
+  for (const command of commands) {
+    const decided = decide(command, current)
+    if (decided instanceof RunCommandRejected) return decided
+    events.push(...decided)
+    current = decided.reduce(evolve, current)
+  }
+  return events
+}
