@@ -11,10 +11,12 @@
  * then share one run; a partition that finishes early simply ends.
  *
  * Each batch executes holding one of the runner's slots (./BatchSlots.ts), shared
- * fairly between workspaces.
+ * fairly between workspaces. Activity keys are hashed by node:crypto
+ * (@enrich/adapters/engine/NodeDigest).
  */
 import { Effect, Layer, Schema } from "effect"
 import { Activity } from "effect/workflow"
+import { withNodeDigest } from "@enrich/adapters/engine/NodeDigest"
 import { BatchOutcome, EnrichmentRunPartition, EnrichmentRunWorkflow } from "@enrich/adapters/engine/RunWorkflow"
 import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
@@ -55,7 +57,7 @@ const RunLive = EnrichmentRunWorkflow.toLayer(
     )
     yield* complete
     return { batches: done.reduce((sum, p) => sum + p.batches, 0) }
-  })
+  }, withNodeDigest)
 )
 
 const PartitionLive = EnrichmentRunPartition.toLayer(
@@ -66,7 +68,7 @@ const PartitionLive = EnrichmentRunPartition.toLayer(
       batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, `${run.runId}/p${partition}/batch-${n}`),
       complete: Effect.void
     })
-  })
+  }, withNodeDigest)
 )
 
 export const RunWorkflowLive = Layer.mergeAll(RunLive, PartitionLive)

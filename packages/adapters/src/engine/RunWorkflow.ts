@@ -8,6 +8,7 @@ import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
 import { ClusterWorkflowEngine, RunnerAddress, type ShardingConfig } from "effect/cluster"
 import { Workflow, type WorkflowEngine } from "effect/workflow"
 import { Dispatcher, DispatchFailed } from "@enrich/domain/ports/Dispatcher"
+import { withNodeDigest } from "./NodeDigest.ts"
 
 export const BatchOutcome = Schema.Struct({
   claimed: Schema.Int,
@@ -79,6 +80,7 @@ export const WorkflowDispatcherLive = Layer.effect(
     const context = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
     const start = (run: { readonly runId: string; readonly workspaceId: string }) =>
       EnrichmentRunWorkflow.execute({ runId: run.runId, workspaceId: run.workspaceId }, { discard: true }).pipe(
+        withNodeDigest,
         Effect.provideContext(context)
       )
     return Dispatcher.of({
