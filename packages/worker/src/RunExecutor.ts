@@ -15,6 +15,7 @@ import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
+import { textArray } from "@enrich/adapters/postgres/TextArray"
 import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
 import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
@@ -235,13 +236,17 @@ export class RunExecutor extends Context.Service<
 
       /** Computes and records the results of this batch's running items. */
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
+        // each item's Lead and membership by one key lookup (LIMIT 1 keeps the planner from turning them into
+        // joins that read a whole workspace's Leads or a whole List's memberships when statistics are stale)
         const claimedRows = (lock: boolean) => sql<ClaimedRow>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
                  l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
                  m.attributes AS membership_attributes
           FROM run_items i
-          LEFT JOIN leads l ON l.id = i.lead_id AND l.workspace_id = i.workspace_id
-          LEFT JOIN list_memberships m ON m.id = i.membership_id
+          LEFT JOIN LATERAL (
+            SELECT * FROM leads WHERE id = i.lead_id AND workspace_id = i.workspace_id LIMIT 1
+          ) l ON true
+          LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
           WHERE i.claim_token = ${batch} AND i.status = 'running'
           ORDER BY i.ordinal
           ${lock ? sql`FOR UPDATE OF i` : sql``}`
@@ -299,6 +304,10 @@ export class RunExecutor extends Context.Service<
                 : { ...planned, row }
             })
             const recordedAt = new Date().toISOString()
+            // The batch's Leads and memberships are found by their keys (`id = ANY(…)`); the workspace is checked
+            // as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the planner
+            // would otherwise scan the whole workspace through its index once per batch (O(run²); regression test
+            // regression_recording_a_batch_read_every_lead_of_the_workspace).
             yield* sql`
               INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
                 lead_snapshot, provider_result, provider, provider_submission_id, recorded_at)
@@ -318,7 +327,11 @@ export class RunExecutor extends Context.Service<
               )}::jsonb) AS x(item_id text, lead_id text, result jsonb, error jsonb, lead_snapshot jsonb,
                 provider_result jsonb, provider text, provider_submission_id text)
               -- a Lead deleted meanwhile keeps no personal data here
-              WHERE EXISTS (SELECT 1 FROM leads l WHERE l.id = x.lead_id AND l.workspace_id = ${workspaceId})
+              WHERE x.lead_id IN (
+                SELECT l.id FROM leads l
+                WHERE l.id = ANY(${textArray(writes.map((w) => w.row.lead_id))}::text[])
+                  AND (l.workspace_id = ${workspaceId}) IS TRUE
+              )
               ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
                 lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
                 provider = excluded.provider, provider_submission_id = excluded.provider_submission_id,
@@ -331,13 +344,15 @@ export class RunExecutor extends Context.Service<
               yield* sql`
                 UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], x.value), updated_at = now()
                 FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(lead_id text, value jsonb)
-                WHERE l.id = x.lead_id AND l.workspace_id = ${workspaceId}`
+                WHERE l.id = x.lead_id AND l.id = ANY(${textArray(results.map((r) => r.lead_id))}::text[])
+                  AND (l.workspace_id = ${workspaceId}) IS TRUE`
             }
             if (results.length > 0 && target === "membership_attribute") {
               yield* sql`
                 UPDATE list_memberships m SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], x.value)
                 FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(membership_id text, value jsonb)
-                WHERE m.id = x.membership_id AND m.workspace_id = ${workspaceId}`
+                WHERE m.id = x.membership_id AND (m.workspace_id = ${workspaceId}) IS TRUE
+                  AND m.id = ANY(${textArray(results.flatMap((r) => (r.membership_id === null ? [] : [r.membership_id])))}::text[])`
             }
             yield* runs.execute({
               runId,

@@ -8,6 +8,7 @@ import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { ServicesLive } from "@enrich/adapters/Services"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
+import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
 
 const Live = RunExecutor.layer.pipe(
@@ -64,3 +65,80 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
     })
   )
 })
+
+/** One connection: the executor's statements and the test's statistics reads share one server process. */
+const OneConnection = RunExecutor.layer.pipe(
+  Layer.provideMerge(
+    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
+  ),
+  Layer.provideMerge(TestDatabaseLive),
+  Layer.provide(
+    ConfigProvider.layer(
+      ConfigProvider.fromEnv({
+        env: { ...process.env, ENRICH_BATCH_SIZE: "50", ENRICH_DB_MAX_CONNECTIONS: "1" } as Record<string, string>
+      })
+    )
+  )
+)
+
+/**
+ * Rows of `leads` and `list_memberships` read so far, as the statistics say once this (only) server process
+ * has flushed its counters (`pg_stat_force_next_flush`: at the end of the statement, not a second later).
+ */
+const rowsRead = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`SELECT pg_stat_force_next_flush()`
+  const rows = yield* sql<{ relname: string; n: string }>`
+    SELECT relname, (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::text AS n
+    FROM pg_stat_user_tables WHERE relname IN ('leads', 'list_memberships')`
+  return Object.fromEntries(rows.map((r) => [r.relname, Number(r.n)])) as { leads: number; list_memberships: number }
+})
+
+layer(OneConnection, { timeout: 120_000, excludeTestServices: true })(
+  "Regressions (integration, one connection)",
+  (it) => {
+    it.effect("regression_recording_a_batch_read_every_lead_of_the_workspace", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const leads = scaled(20_000)
+        const { workspace } = yield* (yield* Workspaces).create({ name: "wide", credits: 2 * leads })
+        const listId = `${workspace.id}-list`
+        yield* sql`INSERT INTO lists (id, workspace_id, name, lead_type) VALUES (${listId}, ${workspace.id}, 'wide', 'person')`
+        yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
+        SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
+               jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
+        FROM generate_series(1, ${leads}) g`
+        yield* sql`INSERT INTO list_memberships (id, workspace_id, list_id, lead_id)
+        SELECT l.id || '-m', ${workspace.id}, ${listId}, l.id FROM leads l WHERE l.workspace_id = ${workspace.id}`
+        // the statistics still say what they said before the Leads arrived (a fresh install, a big import)
+        const executor = yield* RunExecutor
+        for (const target of ["lead_attribute", "membership_attribute"] as const) {
+          const dispatched = yield* (yield* DispatchRun).dispatch(workspace.id, {
+            enrichmentId: "email_validation",
+            scope: { type: "list", listId },
+            mode: "persisted",
+            input: {},
+            output: { target, attributeKey: "email_check" },
+            writePolicy: "overwrite",
+            displayRequest: undefined,
+            idempotencyKey: undefined
+          })
+          const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+          const before = yield* rowsRead
+          const outcome = yield* executor.runBatch({ runId, workspaceId: workspace.id }, `${runId}/one-batch`)
+          const after = yield* rowsRead
+          assert.strictEqual(outcome.claimed, 50, target)
+          assert.strictEqual(outcome.completed + outcome.failed + outcome.skipped, 50, target)
+          // each statement reads the batch's Leads (and memberships) by key: a few reads per item, not the
+          // workspace's 20,000 per statement
+          assert.isAtMost(after.leads - before.leads, 10 * 50, `${target}: Leads read`)
+          assert.isAtMost(after.list_memberships - before.list_memberships, 10 * 50, `${target}: memberships read`)
+        }
+        const [written] = yield* sql<{ leads: number; memberships: number }>`SELECT
+        (SELECT count(*)::int FROM leads WHERE workspace_id = ${workspace.id} AND attributes ? 'email_check') AS leads,
+        (SELECT count(*)::int FROM list_memberships WHERE list_id = ${listId} AND attributes ? 'email_check') AS memberships`
+        assert.deepStrictEqual(written, { leads: 50, memberships: 50 }, "each batch wrote its own items' results")
+      })
+    )
+  }
+)
