@@ -34,7 +34,7 @@ import {
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { projectRunEvent } from "./projections/RunProjection.ts"
+import { projectRunEvents } from "./projections/RunProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
@@ -136,9 +136,9 @@ export class RunStore extends Context.Service<
                 events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
                 metadata: { ...context, correlationId: runId, ...metadata }
               })
+              yield* projectRunEvents(sql, runId, workspaceId, decision)
               let before = state
               for (const event of decision) {
-                yield* projectRunEvent(sql, runId, workspaceId, event)
                 yield* moveCredits(runId, workspaceId, before, event)
                 before = evolve(before, event)
               }

@@ -36,6 +36,79 @@ export const BULK_RUN_ITEMS = 10_000
  */
 export const refreshItemStatistics = (sql: SqlClient.SqlClient) => sql`ANALYZE run_items`
 
+/**
+ * `RunRequested`'s row, and with `dispatched` the row as `RunDispatched` then leaves it (trigger run id,
+ * dispatch metadata, `updated_at`): a request and its hand-over appended together are one statement.
+ */
+const projectRequested = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  workspaceId: string,
+  event: Extract<RunEvent, { _tag: "RunRequested" }>,
+  dispatched: Extract<RunEvent, { _tag: "RunDispatched" }> | undefined
+) => {
+  const cost = {
+    creditAction: event.cost.creditAction,
+    unitCost: event.cost.unitCost,
+    required: event.cost.required
+  }
+  // one statement (one round trip): the run row, its items and its idempotency key.
+  // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
+  // values): they are written here only when the run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
+  const idempotency =
+    event.idempotency === null
+      ? sql``
+      : sql`, idempotency AS (
+          INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+          VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId},
+            ${event.requestedAt})
+          ON CONFLICT DO NOTHING
+        )`
+  const dispatchMetadata = {
+    displayRequest: event.displayRequest,
+    ...(dispatched === undefined ? {} : { engine: dispatched.engine, dispatchedAt: dispatched.dispatchedAt })
+  }
+  return sql`WITH items AS (
+      INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
+        created_at, updated_at)
+      SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
+        membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
+      FROM run_scope WHERE run_id = ${runId}
+        AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1)
+    )${idempotency}
+    INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
+        count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, trigger_run_id,
+        created_at, updated_at)
+      VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
+        ${json(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
+        ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
+        ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
+        ${json(dispatchMetadata)}::jsonb, ${json(event.input ?? {})}::jsonb,
+        ${dispatched?.triggerRunId ?? null}, ${event.requestedAt}, ${dispatched?.dispatchedAt ?? event.requestedAt})`
+}
+
+/**
+ * The events of one append, in order; a `RunRequested` directly followed by its `RunDispatched` (the
+ * dispatch transaction's append) is projected as one row write.
+ */
+export const projectRunEvents = Effect.fnUntraced(function* (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  workspaceId: string,
+  events: ReadonlyArray<RunEvent>
+) {
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!
+    const next = events[i + 1]
+    if (event._tag === "RunRequested" && next?._tag === "RunDispatched") {
+      yield* projectRequested(sql, runId, workspaceId, event, next)
+      i++
+    } else {
+      yield* projectRunEvent(sql, runId, workspaceId, event)
+    }
+  }
+})
+
 export const projectRunEvent = (
   sql: SqlClient.SqlClient,
   runId: string,
@@ -43,42 +116,8 @@ export const projectRunEvent = (
   event: RunEvent
 ): Effect.Effect<unknown, SqlError.SqlError> => {
   switch (event._tag) {
-    case "RunRequested": {
-      const cost = {
-        creditAction: event.cost.creditAction,
-        unitCost: event.cost.unitCost,
-        required: event.cost.required
-      }
-      // one statement (one round trip): the run row, its items and its idempotency key.
-      // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
-      // values): they are written here only when the run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
-      const idempotency =
-        event.idempotency === null
-          ? sql``
-          : sql`, idempotency AS (
-              INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-              VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId},
-                ${event.requestedAt})
-              ON CONFLICT DO NOTHING
-            )`
-      return sql`WITH items AS (
-          INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
-            created_at, updated_at)
-          SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
-            membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
-          FROM run_scope WHERE run_id = ${runId}
-            AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1)
-        )${idempotency}
-        INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
-            count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, created_at,
-            updated_at)
-          VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
-            ${json(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
-            ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
-            ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
-            ${json({ displayRequest: event.displayRequest })}::jsonb, ${json(event.input ?? {})}::jsonb,
-            ${event.requestedAt}, ${event.requestedAt})`
-    }
+    case "RunRequested":
+      return projectRequested(sql, runId, workspaceId, event, undefined)
     case "RunDispatched":
       return sql`UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
           dispatch_metadata = dispatch_metadata || ${json({ engine: event.engine, dispatchedAt: event.dispatchedAt })}::jsonb,
