@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { freePort, http, makeSql, type Proc, startProc, stopProc, waitFor } from "./support.ts"
+import { createLike, freePort, http, makeSql, type Proc, startProc, stopProc, waitFor } from "./support.ts"
 
 const tables = {
   bench_d_keys: "idempotency_keys",
@@ -29,7 +29,7 @@ const serve = async (url: string, port: number) => {
   const sql = makeSql(url, 10)
   for (const [copy, of] of Object.entries(tables)) {
     await sql.query(`DROP TABLE IF EXISTS ${copy}`)
-    await sql.query(`CREATE TABLE ${copy} (LIKE ${of} INCLUDING ALL)`)
+    await createLike(sql, copy, of)
   }
   await sql.query("INSERT INTO bench_d_accounts SELECT * FROM credit_accounts")
 

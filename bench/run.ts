@@ -25,6 +25,7 @@ import type { LoadConfig, LoadResult } from "./load.ts"
 import { type Check, type Results, writeReport } from "./report.ts"
 import {
   copyFromNode,
+  createLike,
   freePort,
   hasPsql,
   http,
@@ -195,7 +196,7 @@ const itemRows = function* (n: number, runId: string, workspaceId: string) {
 
 /** Baseline of 3: N item-shaped rows from Node into a table like run_items (COPY through psql, or multi-row INSERT). */
 const copyBaseline = async (system: System, n: number, method: "copy" | "insert") => {
-  await system.sql.query("CREATE TABLE IF NOT EXISTS bench_copy_items (LIKE run_items INCLUDING ALL)")
+  await createLike(system.sql, "bench_copy_items", "run_items")
   await system.sql.query("TRUNCATE bench_copy_items")
   await checkpoint(system)
   const started = performance.now()
@@ -368,7 +369,7 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
 // --- 2: planning big scopes ------------------------------------------------------------------
 
 const planningScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
-  await system.sql.query("CREATE TABLE IF NOT EXISTS bench_plan_items (LIKE run_items INCLUDING ALL)")
+  await createLike(system.sql, "bench_plan_items", "run_items")
   const out: Record<number, { dispatchMs: Array<number>; baselineMs: Array<number> }> = {}
   for (const size of sizes.planning) {
     const ws = await workspaceWithLeads(system, size, size * (reps + 1))
@@ -523,8 +524,7 @@ const replayScenario = async (system: System, checks: Array<Check>, raw: Record<
     "credit_holds",
     "credit_ledger"
   ]
-  for (const t of tables)
-    await system.sql.query(`CREATE TABLE IF NOT EXISTS bench_replay_${t} (LIKE ${t} INCLUDING ALL)`)
+  for (const t of tables) await createLike(system.sql, `bench_replay_${t}`, t)
   const rebuildEps: Array<number> = []
   const baselineEps: Array<number> = []
   for (let r = 0; r < reps; r++) {

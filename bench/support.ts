@@ -219,3 +219,16 @@ export const copyFromNode = (url: string, table: string, rows: Iterable<string>)
     }
     pump()
   })
+
+/**
+ * A baseline table of the same shape as `of`: its columns, constraints and indexes
+ * (`LIKE … INCLUDING ALL`) and its storage parameters (`fillfactor`), which LIKE leaves out.
+ */
+export const createLike = async (sql: Sql, table: string, of: string) => {
+  await sql.query(`CREATE TABLE IF NOT EXISTS ${table} (LIKE ${of} INCLUDING ALL)`)
+  const [row] = await sql.query<{ options: string | null }>(
+    "SELECT array_to_string(reloptions, ', ') AS options FROM pg_class WHERE oid = $1::regclass",
+    [of]
+  )
+  if (row?.options) await sql.query(`ALTER TABLE ${table} SET (${row.options})`)
+}

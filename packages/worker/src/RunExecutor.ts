@@ -9,7 +9,7 @@
  */
 import { Config, Context, Effect, Layer, Result } from "effect"
 import { hostname } from "node:os"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
@@ -118,7 +118,10 @@ export class RunExecutor extends Context.Service<
 
       /** Claims this batch's items, or finds the ones it claimed before a crash. */
       const claim = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
-        const mine = yield* sql<{ status: string }>`SELECT status FROM run_items WHERE claim_token = ${batch}`
+        const mine = yield* sql<{ status: string }>`
+          SELECT i.status FROM run_batches b
+          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals) AND i.claim_token = b.batch
+          WHERE b.batch = ${batch}`
         if (mine.some((r) => r.status === "running")) return { _tag: "Claimed" as const }
         if (mine.length > 0)
           return { _tag: "AlreadyRecorded" as const, outcome: countOutcomes(mine.map((r) => r.status)) }
@@ -127,9 +130,17 @@ export class RunExecutor extends Context.Service<
             Effect.gen(function* () {
               // the run's stream row first, as every command on the run takes it (lock order: stream, then items)
               yield* sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`
-              const next = yield* sql<{ ordinal: number }>`
-                SELECT ordinal FROM run_items WHERE run_id = ${runId} AND status = 'pending'
-                ORDER BY ordinal LIMIT ${batchSize} FOR UPDATE SKIP LOCKED`
+              // the lowest pending items, from the run's last claimed ordinal on: claims are serialised by the
+              // stream lock and take items in order, so none is pending below it (and an item never becomes
+              // pending again); a pending item another transaction holds (a Lead's erasure) is waited for,
+              // not skipped. Found nothing: look once from the start, whatever a past claim did.
+              const pending = (after: Statement.Fragment) => sql<{ ordinal: number }>`
+                SELECT ordinal FROM run_items WHERE run_id = ${runId} AND ordinal > ${after} AND status = 'pending'
+                ORDER BY ordinal LIMIT ${batchSize} FOR UPDATE`
+              const above = yield* pending(
+                sql`(SELECT coalesce(max(last_ordinal), 0) FROM run_batches WHERE run_id = ${runId})`
+              )
+              const next = above.length > 0 ? above : yield* pending(sql`0`)
               if (next.length === 0) return { _tag: "Nothing" as const }
               yield* runs.execute({
                 runId,
@@ -242,12 +253,13 @@ export class RunExecutor extends Context.Service<
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
                  l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
                  m.attributes AS membership_attributes
-          FROM run_items i
+          FROM run_batches b
+          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
           LEFT JOIN LATERAL (
             SELECT * FROM leads WHERE id = i.lead_id AND workspace_id = i.workspace_id LIMIT 1
           ) l ON true
           LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
-          WHERE i.claim_token = ${batch} AND i.status = 'running'
+          WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
           ORDER BY i.ordinal
           ${lock ? sql`FOR UPDATE OF i` : sql``}`
         const [run] = yield* sql<{

@@ -11,6 +11,7 @@ import runItemsLead from "./migrations/0003_run_items_lead.ts"
 import runSnapshots from "./migrations/0004_run_snapshots.ts"
 import runInput from "./migrations/0005_run_input.ts"
 import runScopeChunks from "./migrations/0006_run_scope_chunks.ts"
+import runBatches from "./migrations/0007_run_batches.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -21,7 +22,8 @@ export const migrations = Migrator.fromRecord({
   "0003_run_items_lead": runItemsLead,
   "0004_run_snapshots": runSnapshots,
   "0005_run_input": runInput,
-  "0006_run_scope_chunks": runScopeChunks
+  "0006_run_scope_chunks": runScopeChunks,
+  "0007_run_batches": runBatches
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -37,4 +39,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 6
+export const latestKnownMigration = 7

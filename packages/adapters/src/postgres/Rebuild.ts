@@ -21,6 +21,7 @@ import { type ItemBudgets, makePageProjector, type PageEvent } from "./projectio
 export const projectionTables = [
   "enrichment_runs",
   "run_items",
+  "run_batches",
   "idempotency_keys",
   "credit_accounts",
   "credit_holds",

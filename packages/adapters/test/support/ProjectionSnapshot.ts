@@ -6,6 +6,7 @@ import { projectionTables } from "../../src/postgres/Rebuild.ts"
 const ordering: Record<(typeof projectionTables)[number], string> = {
   enrichment_runs: "id",
   run_items: "id",
+  run_batches: "batch",
   idempotency_keys: "workspace_id, key",
   credit_accounts: "workspace_id",
   credit_holds: "run_id",

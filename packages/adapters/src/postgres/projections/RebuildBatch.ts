@@ -26,6 +26,8 @@
  * - Values reach PostgreSQL as the inline statements send them (JSON text cast to jsonb,
  *   timestamps as the event's text), so the rows are byte-identical.
  *
+ * - Batches (`run_batches`) are inserted per page, as the inline projection inserts them.
+ *
  * Keep it in step with the inline projections: a change to what an event writes there is a
  * change here (test/postgres/RebuildBatch.test.ts compares the two on random histories, and
  * the rebuild and audit tests compare a rebuild with the rows the service wrote).
@@ -57,6 +59,30 @@ export interface PageProjector {
 }
 
 /** A projector for one rebuild: it keeps item state across pages, so one per transaction. */
+/**
+ * `run_batches`: a row per `ItemBatchStarted`, as the inline projection inserts it (the first
+ * event of a batch id wins), one statement per page.
+ */
+const projectBatches = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>) => {
+  const rows = new Map<string, { batch: string; run_id: string; ordinals: string; last: number; at: string }>()
+  for (const e of events) {
+    if (e.event._tag !== "ItemBatchStarted" || rows.has(e.event.batch)) continue
+    const ordinals = e.event.ordinals.map((o) => Math.trunc(o))
+    rows.set(e.event.batch, {
+      batch: e.event.batch,
+      run_id: e.runId,
+      ordinals: `{${ordinals.join(",")}}`,
+      last: Math.max(0, ...ordinals),
+      at: e.event.startedAt
+    })
+  }
+  if (rows.size === 0) return Effect.void
+  return sql`INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
+    SELECT x.batch, x.run_id, x.ordinals::int[], x.last, x.at::timestamptz
+    FROM jsonb_to_recordset(${json([...rows.values()])}::jsonb) AS x(batch text, run_id text, ordinals text, last int, at text)
+    ON CONFLICT (batch) DO NOTHING`.pipe(Effect.asVoid)
+}
+
 export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProjector => {
   const items = makeItemProjection(sql, {
     maxDeferredItems: budgets.maxDeferredItems ?? 200_000,
@@ -73,6 +99,7 @@ export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProj
         }
         if (runEvents.length > 0) {
           yield* projectRunRows(sql, runEvents)
+          yield* projectBatches(sql, runEvents)
           yield* items.page(runEvents)
         }
         if (creditEvents.length > 0) yield* projectCredits(sql, creditEvents)

@@ -29,10 +29,11 @@ export const BULK_RUN_ITEMS = 10_000
 /**
  * `ANALYZE run_items`, after a dispatch bulk-loaded a large run's items: until
  * autovacuum notices (a minute or more), the planner would believe the table as
- * small as when it last looked — on a fresh install, empty — and read every
- * pending item of the run for each batch instead of its own (the partial
- * `run_items_pending` index looks cheapest). PostgreSQL's advice after a bulk
- * load; it samples at most 30,000 rows and blocks no writer.
+ * small as when it last looked — on a fresh install, empty — and could read
+ * every pending item of the run for each batch instead of its own (as it did
+ * through the partial pending index, before migration 0007 dropped it).
+ * PostgreSQL's advice after a bulk load; it samples at most 30,000 rows and
+ * blocks no writer.
  */
 export const refreshItemStatistics = (sql: SqlClient.SqlClient) => sql`ANALYZE run_items`
 
@@ -128,7 +129,14 @@ export const projectRunEvent = (
         WHERE id = ${runId} AND status = 'pending'`
     case "ItemBatchStarted":
       return sequence([
-        sql`UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
+        // the batch's row (how its items are found again), and its items claimed
+        sql`WITH batch AS (
+            INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
+            VALUES (${event.batch}, ${runId}, ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
+              ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}, ${event.startedAt})
+            ON CONFLICT (batch) DO NOTHING
+          )
+          UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
             started_at = ${event.startedAt}, updated_at = ${event.startedAt}
           WHERE run_id = ${runId} AND status = 'pending'
             AND id = ANY(${itemIds(runId, event.ordinals)}::text[])`,
