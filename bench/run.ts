@@ -19,7 +19,7 @@ import { mkdir, writeFile } from "node:fs/promises"
 import { cpus, freemem, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { startEmbeddedPostgres } from "../packages/adapters/src/postgres/EmbeddedPostgres.ts"
-import { rebuildReadModels } from "../packages/adapters/src/postgres/Rebuild.ts"
+import { projectionTables, rebuildReadModels } from "../packages/adapters/src/postgres/Rebuild.ts"
 import { startDispatchBaseline } from "./dispatch-baseline.ts"
 import type { LoadConfig, LoadResult } from "./load.ts"
 import { type Check, type Results, writeReport } from "./report.ts"
@@ -516,14 +516,8 @@ const replayScenario = async (system: System, checks: Array<Check>, raw: Record<
   const [{ events } = { events: 0 }] = await system.sql.query<{ events: number }>(
     "SELECT count(*)::int AS events FROM events"
   )
-  const tables = [
-    "enrichment_runs",
-    "run_items",
-    "idempotency_keys",
-    "credit_accounts",
-    "credit_holds",
-    "credit_ledger"
-  ]
+  // the tables the rebuild writes
+  const tables = projectionTables
   for (const t of tables) await createLike(system.sql, `bench_replay_${t}`, t)
   const rebuildEps: Array<number> = []
   const baselineEps: Array<number> = []

@@ -16,7 +16,7 @@ import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
 import { textArray } from "@enrich/adapters/postgres/TextArray"
-import { RunStore, runStreamId } from "@enrich/adapters/postgres/RunStore"
+import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
@@ -129,22 +129,25 @@ export class RunExecutor extends Context.Service<
           .withTransaction(
             Effect.gen(function* () {
               // the run's stream row first, as every command on the run takes it (lock order: stream, then items)
-              yield* sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`
+              const known = yield* runs.lock(runId)
               // the lowest pending items, from the run's last claimed ordinal on: claims are serialised by the
               // stream lock and take items in order, so none is pending below it (and an item never becomes
               // pending again); a pending item another transaction holds (a Lead's erasure) is waited for,
-              // not skipped. Found nothing: look once from the start, whatever a past claim did.
+              // not skipped. Found nothing while the run still counts pending items (a run claimed before
+              // migration 0007, when claims skipped locked items): look from the start.
               const pending = (after: Statement.Fragment) => sql<{ ordinal: number }>`
                 SELECT ordinal FROM run_items WHERE run_id = ${runId} AND ordinal > ${after} AND status = 'pending'
                 ORDER BY ordinal LIMIT ${batchSize} FOR UPDATE`
               const above = yield* pending(
                 sql`(SELECT coalesce(max(last_ordinal), 0) FROM run_batches WHERE run_id = ${runId})`
               )
-              const next = above.length > 0 ? above : yield* pending(sql`0`)
+              const counted = known.state.status === "none" ? 0 : known.state.counts.pending
+              const next = above.length > 0 || counted === 0 ? above : yield* pending(sql`0`)
               if (next.length === 0) return { _tag: "Nothing" as const }
               yield* runs.execute({
                 runId,
                 workspaceId,
+                known,
                 command: {
                   _tag: "StartBatch",
                   batch,

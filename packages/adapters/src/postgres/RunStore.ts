@@ -66,6 +66,11 @@ export class RunStore extends Context.Service<
       RunCommandRejected | WrongExpectedVersion | CreditRejection
     >
     readonly load: (runId: string) => Effect.Effect<RunState>
+    /**
+     * Takes the run's stream row for the rest of the caller's transaction (as every command does first)
+     * and reads the run: what `execute` then takes as `known`.
+     */
+    readonly lock: (runId: string) => Effect.Effect<KnownRun>
   }
 >()("@enrich/adapters/postgres/RunStore") {
   /** A run id never used: no stream yet (the append refuses it if one exists). */
@@ -78,14 +83,41 @@ export class RunStore extends Context.Service<
       const store = yield* EventStore
       const ledger = yield* CreditLedger
 
-      /** The run's state and stream version: its snapshot plus the events appended after it. */
-      const current = Effect.fnUntraced(function* (runId: string) {
-        const [snapshot] = yield* sql<{ version: number; state: RunState }>`
-          SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
+      /** The run from `snapshot` on: the events appended after it, folded into it. */
+      const fromSnapshot = Effect.fnUntraced(function* (
+        runId: string,
+        snapshot: { readonly version: number; readonly state: RunState } | undefined
+      ) {
         const after = snapshot?.version ?? 0
         const tail = yield* store.readStream(runStreamId(runId), { after })
         const events = yield* Effect.forEach(tail, (e) => decodeRunEvent(e.type, e.version, e.data))
         return { state: events.reduce(evolve, snapshot?.state ?? initialState), version: after + events.length }
+      })
+
+      /** The run's state and stream version: its snapshot plus the events appended after it. */
+      const current = Effect.fnUntraced(function* (runId: string) {
+        const [snapshot] = yield* sql<{ version: number; state: RunState }>`
+          SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
+        return yield* fromSnapshot(runId, snapshot)
+      }, Effect.orDie)
+
+      /**
+       * Takes the run's stream row (commands on one run queue on it, so they do not deadlock with a claim) and
+       * reads the run with it, in one statement when the snapshot is as new as the stream. A lock that had to
+       * wait sees the snapshot as it was when the statement began: the stream's version then says it is older,
+       * and the events after it are read.
+       */
+      const lock = Effect.fnUntraced(function* (runId: string) {
+        const [row] = yield* sql<{ stream_version: number; version: number | null; state: RunState | null }>`
+          SELECT e.version AS stream_version, s.version, s.state
+          FROM event_streams e LEFT JOIN run_snapshots s ON s.run_id = ${runId}
+          WHERE e.stream_id = ${runStreamId(runId)}
+          FOR UPDATE OF e`
+        if (row === undefined) return RunStore.newRun
+        const snapshot =
+          row.version === null || row.state === null ? undefined : { version: row.version, state: row.state }
+        if (snapshot !== undefined && snapshot.version === row.stream_version) return snapshot
+        return yield* fromSnapshot(runId, snapshot)
       }, Effect.orDie)
 
       /** The credit movements a run event implies. */
@@ -117,13 +149,7 @@ export class RunStore extends Context.Service<
         inTransaction(
           sql,
           Effect.gen(function* () {
-            const { state, version } =
-              known ??
-              (yield* Effect.andThen(
-                // commands on one run take its stream row first, so they queue instead of deadlocking with a claim
-                sql`SELECT 1 FROM event_streams WHERE stream_id = ${runStreamId(runId)} FOR UPDATE`,
-                current(runId)
-              ))
+            const { state, version } = known ?? (yield* lock(runId))
             const decision = decideInOrder("_tag" in command ? [command] : command, state)
             if (decision instanceof RunCommandRejected) return yield* decision
             if (decision.length > 0) {
@@ -167,7 +193,7 @@ export class RunStore extends Context.Service<
 
       const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
 
-      return RunStore.of({ execute, load })
+      return RunStore.of({ execute, load, lock })
     })
   )
 }

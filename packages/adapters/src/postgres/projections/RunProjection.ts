@@ -128,40 +128,40 @@ export const projectRunEvent = (
       return sql`UPDATE enrichment_runs SET status = 'running', started_at = ${event.startedAt}, updated_at = ${event.startedAt}
         WHERE id = ${runId} AND status = 'pending'`
     case "ItemBatchStarted":
-      return sequence([
-        // the batch's row (how its items are found again), and its items claimed
-        sql`WITH batch AS (
-            INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
-            VALUES (${event.batch}, ${runId}, ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
-              ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}, ${event.startedAt})
-            ON CONFLICT (batch) DO NOTHING
-          )
-          UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
-            started_at = ${event.startedAt}, updated_at = ${event.startedAt}
-          WHERE run_id = ${runId} AND status = 'pending'
-            AND id = ANY(${itemIds(runId, event.ordinals)}::text[])`,
-        sql`UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
+      // the batch's row (how its items are found again), the run's counts and its items claimed: one statement
+      return sql`WITH batch AS (
+          INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
+          VALUES (${event.batch}, ${runId}, ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
+            ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}, ${event.startedAt})
+          ON CONFLICT (batch) DO NOTHING
+        ), run AS (
+          UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
             count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
-          WHERE id = ${runId}`
-      ])
+          WHERE id = ${runId}
+        )
+        UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
+          started_at = ${event.startedAt}, updated_at = ${event.startedAt}
+        WHERE run_id = ${runId} AND status = 'pending'
+          AND id = ANY(${itemIds(runId, event.ordinals)}::text[])`
     case "ItemBatchRecorded": {
       const count = (status: string) => event.outcomes.filter((o) => o.status === status).length
-      return sequence([
-        sql`UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
-            completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
-          FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
-          WHERE i.id = ANY(${itemIds(
-            runId,
-            event.outcomes.map((o) => o.ordinal)
-          )}::text[]) AND i.run_id = ${runId}
-            AND i.ordinal = x.ordinal AND i.status = 'running'`,
-        sql`UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
+      // the run's counts and the batch's items: one statement
+      return sql`WITH run AS (
+          UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
             count_completed = count_completed + ${count("completed")},
             count_failed = count_failed + ${count("failed")},
             count_skipped = count_skipped + ${count("skipped")},
             updated_at = ${event.recordedAt}
-          WHERE id = ${runId}`
-      ])
+          WHERE id = ${runId}
+        )
+        UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
+          completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
+        FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
+        WHERE i.id = ANY(${itemIds(
+          runId,
+          event.outcomes.map((o) => o.ordinal)
+        )}::text[]) AND i.run_id = ${runId}
+          AND i.ordinal = x.ordinal AND i.status = 'running'`
     }
     case "RunCompleted":
       return sql`UPDATE enrichment_runs SET status = 'completed', completed_at = ${event.completedAt},
@@ -178,7 +178,7 @@ export const projectRunEvent = (
   }
 }
 
-/** A cancel or a failure: the run's status moves, its pending items are skipped; running ones finish. */
+/** A cancel or a failure: the run's status moves, its pending items are skipped; running ones finish. One statement. */
 const stopRun = (
   sql: SqlClient.SqlClient,
   runId: string,
@@ -187,14 +187,11 @@ const stopRun = (
   at: string,
   error: { readonly message: string; readonly details: null } | null
 ) =>
-  sequence([
-    sql`UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
-      WHERE run_id = ${runId} AND status = 'pending'`,
-    sql`UPDATE enrichment_runs SET status = ${status}, completed_at = ${at},
-        cancelled_at = ${status === "cancelled" ? at : null}, error = ${error === null ? null : json(error)}::jsonb,
-        count_skipped = count_skipped + count_pending, count_pending = 0, updated_at = ${at}
-      WHERE id = ${runId} AND status IN ('pending', 'running')`
-  ])
-
-/** Statements one after the other, on the caller's transaction. */
-const sequence = <E>(statements: ReadonlyArray<Effect.Effect<unknown, E>>) => Effect.all(statements, { discard: true })
+  sql`WITH items AS (
+      UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
+      WHERE run_id = ${runId} AND status = 'pending'
+    )
+    UPDATE enrichment_runs SET status = ${status}, completed_at = ${at},
+      cancelled_at = ${status === "cancelled" ? at : null}, error = ${error === null ? null : json(error)}::jsonb,
+      count_skipped = count_skipped + count_pending, count_pending = 0, updated_at = ${at}
+    WHERE id = ${runId} AND status IN ('pending', 'running')`
