@@ -5,7 +5,8 @@
  * cluster. It is a PROXY of the service's transaction, not a replay of its
  * exact statements: the writes a 10-Lead dispatch makes (idempotency key,
  * frozen scope, credit row lock and hold, run stream + RunRequested/RunDispatched
- * events, run row, items, credit event), into `bench_d_*` copies of the tables.
+ * events, run row, items, credit event), into `bench_d_*` copies of the tables,
+ * rows included (the service's tables are not empty when scenario 1 runs).
  *
  * As a module: `startDispatchBaseline(url)` spawns it. As an entry point: serves.
  */
@@ -27,11 +28,14 @@ const tables = {
 
 const serve = async (url: string, port: number) => {
   const sql = makeSql(url, 10)
+  // same shape includes the same rows: the copies start with what the service's tables hold (after the
+  // worker and planning scenarios: millions of items), so both write into indexes of the same size
   for (const [copy, of] of Object.entries(tables)) {
     await sql.query(`DROP TABLE IF EXISTS ${copy}`)
     await createLike(sql, copy, of)
+    await sql.query(`INSERT INTO ${copy} SELECT * FROM ${of}`)
+    await sql.query(`ANALYZE ${copy}`)
   }
-  await sql.query("INSERT INTO bench_d_accounts SELECT * FROM credit_accounts")
 
   const dispatch = (workspaceId: string, key: string, leadIds: ReadonlyArray<string>) =>
     Effect.gen(function* () {
@@ -121,7 +125,8 @@ export const startDispatchBaseline = async (url: string) => {
   await waitFor(
     "the baseline server",
     async () => ((await http(base, "GET", "/")).status > 0 ? true : undefined),
-    30_000
+    // it copies the service's tables first (millions of items after the other scenarios)
+    900_000
   )
   return {
     base,

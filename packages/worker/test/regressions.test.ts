@@ -11,17 +11,19 @@ import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
 
-const Live = RunExecutor.layer.pipe(
-  Layer.provideMerge(
-    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
-  ),
-  Layer.provideMerge(TestDatabaseLive),
-  Layer.provide(
-    ConfigProvider.layer(
-      ConfigProvider.fromEnv({ env: { ...process.env, ENRICH_BATCH_SIZE: "5" } as Record<string, string> })
+/** The executor and the services on a test database, configured by `env` over the process's. */
+const executorWith = (env: Record<string, string>) =>
+  RunExecutor.layer.pipe(
+    Layer.provideMerge(
+      ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
+    ),
+    Layer.provideMerge(TestDatabaseLive),
+    Layer.provide(
+      ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...process.env, ...env } as Record<string, string> }))
     )
   )
-)
+
+const Live = executorWith({ ENRICH_BATCH_SIZE: "5" })
 
 layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integration)", (it) => {
   it.effect("regression_a_cancel_racing_batch_claims_deadlocked_into_a_500", () =>
@@ -67,19 +69,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
 })
 
 /** One connection: the executor's statements and the test's statistics reads share one server process. */
-const OneConnection = RunExecutor.layer.pipe(
-  Layer.provideMerge(
-    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
-  ),
-  Layer.provideMerge(TestDatabaseLive),
-  Layer.provide(
-    ConfigProvider.layer(
-      ConfigProvider.fromEnv({
-        env: { ...process.env, ENRICH_BATCH_SIZE: "50", ENRICH_DB_MAX_CONNECTIONS: "1" } as Record<string, string>
-      })
-    )
-  )
-)
+const OneConnection = executorWith({ ENRICH_BATCH_SIZE: "50", ENRICH_DB_MAX_CONNECTIONS: "1" })
 
 /**
  * Rows of `leads` and `list_memberships` read so far, as the statistics say once this (only) server process
