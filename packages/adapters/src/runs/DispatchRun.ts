@@ -197,6 +197,10 @@ export class DispatchRun extends Context.Service<
           return undefined
         })
 
+      /** The stored key's answer (replay or KeyReused), or `otherwise` when the key is not stored. */
+      const storedOr = <E>(workspaceId: string, key: string, fingerprint: string, otherwise: () => E) =>
+        judgeStoredKey(workspaceId, key, fingerprint).pipe(Effect.filterOrFail(Predicate.isNotUndefined, otherwise))
+
       const dispatch = Effect.fn("DispatchRun.dispatch")(
         function* (workspaceId: string, request: DispatchRequest) {
           const fingerprint = createHash("sha256")
@@ -204,19 +208,14 @@ export class DispatchRun extends Context.Service<
             .digest("hex")
           const key = request.mode === "persisted" ? request.idempotencyKey : undefined
           const entry = catalog.find(request.enrichmentId)
-          if (entry === undefined) {
-            // a stored key is judged first: its replay answers even if the enrichment left the catalog since
-            const stored = key === undefined ? undefined : yield* judgeStoredKey(workspaceId, key, fingerprint)
-            if (stored !== undefined) return stored
-            return yield* new EnrichmentNotFound({ enrichmentId: request.enrichmentId })
-          }
+          // a refusal before the transaction: a stored key is judged first (its replay answers even if the
+          // enrichment left the catalog since), then the refusal
+          const refuse = <E>(refusal: E) =>
+            key === undefined ? Effect.fail(refusal) : storedOr(workspaceId, key, fingerprint, () => refusal)
+          if (entry === undefined) return yield* refuse(new EnrichmentNotFound({ enrichmentId: request.enrichmentId }))
           const contract = entry.contract
           const input = decodeRunInput(entry, request.input)
-          if (input instanceof PlanRejected) {
-            const stored = key === undefined ? undefined : yield* judgeStoredKey(workspaceId, key, fingerprint)
-            if (stored !== undefined) return stored
-            return yield* input
-          }
+          if (input instanceof PlanRejected) return yield* refuse(input)
           const runId = uuidv7()
           const scope = request.scope
           const parsedFilter =
@@ -368,10 +367,7 @@ export class DispatchRun extends Context.Service<
             .pipe(
               Effect.catchTags({
                 // the key is stored (or a twin holding it committed meanwhile): replay, refuse or report it busy
-                KeyTaken: ({ key }) =>
-                  judgeStoredKey(workspaceId, key, fingerprint).pipe(
-                    Effect.filterOrFail(Predicate.isNotUndefined, () => new IdempotencyKeyInUse({ key }))
-                  ),
+                KeyTaken: ({ key }) => storedOr(workspaceId, key, fingerprint, () => new IdempotencyKeyInUse({ key })),
                 SqlError: Effect.die,
                 RunCommandRejected: Effect.die,
                 WrongExpectedVersion: Effect.die,
