@@ -8,7 +8,9 @@
  *   and the ledger agree;
  * - a small run of another workspace finishes while a large run executes
  *   (two slots, the large run in several partitions: the fair share);
- * - the worker's memory stays flat as a run grows.
+ * - the worker's memory stays flat as a run grows;
+ * - a runner starts a run when its dispatch commits (LISTEN/NOTIFY), not at
+ *   its next poll.
  * Sizes and trial counts read ENRICH_TEST_SCALE. Full scale, once, on the
  * PostgreSQL 15 service: ENRICH_TEST_SCALE=10 (crash: 10,000 Leads × 10 kills;
  * two workers: 20,000 Leads split 17,300 + 2,700; cancel of a 50,000-Lead run:
@@ -292,6 +294,24 @@ layer(Live, { timeout: 600_000, excludeTestServices: true })("Execution (process
                (SELECT count(*)::int FROM item_results WHERE run_id = ${runId}) AS results`
         assert.deepStrictEqual(log, { recorded: leads, distinct_recorded: leads, results: leads })
         console.log(`shared run: ${leads} Leads, per worker ${workers.map((w) => w.items).join(" + ")}`)
+      }),
+    timeout
+  )
+
+  it.effect(
+    "a_run_starts_when_its_dispatch_commits_not_at_the_runners_next_poll",
+    () =>
+      Effect.gen(function* () {
+        const api = yield* apiProcess
+        const { key } = yield* workspaceWithLeads(api, 10, 10)
+        // a runner that would read its messages only every 10 minutes: it hears of the run by the dispatch's NOTIFY
+        const worker = yield* startWorkerWith({ ENRICH_RUNNER_POLL_MS: String(600_000) })
+        const runId = yield* dispatchAll(api, key)
+        const run = yield* settled(api, key, runId, 60_000).pipe(
+          Effect.tapCause(() => Effect.sync(() => console.log(worker.output())))
+        )
+        assert.strictEqual(run.status, "completed")
+        assert.strictEqual(run.scope.counts.completed, 10)
       }),
     timeout
   )

@@ -2,7 +2,7 @@
  * The workflow engine names every execution and activity by a SHA-256 of its
  * key, through WebCrypto's `subtle.digest`: asynchronous, one round trip
  * through libuv's thread pool per hash — 6 % of the API process's CPU under
- * dispatch load (two per dispatch: the hand-over and the wake). Here the same
+ * dispatch load (two per dispatch then: the hand-over and a wake). Here the same
  * digest comes from node:crypto, computed at once; every other WebCrypto call
  * goes to the platform's.
  */

@@ -4,8 +4,10 @@
  * body (in packages/worker) runs batch activities that claim item rows.
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
-import { Config, Duration, Effect, Layer, Option, Schema } from "effect"
-import { ClusterWorkflowEngine, RunnerAddress, type ShardingConfig } from "effect/cluster"
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Option, Queue, Schedule, Schema } from "effect"
+import { ClusterWorkflowEngine, RunnerAddress, Sharding, type ShardingConfig } from "effect/cluster"
+import { SqlClient } from "effect/sql"
 import { Workflow, type WorkflowEngine } from "effect/workflow"
 import { Dispatcher, DispatchFailed } from "@enrich/domain/ports/Dispatcher"
 import { withNodeDigest } from "./NodeDigest.ts"
@@ -43,25 +45,63 @@ export const sharding: Partial<ShardingConfig.ShardingConfig["Service"]> = {
   runnerHealthCheckInterval: Duration.seconds(2)
 }
 
-/** A runner process at `address`: executes workflows. Each runner needs its own address. */
-export const runnerCluster = (address: { readonly host: string; readonly port: number }) =>
-  ClusterWorkflowEngine.layer.pipe(
+/**
+ * The channel a dispatch notifies in its transaction: PostgreSQL delivers the
+ * notification at commit, and every runner then reads its shards' new
+ * messages at once instead of at its next poll (DECISIONS.md 33).
+ */
+export const HANDED_OVER_CHANNEL = "enrich_run_handed_over"
+
+/**
+ * A runner's ear for dispatches: LISTEN on HANDED_OVER_CHANNEL, and read
+ * storage whenever notifications arrive (all that arrived meanwhile, once).
+ * The listening connection is opened again after a failure; meanwhile the
+ * runner's poll still finds every message, only later.
+ */
+const WakeOnHandOver = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const pg = yield* PgClient.PgClient
+    const sharding = yield* Sharding.Sharding
+    const listen = Effect.scoped(
+      Effect.gen(function* () {
+        const notifications = yield* pg.listen(HANDED_OVER_CHANNEL)
+        // what was committed before the LISTEN took effect
+        yield* sharding.pollStorage
+        for (;;) {
+          yield* Queue.takeAll(notifications)
+          yield* sharding.pollStorage
+        }
+      })
+    )
+    yield* listen.pipe(
+      Effect.tapCause((cause) => Effect.logWarning("listening for dispatches failed; retrying", cause)),
+      Effect.retry(Schedule.spaced(Duration.seconds(1))),
+      Effect.forkScoped
+    )
+  })
+)
+
+/**
+ * A runner process at `address`: executes workflows. Each runner needs its own address. It reads its
+ * messages when a dispatch commits (WakeOnHandOver) and every `pollInterval` (default 5 s), which is what
+ * finds the rest: activity replies from other runners, messages of a runner that died.
+ */
+export const runnerCluster = (
+  address: { readonly host: string; readonly port: number },
+  pollInterval: Duration.Input = sharding.entityMessagePollInterval!
+) =>
+  Layer.merge(ClusterWorkflowEngine.layer, WakeOnHandOver).pipe(
     Layer.provideMerge(
       NodeClusterSocket.layer({
         storage: "sql",
-        shardingConfig: { ...sharding, runnerAddress: Option.some(RunnerAddress.make(address.host, address.port)) }
+        shardingConfig: {
+          ...sharding,
+          entityMessagePollInterval: pollInterval,
+          runnerAddress: Option.some(RunnerAddress.make(address.host, address.port))
+        }
       })
     )
   )
-
-/** The runner address from `ENRICH_RUNNER_HOST` / `ENRICH_RUNNER_PORT` (default 127.0.0.1:34431). */
-export const RunnerClusterLive = Layer.unwrap(
-  Effect.gen(function* () {
-    const host = yield* Config.String("ENRICH_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1"))
-    const port = yield* Config.Int("ENRICH_RUNNER_PORT").pipe(Config.withDefault(34431))
-    return runnerCluster({ host, port })
-  })
-)
 
 /** A process that only dispatches (a separate HTTP process): no runner of its own. */
 export const ClientOnlyClusterLive = ClusterWorkflowEngine.layer.pipe(
@@ -71,12 +111,14 @@ export const ClientOnlyClusterLive = ClusterWorkflowEngine.layer.pipe(
 /**
  * Dispatcher on the workflow engine. `dispatch` runs inside the dispatch
  * transaction, so the cluster's message row is the outbox: a rollback leaves no
- * workflow, a commit leaves exactly one. `wake` re-sends after commit (a
- * duplicate by idempotency key) so the runner starts at once, not at its poll.
+ * workflow, a commit leaves exactly one. It also notifies HANDED_OVER_CHANNEL
+ * in that transaction, so the runners read the message as soon as it is
+ * committed, not at their poll (a rollback notifies nobody).
  */
 export const WorkflowDispatcherLive = Layer.effect(
   Dispatcher,
   Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
     const context = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
     const start = (run: { readonly runId: string; readonly workspaceId: string }) =>
       EnrichmentRunWorkflow.execute({ runId: run.runId, workspaceId: run.workspaceId }, { discard: true }).pipe(
@@ -88,12 +130,12 @@ export const WorkflowDispatcherLive = Layer.effect(
       joinsTransaction: true,
       dispatch: (run) =>
         start(run).pipe(
+          Effect.tap(() => sql`SELECT pg_notify(${HANDED_OVER_CHANNEL}, '')`),
           Effect.map((triggerRunId) => ({ triggerRunId })),
           Effect.catchCause((cause) =>
             Effect.fail(new DispatchFailed({ message: `workflow engine refused the run: ${String(cause)}` }))
           )
-        ),
-      wake: (run) => start(run).pipe(Effect.ignore)
+        )
     })
   })
 )

@@ -21,7 +21,7 @@
  * deduplicated by Trigger.dev (the SDK sends its SHA-256). The workspace is
  * the `concurrencyKey`, so Trigger.dev keeps a queue per workspace and the
  * task's concurrency limit applies to each apart (the fair share on that
- * engine). `wake` does nothing: Trigger.dev queues the run itself.
+ * engine).
  *
  * Configuration: `TRIGGER_API_URL` (default https://api.trigger.dev),
  * `TRIGGER_SECRET_KEY`, `ENRICH_TRIGGER_TASK_ID` (default `enrich-run`),
@@ -113,8 +113,7 @@ export const TriggerDispatcherLive = Layer.effect(
           Effect.orDie,
           Effect.andThen(trigger(run)),
           Effect.withSpan("TriggerDispatcher.dispatch", { attributes: { runId: run.runId } })
-        ),
-      wake: () => Effect.void
+        )
     })
   })
 )

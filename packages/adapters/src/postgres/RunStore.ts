@@ -162,15 +162,20 @@ export class RunStore extends Context.Service<
                 events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
                 metadata: { ...context, correlationId: runId, ...metadata }
               })
-              yield* projectRunEvents(sql, runId, workspaceId, decision)
+              const after = decision.reduce(evolve, state)
+              // the new snapshot rides on the projection's last statement (no round trip of its own)
+              yield* projectRunEvents(sql, runId, workspaceId, decision, [
+                sql`snapshot AS (
+                  INSERT INTO run_snapshots (run_id, version, state)
+                  VALUES (${runId}, ${version + decision.length}, ${JSON.stringify(after)}::jsonb)
+                  ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state
+                )`
+              ])
               let before = state
               for (const event of decision) {
                 yield* moveCredits(runId, workspaceId, before, event)
                 before = evolve(before, event)
               }
-              yield* sql`INSERT INTO run_snapshots (run_id, version, state)
-                  VALUES (${runId}, ${version + decision.length}, ${JSON.stringify(before)}::jsonb)
-                  ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state`
             }
             return { state: decision.reduce(evolve, state), version: version + decision.length, events: decision }
           })

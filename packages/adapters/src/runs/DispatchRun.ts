@@ -382,7 +382,6 @@ export class DispatchRun extends Context.Service<
               message: committed.failure.value
             })
           }
-          yield* dispatcher.wake({ runId, workspaceId })
           return {
             _tag: "Accepted" as const,
             created: true,

@@ -91,9 +91,6 @@ layer(Layer.mergeAll(TestDatabaseLive, TriggerStandIn.layer), { timeout: 120_000
           requests[0]!.body.options.idempotencyKey,
           createHash("sha256").update(run.runId).digest("hex")
         )
-        // wake does nothing: Trigger.dev queues the run itself
-        const { requests: woken } = yield* requestsDuring(dispatcher.wake(run))
-        assert.strictEqual(woken.length, 0)
       })
     )
 

@@ -1,7 +1,7 @@
 /**
  * The hand-over of a run to an execution engine (the default `effect/workflow`
  * on `effect/cluster`, or Trigger.dev). `dispatch` runs inside the dispatch
- * transaction where the engine can join it; `wake` is called after commit.
+ * transaction where the engine can join it, or once the run is recorded.
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
@@ -26,6 +26,5 @@ export class Dispatcher extends Context.Service<
      */
     readonly joinsTransaction: boolean
     readonly dispatch: (run: RunHandOver) => Effect.Effect<{ readonly triggerRunId: string }, DispatchFailed>
-    readonly wake: (run: RunHandOver) => Effect.Effect<void>
   }
 >()("@enrich/domain/ports/Dispatcher") {}

@@ -5,5 +5,7 @@ export { httpPort } from "@enrich/http/server/ApiProcess"
 
 export const runnerAddress = Effect.all({
   host: Config.String("ENRICH_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
-  port: Config.Port("ENRICH_RUNNER_PORT").pipe(Config.withDefault(34431))
+  port: Config.Port("ENRICH_RUNNER_PORT").pipe(Config.withDefault(34431)),
+  /** how often the runner reads its messages besides when a dispatch commits */
+  pollMs: Config.Int("ENRICH_RUNNER_POLL_MS").pipe(Config.withDefault(5_000))
 })
