@@ -11,9 +11,10 @@ import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { type CreditCommand, decide, encodeCreditEvent, isRejection } from "@enrich/domain/credits/CreditAccount"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { CommandMetadata, EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
+import { CommandMetadata, ExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { uuidv7 } from "../Ids.ts"
-import { projectCreditEvent } from "./projections/CreditProjection.ts"
+import { appendEventsPg } from "./EventStorePg.ts"
+import { creditEventRows, projectCreditEvent } from "./projections/CreditProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
 export const creditStreamId = (workspaceId: string) => `credits-${workspaceId}`
@@ -22,7 +23,6 @@ export const CreditLedgerPgLive = Layer.effect(
   CreditLedger,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    const store = yield* EventStore
 
     const execute = Effect.fn("CreditLedger.execute")(
       function* (
@@ -53,15 +53,30 @@ export const CreditLedgerPgLive = Layer.effect(
             if (isRejection(decided)) return yield* decided
             const events = decided.map((event) => ({ event, eventId: uuidv7() }))
             const context = yield* CommandMetadata
-            yield* store.append({
-              streamId: creditStreamId(workspaceId),
-              streamType: "credits",
-              workspaceId,
-              expected: ExpectedVersion.any,
-              events: events.map(({ event, eventId }) => ({ eventId, ...encodeCreditEvent(event) })),
-              metadata: { ...context, correlationId: metadata?.correlationId ?? runId ?? context.correlationId }
-            })
-            for (const { event, eventId } of events) yield* projectCreditEvent(sql, workspaceId, eventId, event)
+            // one event (a reservation, a grant): its rows ride on its append, written only if it is appended.
+            // Several (a settlement's capture and release) move the same rows, which one statement cannot
+            // write twice: each is projected by a statement of its own after the append.
+            const [only] = events
+            yield* appendEventsPg(
+              sql,
+              {
+                streamId: creditStreamId(workspaceId),
+                streamType: "credits",
+                workspaceId,
+                expected: ExpectedVersion.any,
+                events: events.map(({ event, eventId }) => ({ eventId, ...encodeCreditEvent(event) })),
+                metadata: { ...context, correlationId: metadata?.correlationId ?? runId ?? context.correlationId }
+              },
+              events.length === 1 && only !== undefined
+                ? creditEventRows(sql, workspaceId, only.eventId, only.event, {
+                    gate: sql`EXISTS (SELECT 1 FROM bumped)`,
+                    prefix: "credit"
+                  })
+                : []
+            )
+            if (events.length > 1) {
+              for (const { event, eventId } of events) yield* projectCreditEvent(sql, workspaceId, eventId, event)
+            }
             return decided
           })
         )

@@ -21,7 +21,7 @@
  * in position order; across transactions, in transaction-id order.
  */
 import { Effect, Layer, Option } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { SqlClient, type SqlError, type Statement } from "effect/sql"
 import {
   type Appended,
   EventStore,
@@ -63,125 +63,135 @@ const isEventIdTaken = (error: SqlError.SqlError): boolean =>
 
 const failWith = (message: string) => (cause: unknown) => Effect.fail(new EventStoreError({ message, cause }))
 
+/** Bumps the stream row by `n` if `expected` holds and no event id of `input` is stored yet. */
+const bumpStream = (
+  sql: SqlClient.SqlClient,
+  streamId: string,
+  streamType: string,
+  workspaceId: string,
+  expected: ExpectedVersion,
+  n: number
+) => {
+  const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT event_id FROM input))`
+  switch (expected._tag) {
+    case "NoStream":
+      return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
+          SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
+          ON CONFLICT (stream_id) DO NOTHING RETURNING version`
+    case "Any":
+      return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
+          SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
+          ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + ${n}, updated_at = now()
+          RETURNING version`
+    case "StreamExists":
+      return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
+          WHERE stream_id = ${streamId} AND ${fresh} RETURNING version`
+    case "Exact":
+      return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
+          WHERE stream_id = ${streamId} AND version = ${expected.version} AND ${fresh} RETURNING version`
+  }
+}
+
+/** The stream's version now, and where the store holds any of `eventIds`. */
+const inspect = (sql: SqlClient.SqlClient, streamId: string, eventIds: ReadonlyArray<string>) =>
+  sql<{
+    actual: number | null
+    stored: ReadonlyArray<{ eventId: string; streamId: string; streamVersion: number; globalPosition: string }>
+  }>`SELECT (SELECT version FROM event_streams WHERE stream_id = ${streamId}) AS actual,
+        coalesce((
+          SELECT jsonb_agg(jsonb_build_object('eventId', event_id::text, 'streamId', stream_id,
+                   'streamVersion', stream_version, 'globalPosition', global_position::text))
+          FROM events
+          WHERE event_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb)::uuid)
+        ), '[]'::jsonb) AS stored`.pipe(
+    Effect.map((rows) => ({
+      actual: rows[0]?.actual ?? null,
+      stored: (rows[0]?.stored ?? []).map((e): StoredEventId => ({ ...e, globalPosition: BigInt(e.globalPosition) }))
+    }))
+  )
+
+/**
+ * An append, with `also`: data-modifying CTEs the append's statement carries (an event's projection,
+ * so the event and its rows cost one round trip). They may read `bumped`, which has one row exactly
+ * when the events were appended: each must write only then (`WHERE EXISTS (SELECT 1 FROM bumped)`).
+ */
+export const appendEventsPg = Effect.fnUntraced(
+  function* (
+    sql: SqlClient.SqlClient,
+    { events, expected, metadata, streamId, streamType, workspaceId }: Parameters<EventStore["Service"]["append"]>[0],
+    also: ReadonlyArray<Statement.Fragment> = []
+  ) {
+    const eventIds = events.map((e) => e.eventId)
+    if (new Set(eventIds).size !== eventIds.length) {
+      return yield* new EventStoreError({ message: "an append repeats an event id", cause: eventIds })
+    }
+    const rejected = (actual: number | null) =>
+      new WrongExpectedVersion({ streamId, expected: ExpectedVersion.describe(expected), actual })
+    if (events.length === 0) {
+      const rows = yield* sql<{ version: number }>`SELECT version FROM event_streams WHERE stream_id = ${streamId}`
+      const actual = rows[0]?.version ?? null
+      if (!ExpectedVersion.matches(expected, actual)) return yield* rejected(actual)
+      return { _tag: "Appended", nextVersion: actual ?? 0, firstPosition: 0n, lastPosition: 0n } satisfies Appended
+    }
+    const payload = JSON.stringify(
+      events.map((e) => ({ event_id: e.eventId, type: e.type, schema_version: e.version, data: e.data }))
+    )
+    const n = events.length
+    const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
+    const written = yield* sql<{
+      next_version: number | null
+      first_position: string | null
+      last_position: string | null
+    }>`
+        WITH input AS (
+          SELECT (e.ev->>'event_id')::uuid AS event_id, e.ev->>'type' AS type,
+                 (e.ev->>'schema_version')::int AS schema_version, e.ev->'data' AS data, e.ord::int AS ord
+          FROM jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(ev, ord)
+        ),
+        bumped AS (${bumpStream(sql, streamId, streamType, workspaceId, expected, n)}),
+        inserted AS (
+          INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+          SELECT ${streamId}, bumped.version - ${n} + input.ord, input.event_id, input.type, input.schema_version,
+                 input.data, ${JSON.stringify(metadata ?? {})}::jsonb
+          FROM bumped, input ORDER BY input.ord
+          RETURNING global_position
+        )${also.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(also)}`}
+        SELECT (SELECT version FROM bumped) AS next_version,
+               (SELECT min(global_position)::text FROM inserted) AS first_position,
+               (SELECT max(global_position)::text FROM inserted) AS last_position`.pipe(
+      Effect.map((rows) => Option.fromNullishOr(rows[0])),
+      Effect.catchTag("SqlError", (error) =>
+        // the statement failed and, in a transaction, took it down: nothing more can be read in it
+        isEventIdTaken(error) && !inTransaction ? Effect.succeedNone : Effect.fail(error)
+      )
+    )
+    if (Option.isSome(written) && written.value.next_version !== null) {
+      return {
+        _tag: "Appended",
+        nextVersion: written.value.next_version,
+        firstPosition: BigInt(written.value.first_position ?? "0"),
+        lastPosition: BigInt(written.value.last_position ?? "0")
+      } satisfies Appended
+    }
+    const { actual, stored } = yield* inspect(sql, streamId, eventIds)
+    if (stored.length > 0) {
+      const outcome = retriedAppend(streamId, eventIds, stored)
+      return outcome._tag === "Appended" ? outcome : yield* outcome
+    }
+    if (Option.isNone(written)) {
+      return yield* new EventStoreError({ message: "an event id was taken, then is not stored", cause: eventIds })
+    }
+    return yield* rejected(actual)
+  },
+  Effect.catchTag("SqlError", failWith("append failed"))
+)
+
 export const EventStorePgLive = Layer.effect(
   EventStore,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    /** Bumps the stream row by `n` if `expected` holds and no event id of `input` is stored yet. */
-    const bumpStream = (
-      streamId: string,
-      streamType: string,
-      workspaceId: string,
-      expected: ExpectedVersion,
-      n: number
-    ) => {
-      const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT event_id FROM input))`
-      switch (expected._tag) {
-        case "NoStream":
-          return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
-            SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
-            ON CONFLICT (stream_id) DO NOTHING RETURNING version`
-        case "Any":
-          return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
-            SELECT ${streamId}, ${streamType}, ${workspaceId}, ${n} WHERE ${fresh}
-            ON CONFLICT (stream_id) DO UPDATE SET version = event_streams.version + ${n}, updated_at = now()
-            RETURNING version`
-        case "StreamExists":
-          return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
-            WHERE stream_id = ${streamId} AND ${fresh} RETURNING version`
-        case "Exact":
-          return sql`UPDATE event_streams SET version = version + ${n}, updated_at = now()
-            WHERE stream_id = ${streamId} AND version = ${expected.version} AND ${fresh} RETURNING version`
-      }
-    }
-
-    /** The stream's version now, and where the store holds any of `eventIds`. */
-    const inspect = (streamId: string, eventIds: ReadonlyArray<string>) =>
-      sql<{
-        actual: number | null
-        stored: ReadonlyArray<{ eventId: string; streamId: string; streamVersion: number; globalPosition: string }>
-      }>`SELECT (SELECT version FROM event_streams WHERE stream_id = ${streamId}) AS actual,
-          coalesce((
-            SELECT jsonb_agg(jsonb_build_object('eventId', event_id::text, 'streamId', stream_id,
-                     'streamVersion', stream_version, 'globalPosition', global_position::text))
-            FROM events
-            WHERE event_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb)::uuid)
-          ), '[]'::jsonb) AS stored`.pipe(
-        Effect.map((rows) => ({
-          actual: rows[0]?.actual ?? null,
-          stored: (rows[0]?.stored ?? []).map(
-            (e): StoredEventId => ({ ...e, globalPosition: BigInt(e.globalPosition) })
-          )
-        }))
-      )
-
-    const append: EventStore["Service"]["append"] = Effect.fnUntraced(
-      function* ({ events, expected, metadata, streamId, streamType, workspaceId }) {
-        const eventIds = events.map((e) => e.eventId)
-        if (new Set(eventIds).size !== eventIds.length) {
-          return yield* new EventStoreError({ message: "an append repeats an event id", cause: eventIds })
-        }
-        const rejected = (actual: number | null) =>
-          new WrongExpectedVersion({ streamId, expected: ExpectedVersion.describe(expected), actual })
-        if (events.length === 0) {
-          const rows = yield* sql<{ version: number }>`SELECT version FROM event_streams WHERE stream_id = ${streamId}`
-          const actual = rows[0]?.version ?? null
-          if (!ExpectedVersion.matches(expected, actual)) return yield* rejected(actual)
-          return { _tag: "Appended", nextVersion: actual ?? 0, firstPosition: 0n, lastPosition: 0n } satisfies Appended
-        }
-        const payload = JSON.stringify(
-          events.map((e) => ({ event_id: e.eventId, type: e.type, schema_version: e.version, data: e.data }))
-        )
-        const n = events.length
-        const inTransaction = Option.isSome(yield* Effect.serviceOption(sql.transactionService))
-        const written = yield* sql<{
-          next_version: number | null
-          first_position: string | null
-          last_position: string | null
-        }>`
-          WITH input AS (
-            SELECT (e.ev->>'event_id')::uuid AS event_id, e.ev->>'type' AS type,
-                   (e.ev->>'schema_version')::int AS schema_version, e.ev->'data' AS data, e.ord::int AS ord
-            FROM jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(ev, ord)
-          ),
-          bumped AS (${bumpStream(streamId, streamType, workspaceId, expected, n)}),
-          inserted AS (
-            INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-            SELECT ${streamId}, bumped.version - ${n} + input.ord, input.event_id, input.type, input.schema_version,
-                   input.data, ${JSON.stringify(metadata ?? {})}::jsonb
-            FROM bumped, input ORDER BY input.ord
-            RETURNING global_position
-          )
-          SELECT (SELECT version FROM bumped) AS next_version,
-                 (SELECT min(global_position)::text FROM inserted) AS first_position,
-                 (SELECT max(global_position)::text FROM inserted) AS last_position`.pipe(
-          Effect.map((rows) => Option.fromNullishOr(rows[0])),
-          Effect.catchTag("SqlError", (error) =>
-            // the statement failed and, in a transaction, took it down: nothing more can be read in it
-            isEventIdTaken(error) && !inTransaction ? Effect.succeedNone : Effect.fail(error)
-          )
-        )
-        if (Option.isSome(written) && written.value.next_version !== null) {
-          return {
-            _tag: "Appended",
-            nextVersion: written.value.next_version,
-            firstPosition: BigInt(written.value.first_position ?? "0"),
-            lastPosition: BigInt(written.value.last_position ?? "0")
-          } satisfies Appended
-        }
-        const { actual, stored } = yield* inspect(streamId, eventIds)
-        if (stored.length > 0) {
-          const outcome = retriedAppend(streamId, eventIds, stored)
-          return outcome._tag === "Appended" ? outcome : yield* outcome
-        }
-        if (Option.isNone(written)) {
-          return yield* new EventStoreError({ message: "an event id was taken, then is not stored", cause: eventIds })
-        }
-        return yield* rejected(actual)
-      },
-      Effect.catchTag("SqlError", failWith("append failed"))
-    )
+    const append: EventStore["Service"]["append"] = (input) => appendEventsPg(sql, input)
 
     const readStream: EventStore["Service"]["readStream"] = (streamId, options) =>
       sql<EventRow>`SELECT stream_id, stream_version, global_position::text, event_id::text, type, schema_version,

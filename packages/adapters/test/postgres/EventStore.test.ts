@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { type Appended, EventStore, ExpectedVersion, type RecordedEvent } from "@enrich/domain/ports/EventStore"
-import { EventStorePgLive } from "../../src/postgres/EventStorePg.ts"
+import { appendEventsPg, EventStorePgLive } from "../../src/postgres/EventStorePg.ts"
 import {
   appendTo,
   eventStoreConformance,
@@ -185,6 +185,33 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })(
           assert.strictEqual(first.nextVersion, 3)
           assert.strictEqual((yield* readStream(stream)).length, 3)
         })
+    )
+
+    it.effect("rows_carried_by_an_append_are_written_once_when_the_same_append_is_retried", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const stream = uniqueStream("carried")
+        const event = newEvent(1)
+        // a row written by the append's statement, gated on the append having happened (as a credit event's rows are)
+        yield* sql`CREATE TABLE IF NOT EXISTS carried_rows (stream_id text NOT NULL, n int NOT NULL)`
+        const carried = [
+          sql`carried AS (INSERT INTO carried_rows (stream_id, n) SELECT ${stream}::text, 1 WHERE EXISTS (SELECT 1 FROM bumped))`
+        ]
+        const input = {
+          streamId: stream,
+          streamType: "test",
+          workspaceId: "w",
+          expected: ExpectedVersion.any,
+          events: [event]
+        }
+        const first = yield* appendEventsPg(sql, input, carried)
+        // the same events again (a retry): `Appended` as before, and nothing written a second time
+        const again = yield* appendEventsPg(sql, input, carried)
+        assert.strictEqual(again.nextVersion, first.nextVersion)
+        const rows = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM carried_rows WHERE stream_id = ${stream}`
+        assert.strictEqual(rows[0]!.n, 1)
+        assert.strictEqual((yield* readStream(stream)).length, 1)
+      })
     )
   }
 )
