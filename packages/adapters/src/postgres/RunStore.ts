@@ -14,7 +14,7 @@
  * it) passes that `known` state and the lock and the reads are skipped.
  */
 import { Context, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import type { CreditRejection } from "@enrich/domain/credits/CreditAccount"
 import {
   CommandMetadata,
@@ -34,7 +34,8 @@ import {
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { projectRunEvents } from "./projections/RunProjection.ts"
+import { appendEventsPg } from "./EventStorePg.ts"
+import { projectRunEvents, runEventRows } from "./projections/RunProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
@@ -154,23 +155,30 @@ export class RunStore extends Context.Service<
             if (decision instanceof RunCommandRejected) return yield* decision
             if (decision.length > 0) {
               const context = yield* CommandMetadata
-              yield* store.append({
-                streamId: runStreamId(runId),
-                streamType: "run",
-                workspaceId,
-                expected: ExpectedVersion.exact(version),
-                events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
-                metadata: { ...context, correlationId: runId, ...metadata }
-              })
               const after = decision.reduce(evolve, state)
-              // the new snapshot rides on the projection's last statement (no round trip of its own)
-              yield* projectRunEvents(sql, runId, workspaceId, decision, [
-                sql`snapshot AS (
+              // the events' rows and the new snapshot ride on the append's statement, written only if the append
+              // happened (a refused append writes nothing, so deciding again needs nothing undone); events that
+              // move the same rows twice are projected by statements of their own after it
+              const snapshot = (gate: Statement.Fragment) => sql`snapshot AS (
                   INSERT INTO run_snapshots (run_id, version, state)
-                  VALUES (${runId}, ${version + decision.length}, ${JSON.stringify(after)}::jsonb)
+                  SELECT ${runId}::text, ${version + decision.length}::int, ${JSON.stringify(after)}::jsonb WHERE ${gate}
                   ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state
                 )`
-              ])
+              const appended = sql`EXISTS (SELECT 1 FROM bumped)`
+              const rows = runEventRows(sql, runId, workspaceId, decision, appended)
+              yield* appendEventsPg(
+                sql,
+                {
+                  streamId: runStreamId(runId),
+                  streamType: "run",
+                  workspaceId,
+                  expected: ExpectedVersion.exact(version),
+                  events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
+                  metadata: { ...context, correlationId: runId, ...metadata }
+                },
+                rows === undefined ? [] : [...rows, snapshot(appended)]
+              )
+              if (rows === undefined) yield* projectRunEvents(sql, runId, workspaceId, decision, [snapshot(sql`true`)])
               let before = state
               for (const event of decision) {
                 yield* moveCredits(runId, workspaceId, before, event)

@@ -11,16 +11,6 @@ import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 const json = (value: unknown) => JSON.stringify(value)
 
 /**
- * `WITH <ctes> <body>`, or the body alone. A projection's statement takes the caller's `also` CTEs
- * (`name AS (…)`, data-modifying: the run's snapshot) so that they cost no round trip of their own.
- */
-const withCtes = (
-  sql: SqlClient.SqlClient,
-  ctes: ReadonlyArray<Statement.Fragment>,
-  body: Statement.Statement<unknown>
-): Statement.Statement<unknown> => (ctes.length === 0 ? body : sql`WITH ${sql.join(", ", false)(ctes)} ${body}`)
-
-/**
  * A batch's item ids (`<runId>.<ordinal, 8 digits>`, decision 5) as a `text[]` literal:
  * `id = ANY(…)` is a lookup on the primary key whatever the statistics say (a
  * fresh run's items have none yet), where an `IN (SELECT … jsonb …)` or a join on
@@ -47,24 +37,27 @@ export const BULK_RUN_ITEMS = 10_000
  */
 export const refreshItemStatistics = (sql: SqlClient.SqlClient) => sql`ANALYZE run_items`
 
+/** The rows of one event (or of a request with its hand-over) as data-modifying CTEs, each written only where the gate holds. */
+type Rows = ReadonlyArray<Statement.Fragment>
+
 /**
  * `RunRequested`'s row, and with `dispatched` the row as `RunDispatched` then leaves it (trigger run id,
- * dispatch metadata, `updated_at`): a request and its hand-over appended together are one statement.
+ * dispatch metadata, `updated_at`): a request and its hand-over appended together are one row write.
  */
-const projectRequested = (
+const requestedRows = (
   sql: SqlClient.SqlClient,
   runId: string,
   workspaceId: string,
   event: Extract<RunEvent, { _tag: "RunRequested" }>,
   dispatched: Extract<RunEvent, { _tag: "RunDispatched" }> | undefined,
-  also: ReadonlyArray<Statement.Fragment>
-) => {
+  gate: Statement.Fragment
+): Rows => {
   const cost = {
     creditAction: event.cost.creditAction,
     unitCost: event.cost.unitCost,
     required: event.cost.required
   }
-  // one statement (one round trip): the run row, its items and its idempotency key.
+  // the run row, its items and its idempotency key.
   // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
   // values): they are written here only when the run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
   const idempotency =
@@ -73,8 +66,9 @@ const projectRequested = (
       : [
           sql`idempotency AS (
           INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-          VALUES (${workspaceId}, ${event.idempotency.key}, ${event.idempotency.fingerprint}, ${runId},
-            ${event.requestedAt})
+          SELECT ${workspaceId}::text, ${event.idempotency.key}::text, ${event.idempotency.fingerprint}::text,
+            ${runId}::text, ${event.requestedAt}::timestamptz
+          WHERE ${gate}
           ON CONFLICT DO NOTHING
         )`
         ]
@@ -82,33 +76,186 @@ const projectRequested = (
     displayRequest: event.displayRequest,
     ...(dispatched === undefined ? {} : { engine: dispatched.engine, dispatchedAt: dispatched.dispatchedAt })
   }
-  const items = sql`items AS (
+  return [
+    sql`items AS (
       INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
         created_at, updated_at)
       SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
-        membership_id, 'pending', ${event.requestedAt}, ${event.requestedAt}
+        membership_id, 'pending', ${event.requestedAt}::timestamptz, ${event.requestedAt}::timestamptz
       FROM run_scope WHERE run_id = ${runId}
-        AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1)
-    )`
-  return withCtes(
-    sql,
-    [items, ...idempotency, ...also],
-    sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
+        AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1) AND ${gate}
+    )`,
+    ...idempotency,
+    sql`run AS (
+      INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
         count_pending, output, cost_preview, reserved, correlation_id, dispatch_metadata, input, trigger_run_id,
         created_at, updated_at)
-      VALUES (${runId}, ${workspaceId}, 'pending', ${event.mode}, ${json(event.enrichment)}::jsonb,
-        ${json(event.scope)}::jsonb, ${event.leadCount}, ${event.leadCount},
+      SELECT ${runId}::text, ${workspaceId}::text, 'pending', ${event.mode}::text, ${json(event.enrichment)}::jsonb,
+        ${json(event.scope)}::jsonb, ${event.leadCount}::int, ${event.leadCount}::int,
         ${json({ ...event.output, persistResults: event.mode === "persisted" })}::jsonb,
-        ${json(cost)}::jsonb, ${event.cost.required}, ${runId},
+        ${json(cost)}::jsonb, ${event.cost.required}::bigint, ${runId}::text,
         ${json(dispatchMetadata)}::jsonb, ${json(event.input ?? {})}::jsonb,
-        ${dispatched?.triggerRunId ?? null}, ${event.requestedAt}, ${dispatched?.dispatchedAt ?? event.requestedAt})`
-  )
+        ${dispatched?.triggerRunId ?? null}::text, ${event.requestedAt}::timestamptz,
+        ${dispatched?.dispatchedAt ?? event.requestedAt}::timestamptz
+      WHERE ${gate}
+    )`
+  ]
+}
+
+/** A cancel or a failure: the run's status moves, its pending items are skipped; running ones finish. */
+const stopRows = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  status: "cancelled" | "failed",
+  reason: "run_cancelled" | "run_failed",
+  at: string,
+  error: { readonly message: string; readonly details: null } | null,
+  gate: Statement.Fragment
+): Rows => [
+  sql`items AS (
+      UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
+      WHERE run_id = ${runId} AND status = 'pending' AND ${gate}
+    )`,
+  sql`run AS (
+      UPDATE enrichment_runs SET status = ${status}, completed_at = ${at},
+        cancelled_at = ${status === "cancelled" ? at : null}, error = ${error === null ? null : json(error)}::jsonb,
+        count_skipped = count_skipped + count_pending, count_pending = 0, updated_at = ${at}
+      WHERE id = ${runId} AND status IN ('pending', 'running') AND ${gate}
+    )`
+]
+
+/** One event's rows (see `Rows`). */
+const eventRows = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  workspaceId: string,
+  event: RunEvent,
+  gate: Statement.Fragment
+): Rows => {
+  switch (event._tag) {
+    case "RunRequested":
+      return requestedRows(sql, runId, workspaceId, event, undefined, gate)
+    case "RunDispatched":
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
+            dispatch_metadata = dispatch_metadata || ${json({ engine: event.engine, dispatchedAt: event.dispatchedAt })}::jsonb,
+            updated_at = ${event.dispatchedAt}
+          WHERE id = ${runId} AND ${gate}
+        )`
+      ]
+    case "RunStarted":
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET status = 'running', started_at = ${event.startedAt}, updated_at = ${event.startedAt}
+          WHERE id = ${runId} AND status = 'pending' AND ${gate}
+        )`
+      ]
+    case "ItemBatchStarted":
+      // the batch's row (how its items are found again), the run's counts and its items claimed
+      return [
+        sql`batch AS (
+          INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
+          SELECT ${event.batch}::text, ${runId}::text,
+            ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
+            ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}::int, ${event.startedAt}::timestamptz
+          WHERE ${gate}
+          ON CONFLICT (batch) DO NOTHING
+        )`,
+        sql`run AS (
+          UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
+            count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
+          WHERE id = ${runId} AND ${gate}
+        )`,
+        sql`items AS (
+          UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
+            started_at = ${event.startedAt}, updated_at = ${event.startedAt}
+          WHERE run_id = ${runId} AND status = 'pending'
+            AND id = ANY(${itemIds(runId, event.ordinals)}::text[]) AND ${gate}
+        )`
+      ]
+    case "ItemBatchRecorded": {
+      const count = (status: string) => event.outcomes.filter((o) => o.status === status).length
+      // the run's counts and the batch's items
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
+            count_completed = count_completed + ${count("completed")},
+            count_failed = count_failed + ${count("failed")},
+            count_skipped = count_skipped + ${count("skipped")},
+            updated_at = ${event.recordedAt}
+          WHERE id = ${runId} AND ${gate}
+        )`,
+        sql`items AS (
+          UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
+            completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
+          FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
+          WHERE i.id = ANY(${itemIds(
+            runId,
+            event.outcomes.map((o) => o.ordinal)
+          )}::text[]) AND i.run_id = ${runId}
+            AND i.ordinal = x.ordinal AND i.status = 'running' AND ${gate}
+        )`
+      ]
+    }
+    case "RunCompleted":
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET status = 'completed', completed_at = ${event.completedAt},
+            updated_at = ${event.completedAt}
+          WHERE id = ${runId} AND status IN ('pending', 'running') AND ${gate}
+        )`
+      ]
+    case "RunCancelled":
+      return stopRows(sql, runId, "cancelled", "run_cancelled", event.cancelledAt, null, gate)
+    case "RunFailed":
+      return stopRows(
+        sql,
+        runId,
+        "failed",
+        "run_failed",
+        event.failedAt,
+        { message: event.message, details: null },
+        gate
+      )
+    case "CreditsSettled":
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET captured = ${event.captured}, released = ${event.released},
+            settled_at = ${event.settledAt}, updated_at = ${event.settledAt}
+          WHERE id = ${runId} AND ${gate}
+        )`
+      ]
+  }
 }
 
 /**
- * The events of one append, in order; a `RunRequested` directly followed by its `RunDispatched` (the
- * dispatch transaction's append) is projected as one row write. `also`: CTEs the last statement carries
- * (the run's snapshot).
+ * The rows of one append's events as one list of CTEs, when one statement can write them: a single
+ * event, or a `RunRequested` with its `RunDispatched` (the dispatch's append: one row write). Otherwise
+ * (several events moving the same rows, which one statement cannot write twice) `undefined`.
+ */
+export const runEventRows = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  workspaceId: string,
+  events: ReadonlyArray<RunEvent>,
+  gate: Statement.Fragment
+): Rows | undefined => {
+  const [first, second] = events
+  if (events.length === 1 && first !== undefined) return eventRows(sql, runId, workspaceId, first, gate)
+  if (events.length === 2 && first?._tag === "RunRequested" && second?._tag === "RunDispatched") {
+    return requestedRows(sql, runId, workspaceId, first, second, gate)
+  }
+  return undefined
+}
+
+/** CTEs, then `SELECT 1`: a statement of writes only. */
+const writes = (sql: SqlClient.SqlClient, ctes: ReadonlyArray<Statement.Fragment>) =>
+  sql`WITH ${sql.join(", ", false)(ctes)} SELECT 1`
+
+/**
+ * The events of one append, in order, each as a statement of its own; a `RunRequested` directly
+ * followed by its `RunDispatched` is one row write. `also`: CTEs the last statement carries.
  */
 export const projectRunEvents = Effect.fnUntraced(function* (
   sql: SqlClient.SqlClient,
@@ -117,139 +264,23 @@ export const projectRunEvents = Effect.fnUntraced(function* (
   events: ReadonlyArray<RunEvent>,
   also: ReadonlyArray<Statement.Fragment> = []
 ) {
+  const always = sql`true`
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!
     const next = events[i + 1]
-    if (event._tag === "RunRequested" && next?._tag === "RunDispatched") {
-      yield* projectRequested(sql, runId, workspaceId, event, next, i + 2 === events.length ? also : [])
-      i++
-    } else {
-      yield* projectRunEvent(sql, runId, workspaceId, event, i + 1 === events.length ? also : [])
-    }
+    const paired = event._tag === "RunRequested" && next?._tag === "RunDispatched"
+    const rows = paired
+      ? requestedRows(sql, runId, workspaceId, event, next, always)
+      : eventRows(sql, runId, workspaceId, event, always)
+    if (paired) i++
+    yield* writes(sql, i + 1 === events.length ? [...rows, ...also] : rows)
   }
 })
 
+/** One event's rows, as one statement. */
 export const projectRunEvent = (
   sql: SqlClient.SqlClient,
   runId: string,
   workspaceId: string,
-  event: RunEvent,
-  also: ReadonlyArray<Statement.Fragment> = []
-): Effect.Effect<unknown, SqlError.SqlError> => {
-  const statement = (ctes: ReadonlyArray<Statement.Fragment>, body: Statement.Statement<unknown>) =>
-    withCtes(sql, [...ctes, ...also], body)
-  switch (event._tag) {
-    case "RunRequested":
-      return projectRequested(sql, runId, workspaceId, event, undefined, also)
-    case "RunDispatched":
-      return statement(
-        [],
-        sql`UPDATE enrichment_runs SET trigger_run_id = ${event.triggerRunId},
-          dispatch_metadata = dispatch_metadata || ${json({ engine: event.engine, dispatchedAt: event.dispatchedAt })}::jsonb,
-          updated_at = ${event.dispatchedAt}
-        WHERE id = ${runId}`
-      )
-    case "RunStarted":
-      return statement(
-        [],
-        sql`UPDATE enrichment_runs SET status = 'running', started_at = ${event.startedAt}, updated_at = ${event.startedAt}
-        WHERE id = ${runId} AND status = 'pending'`
-      )
-    case "ItemBatchStarted":
-      // the batch's row (how its items are found again), the run's counts and its items claimed: one statement
-      return statement(
-        [
-          sql`batch AS (
-          INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
-          VALUES (${event.batch}, ${runId}, ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
-            ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}, ${event.startedAt})
-          ON CONFLICT (batch) DO NOTHING
-        )`,
-          sql`run AS (
-          UPDATE enrichment_runs SET count_pending = count_pending - ${event.ordinals.length},
-            count_running = count_running + ${event.ordinals.length}, updated_at = ${event.startedAt}
-          WHERE id = ${runId}
-        )`
-        ],
-        sql`UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
-          started_at = ${event.startedAt}, updated_at = ${event.startedAt}
-        WHERE run_id = ${runId} AND status = 'pending'
-          AND id = ANY(${itemIds(runId, event.ordinals)}::text[])`
-      )
-    case "ItemBatchRecorded": {
-      const count = (status: string) => event.outcomes.filter((o) => o.status === status).length
-      // the run's counts and the batch's items: one statement
-      return statement(
-        [
-          sql`run AS (
-          UPDATE enrichment_runs SET count_running = count_running - ${event.outcomes.length},
-            count_completed = count_completed + ${count("completed")},
-            count_failed = count_failed + ${count("failed")},
-            count_skipped = count_skipped + ${count("skipped")},
-            updated_at = ${event.recordedAt}
-          WHERE id = ${runId}
-        )`
-        ],
-        sql`UPDATE run_items i SET status = x.status, skipped_reason = x."skippedReason",
-          completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
-        FROM jsonb_to_recordset(${json(event.outcomes)}::jsonb) AS x(ordinal int, status text, "skippedReason" text)
-        WHERE i.id = ANY(${itemIds(
-          runId,
-          event.outcomes.map((o) => o.ordinal)
-        )}::text[]) AND i.run_id = ${runId}
-          AND i.ordinal = x.ordinal AND i.status = 'running'`
-      )
-    }
-    case "RunCompleted":
-      return statement(
-        [],
-        sql`UPDATE enrichment_runs SET status = 'completed', completed_at = ${event.completedAt},
-          updated_at = ${event.completedAt}
-        WHERE id = ${runId} AND status IN ('pending', 'running')`
-      )
-    case "RunCancelled":
-      return stopRun(sql, runId, "cancelled", "run_cancelled", event.cancelledAt, null, also)
-    case "RunFailed":
-      return stopRun(
-        sql,
-        runId,
-        "failed",
-        "run_failed",
-        event.failedAt,
-        { message: event.message, details: null },
-        also
-      )
-    case "CreditsSettled":
-      return statement(
-        [],
-        sql`UPDATE enrichment_runs SET captured = ${event.captured}, released = ${event.released},
-          settled_at = ${event.settledAt}, updated_at = ${event.settledAt}
-        WHERE id = ${runId}`
-      )
-  }
-}
-
-/** A cancel or a failure: the run's status moves, its pending items are skipped; running ones finish. One statement. */
-const stopRun = (
-  sql: SqlClient.SqlClient,
-  runId: string,
-  status: "cancelled" | "failed",
-  reason: "run_cancelled" | "run_failed",
-  at: string,
-  error: { readonly message: string; readonly details: null } | null,
-  also: ReadonlyArray<Statement.Fragment>
-) =>
-  withCtes(
-    sql,
-    [
-      sql`items AS (
-      UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
-      WHERE run_id = ${runId} AND status = 'pending'
-    )`,
-      ...also
-    ],
-    sql`UPDATE enrichment_runs SET status = ${status}, completed_at = ${at},
-      cancelled_at = ${status === "cancelled" ? at : null}, error = ${error === null ? null : json(error)}::jsonb,
-      count_skipped = count_skipped + count_pending, count_pending = 0, updated_at = ${at}
-    WHERE id = ${runId} AND status IN ('pending', 'running')`
-  )
+  event: RunEvent
+): Effect.Effect<unknown, SqlError.SqlError> => writes(sql, eventRows(sql, runId, workspaceId, event, sql`true`))

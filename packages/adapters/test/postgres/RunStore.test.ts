@@ -1,0 +1,93 @@
+/**
+ * The run store against real Postgres: a command decided on a stale history is
+ * refused by its append and decided again, and the refused attempt writes none
+ * of its rows (they ride on the append's statement, gated on the append).
+ */
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { CommandMetadata } from "@enrich/domain/ports/EventStore"
+import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "../../src/engine/RunWorkflow.ts"
+import { RunStore, runStreamId } from "../../src/postgres/RunStore.ts"
+import { Workspaces } from "../../src/postgres/Workspaces.ts"
+import { DispatchRun } from "../../src/runs/DispatchRun.ts"
+import { ServicesLive } from "../../src/Services.ts"
+import { TestDatabaseLive } from "../support/TestDatabase.ts"
+
+const Live = ServicesLive.pipe(
+  Layer.provide(WorkflowDispatcherLive),
+  Layer.provideMerge(ClientOnlyClusterLive),
+  Layer.provideMerge(TestDatabaseLive)
+)
+
+/** A dispatched run of `count` Leads. */
+const aRun = (count: number) =>
+  Effect.gen(function* () {
+    const { workspace } = yield* (yield* Workspaces).create({ name: "Stale", credits: count })
+    const imported = yield* (yield* LeadDirectory).importLeads(
+      workspace.id,
+      Array.from({ length: count }, (_, i) => ({ type: "person" as const, email: `p${i}@corp.example` })),
+      undefined
+    )
+    const accepted = yield* (yield* DispatchRun).dispatch(workspace.id, {
+      enrichmentId: "email_validation",
+      scope: { type: "explicit_leads", leadIds: imported.leadIds },
+      mode: "persisted",
+      input: {},
+      output: undefined,
+      writePolicy: "overwrite",
+      displayRequest: undefined,
+      idempotencyKey: undefined
+    })
+    assert.strictEqual(accepted._tag, "Accepted")
+    return { runId: accepted._tag === "Accepted" ? accepted.body.runId : "", workspaceId: workspace.id }
+  })
+
+layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integration)", (it) => {
+  it.effect(
+    "when_a_command_is_decided_on_a_stale_version_its_refused_append_writes_nothing_and_it_is_decided_again",
+    () =>
+      Effect.gen(function* () {
+        const { runId, workspaceId } = yield* aRun(5)
+        const runs = yield* RunStore
+        const startBatch = (name: string, ordinals: ReadonlyArray<number>) =>
+          ({ _tag: "StartBatch", batch: `${runId}/${name}`, ordinals, now: new Date().toISOString() }) as const
+        const withActor = Effect.provideService(CommandMetadata, { actor: "test" })
+        // a first batch starts the run: the next batch is one event (ItemBatchStarted), whose rows ride on its append
+        yield* runs.execute({ runId, workspaceId, command: startBatch("first", [1]) }).pipe(withActor)
+        const current = yield* runs.lock(runId)
+        // the run as it is, but one version behind: the first append is refused (WrongExpectedVersion) and the
+        // command decided again in the same (caller's) transaction, which nothing rolls back in between
+        const sql = yield* SqlClient.SqlClient
+        const done = yield* sql.withTransaction(
+          runs
+            .execute({
+              runId,
+              workspaceId,
+              known: { state: current.state, version: current.version - 1 },
+              command: startBatch("stale", [2, 3])
+            })
+            .pipe(withActor)
+        )
+        assert.strictEqual(done.version, current.version + 1)
+        const [run] = yield* sql<{ pending: number; running: number }>`
+        SELECT count_pending AS pending, count_running AS running FROM enrichment_runs WHERE id = ${runId}`
+        assert.deepStrictEqual(run, { pending: 2, running: 3 }, "each batch is counted once")
+        const items = yield* sql<{ ordinal: number; attempts: number }>`
+        SELECT ordinal, attempts FROM run_items WHERE run_id = ${runId} AND status = 'running' ORDER BY ordinal`
+        assert.deepStrictEqual(items, [
+          { ordinal: 1, attempts: 1 },
+          { ordinal: 2, attempts: 1 },
+          { ordinal: 3, attempts: 1 }
+        ])
+        const batches = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_batches WHERE run_id = ${runId}`
+        assert.strictEqual(batches[0]!.n, 2)
+        const events = yield* sql<{ type: string }>`
+        SELECT type FROM events WHERE stream_id = ${runStreamId(runId)} AND type = 'ItemBatchStarted'`
+        assert.strictEqual(events.length, 2)
+        const [snapshot] = yield* sql<{ version: number }>`SELECT version FROM run_snapshots WHERE run_id = ${runId}`
+        assert.strictEqual(snapshot!.version, current.version + 1)
+      })
+  )
+})
