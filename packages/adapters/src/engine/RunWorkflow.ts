@@ -4,9 +4,19 @@
  * body (in packages/worker) runs batch activities that claim item rows.
  */
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import { PgClient } from "@effect/sql-pg"
 import { Duration, Effect, Layer, Option, Queue, Schedule, Schema } from "effect"
-import { ClusterWorkflowEngine, RunnerAddress, Sharding, type ShardingConfig } from "effect/cluster"
+import {
+  ClusterWorkflowEngine,
+  RunnerAddress,
+  RunnerHealth,
+  Runners,
+  Sharding,
+  ShardingConfig,
+  SqlMessageStorage,
+  SqlRunnerStorage
+} from "effect/cluster"
 import { SqlClient } from "effect/sql"
 import { Workflow, type WorkflowEngine } from "effect/workflow"
 import { Dispatcher, DispatchFailed } from "@enrich/domain/ports/Dispatcher"
@@ -103,9 +113,24 @@ export const runnerCluster = (
     )
   )
 
-/** A process that only dispatches (a separate HTTP process): no runner of its own. */
+/**
+ * A process that only dispatches (a separate HTTP process): no runner of its own, and no calls to
+ * runners either. A dispatch's message is stored (in the dispatch transaction) and the runners hear of
+ * it by NOTIFY at commit; the platform's client-only cluster would also notify the shard's runner over
+ * its socket, inside our transaction — a round trip before the commit, of no use (the runner cannot
+ * see the message yet), and against a runner that died, a failed connection per dispatch.
+ */
 export const ClientOnlyClusterLive = ClusterWorkflowEngine.layer.pipe(
-  Layer.provideMerge(NodeClusterSocket.layer({ clientOnly: true, storage: "sql", shardingConfig: sharding }))
+  Layer.provideMerge(Sharding.layer),
+  Layer.provideMerge(Runners.layerNoop),
+  Layer.provide(RunnerHealth.layerNoop),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      SqlMessageStorage.layer.pipe(Layer.provide(NodeCrypto.layerDigest)),
+      Layer.orDie(SqlRunnerStorage.layer)
+    )
+  ),
+  Layer.provide(ShardingConfig.layerFromEnv({ ...sharding, runnerAddress: Option.none() }))
 )
 
 /**
