@@ -42,9 +42,24 @@ interface ClaimedRow {
   membership_attributes: Record<string, unknown> | null
 }
 
+/** An item's keys: what writing its outcome needs of it. */
+interface ItemKeys {
+  readonly id: string
+  readonly ordinal: number
+  readonly lead_id: string
+  readonly membership_id: string | null
+}
+
+/** A claimed item as the write transaction locks it: its keys, whether its Lead exists, its target attribute now. */
+interface LockedRow extends ItemKeys {
+  readonly lead_type: string | null
+  readonly lead_existing: unknown
+  readonly membership_existing: unknown
+}
+
 /** What one item produced: its outcome (for the event) and its payload (for item_results). */
 interface ItemWrite {
-  readonly row: ClaimedRow
+  readonly row: ItemKeys
   readonly outcome: ItemOutcome
   readonly result: unknown
   readonly error: { readonly message: string; readonly details: unknown } | null
@@ -252,7 +267,7 @@ export class RunExecutor extends Context.Service<
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
         // each item's Lead and membership by one key lookup (LIMIT 1 keeps the planner from turning them into
         // joins that read a whole workspace's Leads or a whole List's memberships when statistics are stale)
-        const claimedRows = (lock: boolean) => sql<ClaimedRow>`
+        const claimedRows = sql<ClaimedRow>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
                  l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
                  m.attributes AS membership_attributes
@@ -263,8 +278,20 @@ export class RunExecutor extends Context.Service<
           ) l ON true
           LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
           WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
+          ORDER BY i.ordinal`
+        // the same items locked, with only what the re-check needs (the Lead's existence, the target attribute)
+        const lockedRows = (attributeKey: string) => sql<LockedRow>`
+          SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type,
+                 l.attributes -> ${attributeKey} AS lead_existing, m.attributes -> ${attributeKey} AS membership_existing
+          FROM run_batches b
+          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
+          LEFT JOIN LATERAL (
+            SELECT type, attributes FROM leads WHERE id = i.lead_id AND workspace_id = i.workspace_id LIMIT 1
+          ) l ON true
+          LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
+          WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
           ORDER BY i.ordinal
-          ${lock ? sql`FOR UPDATE OF i` : sql``}`
+          FOR UPDATE OF i`
         const [run] = yield* sql<{
           slug: string
           output: {
@@ -276,7 +303,7 @@ export class RunExecutor extends Context.Service<
         }>`SELECT enrichment->>'slug' AS slug, output, input FROM enrichment_runs WHERE id = ${runId}`
         // 1. read the batch's items and Leads, and call the provider for them outside any transaction,
         //    a bounded number at a time (a crash here repeats the calls, never their effects)
-        const read = yield* claimedRows(false)
+        const read = yield* claimedRows
         if (read.length === 0 || run === undefined) return nothing
         const entry = catalog.find(run.slug)
         const computed = yield* Effect.forEach(
@@ -289,14 +316,20 @@ export class RunExecutor extends Context.Service<
         //    there, attribute still empty under skip_existing)
         return yield* sql.withTransaction(
           Effect.gen(function* () {
-            const rows = yield* claimedRows(true)
+            const { attributeKey, target } = run.output
+            const rows = yield* lockedRows(attributeKey)
             if (rows.length === 0) return nothing
             const byId = new Map(computed.map((w) => [w.row.id, w]))
             const writes = rows.map((row): ItemWrite => {
-              const skipped = skipReason(row, run.output)
+              const skipped = writeSkipReason({
+                leadExists: row.lead_type !== null,
+                writePolicy: run.output.writePolicy,
+                existing: target === "lead_attribute" ? row.lead_existing : row.membership_existing
+              })
               const planned = byId.get(row.id)
+              const keys = { id: row.id, ordinal: row.ordinal, lead_id: row.lead_id, membership_id: row.membership_id }
               const base = {
-                row,
+                row: keys,
                 result: null,
                 error: null,
                 leadSnapshot: null,
@@ -316,13 +349,15 @@ export class RunExecutor extends Context.Service<
                     outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false },
                     error: { message: "not computed", details: null }
                   }
-                : { ...planned, row }
+                : { ...planned, row: keys }
             })
             const recordedAt = new Date().toISOString()
             // The batch's Leads and memberships are found by their keys (`id = ANY(…)`); the workspace is checked
             // as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the planner
             // would otherwise scan the whole workspace through its index once per batch (O(run²); regression test
-            // regression_recording_a_batch_read_every_lead_of_the_workspace).
+            // regression_recording_a_batch_read_every_lead_of_the_workspace). (One statement for both writes,
+            // the recordset as a CTE, was tried: with such statistics the Leads' update became a nested loop over
+            // the CTE, 500 × 500 rows per batch.)
             yield* sql`
               INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
                 lead_snapshot, provider_result, provider, provider_submission_id, recorded_at)
@@ -354,7 +389,6 @@ export class RunExecutor extends Context.Service<
             const results = writes
               .filter((w) => w.outcome.status === "completed")
               .map((w) => ({ lead_id: w.row.lead_id, membership_id: w.row.membership_id, value: w.result }))
-            const { attributeKey, target } = run.output
             if (results.length > 0 && target === "lead_attribute") {
               yield* sql`
                 UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], x.value), updated_at = now()

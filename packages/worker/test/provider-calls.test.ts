@@ -89,11 +89,17 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
         const vendor = yield* Effect.acquireRelease(Effect.promise(startVendor), (v) => Effect.sync(v.close))
         const db = yield* SqlClient.SqlClient
         // while the call for race@ is in flight, someone writes the attribute: under skip_existing it must win
+        // and while the call for gone@ is in flight, its Lead is deleted: its result must not be written
         const beforeCall = (email: string) =>
           email.startsWith("race@")
             ? db`UPDATE leads SET attributes = jsonb_set(attributes, '{email_validation}', '"written meanwhile"')
                 WHERE contacts @> ${JSON.stringify([{ value: email }])}::jsonb`.pipe(Effect.orDie, Effect.asVoid)
-            : Effect.void
+            : email.startsWith("gone@")
+              ? db`DELETE FROM leads WHERE contacts @> ${JSON.stringify([{ value: email }])}::jsonb`.pipe(
+                  Effect.orDie,
+                  Effect.asVoid
+                )
+              : Effect.void
         const catalog = Layer.succeed(Catalog, makeCatalog([...builtinEntries, vendorEntry(vendor.url, beforeCall)]))
         const services = Layer.mergeAll(DispatchRun.layer, RunExecutor.layer).pipe(
           Layer.provideMerge(Layer.merge(Persistence, catalog)),
@@ -182,6 +188,27 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
           const [lead] = yield* sql<{ value: unknown }>`
           SELECT attributes->'email_validation' AS value FROM leads WHERE id = ${`${workspace.id}-race`}`
           assert.strictEqual(lead!.value, "written meanwhile", "the value written during the call is kept")
+
+          // so is the Lead's existence: a Lead deleted during the call is skipped, and nothing of it is kept
+          yield* sql`INSERT INTO leads (id, workspace_id, type, contacts) VALUES
+          (${`${workspace.id}-gone`}, ${workspace.id}, 'person', '[{"type":"email","value":"gone@corp.example"}]'::jsonb)`
+          const third = yield* (yield* DispatchRun).dispatch(workspace.id, {
+            enrichmentId: "vendor_title",
+            scope: { type: "explicit_leads", leadIds: [`${workspace.id}-gone`] },
+            mode: "persisted",
+            input: {},
+            output: undefined,
+            writePolicy: "overwrite",
+            displayRequest: undefined,
+            idempotencyKey: undefined
+          })
+          const goneRun = third._tag === "Accepted" ? third.body.runId : ""
+          const gone = yield* executor.runBatch({ runId: goneRun, workspaceId: workspace.id }, `${goneRun}/batch-0`)
+          assert.deepStrictEqual(gone, { claimed: 1, completed: 0, failed: 0, skipped: 1 })
+          const [item] = yield* sql<{ reason: string; results: number }>`
+          SELECT i.skipped_reason AS reason, (SELECT count(*)::int FROM item_results r WHERE r.item_id = i.id) AS results
+          FROM run_items i WHERE i.run_id = ${goneRun}`
+          assert.deepStrictEqual(item, { reason: "lead_deleted", results: 0 })
         }).pipe(Effect.provide(services))
       })
     )
