@@ -14,6 +14,7 @@ import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { builtinEntries } from "@enrich/adapters/providers/Catalog"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { Persistence } from "@enrich/adapters/Services"
+import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { Catalog, type CatalogEntry, makeCatalog, ProviderError } from "@enrich/domain/ports/Catalog"
 import { emailsOf } from "@enrich/domain/leads/Lead"
@@ -131,16 +132,10 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
           yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
           SELECT ${workspace.id} || '-' || e.ord, ${workspace.id}, 'person', jsonb_build_array(jsonb_build_object('type', 'email', 'value', e.v))
           FROM jsonb_array_elements_text(${JSON.stringify(emails)}::jsonb) WITH ORDINALITY AS e(v, ord)`
-          const dispatched = yield* (yield* DispatchRun).dispatch(workspace.id, {
-            enrichmentId: "vendor_title",
-            scope: { type: "list", listId: "all" },
-            mode: "persisted",
-            input: {},
-            output: undefined,
-            writePolicy: "overwrite",
-            displayRequest: undefined,
-            idempotencyKey: undefined
-          })
+          const dispatched = yield* (yield* DispatchRun).dispatch(
+            workspace.id,
+            dispatchRequest({ enrichmentId: "vendor_title", scope: { type: "list", listId: "all" } })
+          )
           const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
           const executor = yield* RunExecutor
           const run = { runId, workspaceId: workspace.id }
@@ -172,16 +167,14 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
           // skip_existing is checked again when the results are written
           yield* sql`INSERT INTO leads (id, workspace_id, type, contacts) VALUES
           (${`${workspace.id}-race`}, ${workspace.id}, 'person', '[{"type":"email","value":"race@corp.example"}]'::jsonb)`
-          const second = yield* (yield* DispatchRun).dispatch(workspace.id, {
-            enrichmentId: "vendor_title",
-            scope: { type: "explicit_leads", leadIds: [`${workspace.id}-race`] },
-            mode: "persisted",
-            input: {},
-            output: undefined,
-            writePolicy: "skip_existing",
-            displayRequest: undefined,
-            idempotencyKey: undefined
-          })
+          const second = yield* (yield* DispatchRun).dispatch(
+            workspace.id,
+            dispatchRequest({
+              enrichmentId: "vendor_title",
+              scope: { type: "explicit_leads", leadIds: [`${workspace.id}-race`] },
+              writePolicy: "skip_existing"
+            })
+          )
           const raceRun = second._tag === "Accepted" ? second.body.runId : ""
           const raced = yield* executor.runBatch({ runId: raceRun, workspaceId: workspace.id }, `${raceRun}/batch-0`)
           assert.deepStrictEqual(raced, { claimed: 1, completed: 0, failed: 0, skipped: 1 })
@@ -192,16 +185,13 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
           // so is the Lead's existence: a Lead deleted during the call is skipped, and nothing of it is kept
           yield* sql`INSERT INTO leads (id, workspace_id, type, contacts) VALUES
           (${`${workspace.id}-gone`}, ${workspace.id}, 'person', '[{"type":"email","value":"gone@corp.example"}]'::jsonb)`
-          const third = yield* (yield* DispatchRun).dispatch(workspace.id, {
-            enrichmentId: "vendor_title",
-            scope: { type: "explicit_leads", leadIds: [`${workspace.id}-gone`] },
-            mode: "persisted",
-            input: {},
-            output: undefined,
-            writePolicy: "overwrite",
-            displayRequest: undefined,
-            idempotencyKey: undefined
-          })
+          const third = yield* (yield* DispatchRun).dispatch(
+            workspace.id,
+            dispatchRequest({
+              enrichmentId: "vendor_title",
+              scope: { type: "explicit_leads", leadIds: [`${workspace.id}-gone`] }
+            })
+          )
           const goneRun = third._tag === "Accepted" ? third.body.runId : ""
           const gone = yield* executor.runBatch({ runId: goneRun, workspaceId: workspace.id }, `${goneRun}/batch-0`)
           assert.deepStrictEqual(gone, { claimed: 1, completed: 0, failed: 0, skipped: 1 })

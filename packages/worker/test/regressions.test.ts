@@ -7,6 +7,7 @@ import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { ServicesLive } from "@enrich/adapters/Services"
+import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
@@ -34,16 +35,10 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
         SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
                jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
         FROM generate_series(1, 400) g`
-      const dispatched = yield* (yield* DispatchRun).dispatch(workspace.id, {
-        enrichmentId: "email_validation",
-        scope: { type: "list", listId: "all" },
-        mode: "persisted",
-        input: {},
-        output: undefined,
-        writePolicy: "overwrite",
-        displayRequest: undefined,
-        idempotencyKey: undefined
-      })
+      const dispatched = yield* (yield* DispatchRun).dispatch(
+        workspace.id,
+        dispatchRequest({ scope: { type: "list", listId: "all" } })
+      )
       assert.strictEqual(dispatched._tag, "Accepted")
       const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
       const run = { runId, workspaceId: workspace.id }
@@ -103,16 +98,10 @@ layer(OneConnection, { timeout: 120_000, excludeTestServices: true })(
         // the statistics still say what they said before the Leads arrived (a fresh install, a big import)
         const executor = yield* RunExecutor
         for (const target of ["lead_attribute", "membership_attribute"] as const) {
-          const dispatched = yield* (yield* DispatchRun).dispatch(workspace.id, {
-            enrichmentId: "email_validation",
-            scope: { type: "list", listId },
-            mode: "persisted",
-            input: {},
-            output: { target, attributeKey: "email_check" },
-            writePolicy: "overwrite",
-            displayRequest: undefined,
-            idempotencyKey: undefined
-          })
+          const dispatched = yield* (yield* DispatchRun).dispatch(
+            workspace.id,
+            dispatchRequest({ scope: { type: "list", listId }, output: { target, attributeKey: "email_check" } })
+          )
           const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
           const before = yield* rowsRead
           const outcome = yield* executor.runBatch({ runId, workspaceId: workspace.id }, `${runId}/one-batch`)

@@ -13,6 +13,7 @@ import { RunStore, runStreamId } from "../../src/postgres/RunStore.ts"
 import { Workspaces } from "../../src/postgres/Workspaces.ts"
 import { DispatchRun } from "../../src/runs/DispatchRun.ts"
 import { ServicesLive } from "../../src/Services.ts"
+import { dispatchRequest } from "../support/DispatchRequests.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
 const Live = ServicesLive.pipe(
@@ -30,16 +31,10 @@ const aRun = (count: number) =>
       Array.from({ length: count }, (_, i) => ({ type: "person" as const, email: `p${i}@corp.example` })),
       undefined
     )
-    const accepted = yield* (yield* DispatchRun).dispatch(workspace.id, {
-      enrichmentId: "email_validation",
-      scope: { type: "explicit_leads", leadIds: imported.leadIds },
-      mode: "persisted",
-      input: {},
-      output: undefined,
-      writePolicy: "overwrite",
-      displayRequest: undefined,
-      idempotencyKey: undefined
-    })
+    const accepted = yield* (yield* DispatchRun).dispatch(
+      workspace.id,
+      dispatchRequest({ scope: { type: "explicit_leads", leadIds: imported.leadIds } })
+    )
     assert.strictEqual(accepted._tag, "Accepted")
     return { runId: accepted._tag === "Accepted" ? accepted.body.runId : "", workspaceId: workspace.id }
   })
