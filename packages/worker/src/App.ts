@@ -17,7 +17,12 @@ import { RunWorkflowLive } from "./RunWorkflowLive.ts"
 /** The workflow handler: this process executes runs. */
 export const WorkerLive = RunWorkflowLive.pipe(Layer.provide([RunExecutor.layer, BatchSlots.layer]))
 
-type RunnerAddress = { readonly host: string; readonly port: number; readonly pollMs?: number | undefined }
+type RunnerAddress = {
+  readonly host: string
+  readonly port: number
+  readonly pollMs?: number | undefined
+  readonly stopGraceMs?: number | undefined
+}
 
 /**
  * The services on a runner. Dispatch goes where `ENRICH_DISPATCHER` says: with
@@ -30,14 +35,14 @@ const servicesOn = <A extends WorkflowEngine.WorkflowEngine, E, R>(engine: Layer
 /** API + runner in one process (`pnpm start`, and the end-to-end tests). */
 export const apiAndWorker = (options: { readonly port: number; readonly runner: RunnerAddress }) =>
   Layer.mergeAll(serveApi({ port: options.port }), WorkerLive).pipe(
-    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs))),
+    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs, options.runner.stopGraceMs))),
     Layer.provideMerge(DatabaseLive)
   )
 
 /** A runner only: executes the runs dispatched by any API process. */
 export const workerOnly = (options: { readonly runner: RunnerAddress }) =>
   WorkerLive.pipe(
-    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs))),
+    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs, options.runner.stopGraceMs))),
     Layer.provideMerge(DatabaseLive)
   )
 

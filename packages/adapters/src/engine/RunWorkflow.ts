@@ -94,11 +94,13 @@ const WakeOnHandOver = Layer.effectDiscard(
 /**
  * A runner process at `address`: executes workflows. Each runner needs its own address. It reads its
  * messages when a dispatch commits (WakeOnHandOver) and every `pollInterval` (default 5 s), which is what
- * finds the rest: activity replies from other runners, messages of a runner that died.
+ * finds the rest: activity replies from other runners, messages of a runner that died. Stopped, it lets
+ * its workflows end their step for `stopGrace` (default 5 s; the platform's default is 15 s).
  */
 export const runnerCluster = (
   address: { readonly host: string; readonly port: number },
-  pollInterval: Duration.Input = sharding.entityMessagePollInterval!
+  pollInterval: Duration.Input = sharding.entityMessagePollInterval!,
+  stopGrace: Duration.Input = Duration.seconds(5)
 ) =>
   Layer.merge(ClusterWorkflowEngine.layer, WakeOnHandOver).pipe(
     Layer.provideMerge(
@@ -107,6 +109,10 @@ export const runnerCluster = (
         shardingConfig: {
           ...sharding,
           entityMessagePollInterval: pollInterval,
+          // a stopping runner gives its workflows this long to end their step, then cuts them off (the step is
+          // redone by the shard's next runner: claims and records are idempotent). A run waiting on its
+          // partitions never ends by itself, so this is how long a runner with a partitioned run takes to stop.
+          entityTerminationTimeout: stopGrace,
           runnerAddress: Option.some(RunnerAddress.make(address.host, address.port))
         }
       })
