@@ -2,13 +2,14 @@
  * Run command handling on the event store: lock the run's stream row, read the
  * run's snapshot and the events after it, fold them, decide, append with the
  * expected version, and project the new events (and the new snapshot) inline
- * in the same transaction. The run's credit movements (the reservation at
+ * in the same transaction — in the append's own statement, as CTEs written
+ * only if the append happened (DECISIONS.md 33). The run's credit movements (the reservation at
  * request, the capture and release at settlement) go through the CreditLedger
  * in that transaction too, so a run and its money never disagree.
  *
  * A command runs in the caller's transaction when there is one (no savepoint:
- * nothing is written before the append, which is where a stale history is
- * refused, so deciding again needs nothing undone; any later failure fails
+ * nothing is written before the append or by a refused one, which is where a
+ * stale history is refused, so deciding again needs nothing undone; any later failure fails
  * the caller's transaction). A caller that already knows the run as of its own
  * transaction (it created the stream, or executed the previous command in
  * it) passes that `known` state and the lock and the reads are skipped.
