@@ -181,16 +181,18 @@ export class RunExecutor extends Context.Service<
 
       /** Why an item is skipped without calling its provider (the write-policy rule of the domain), if it is. */
       const skipReason = (
-        row: ClaimedRow,
-        output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy }
+        item: {
+          readonly leadExists: boolean
+          /** the target attribute's value on the Lead and on the membership */
+          readonly onLead: unknown
+          readonly onMembership: unknown
+        },
+        output: { readonly target: string; readonly writePolicy: WritePolicy }
       ) =>
         writeSkipReason({
-          leadExists: row.lead_type !== null,
+          leadExists: item.leadExists,
           writePolicy: output.writePolicy,
-          existing:
-            output.target === "lead_attribute"
-              ? row.attributes?.[output.attributeKey]
-              : row.membership_attributes?.[output.attributeKey]
+          existing: output.target === "lead_attribute" ? item.onLead : item.onMembership
         })
 
       /**
@@ -230,7 +232,14 @@ export class RunExecutor extends Context.Service<
           skippedReason,
           found
         })
-        const skipped = skipReason(row, output)
+        const skipped = skipReason(
+          {
+            leadExists: row.lead_type !== null,
+            onLead: row.attributes?.[output.attributeKey],
+            onMembership: row.membership_attributes?.[output.attributeKey]
+          },
+          output
+        )
         if (skipped !== null) return { ...base, outcome: outcome("skipped", skipped) } satisfies ItemWrite
         if (entry === undefined) {
           return {
@@ -267,10 +276,7 @@ export class RunExecutor extends Context.Service<
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
         // each item's Lead and membership by one key lookup (LIMIT 1 keeps the planner from turning them into
         // joins that read a whole workspace's Leads or a whole List's memberships when statistics are stale)
-        const claimedRows = sql<ClaimedRow>`
-          SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
-                 l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
-                 m.attributes AS membership_attributes
+        const batchItems = sql`
           FROM run_batches b
           JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
           LEFT JOIN LATERAL (
@@ -279,18 +285,16 @@ export class RunExecutor extends Context.Service<
           LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
           WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
           ORDER BY i.ordinal`
+        const claimedRows = sql<ClaimedRow>`
+          SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type, l.name, l.title, l.company,
+                 l.location, l.domain, l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes,
+                 m.attributes AS membership_attributes
+          ${batchItems}`
         // the same items locked, with only what the re-check needs (the Lead's existence, the target attribute)
         const lockedRows = (attributeKey: string) => sql<LockedRow>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type,
                  l.attributes -> ${attributeKey} AS lead_existing, m.attributes -> ${attributeKey} AS membership_existing
-          FROM run_batches b
-          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
-          LEFT JOIN LATERAL (
-            SELECT type, attributes FROM leads WHERE id = i.lead_id AND workspace_id = i.workspace_id LIMIT 1
-          ) l ON true
-          LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
-          WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
-          ORDER BY i.ordinal
+          ${batchItems}
           FOR UPDATE OF i`
         const [run] = yield* sql<{
           slug: string
@@ -321,11 +325,14 @@ export class RunExecutor extends Context.Service<
             if (rows.length === 0) return nothing
             const byId = new Map(computed.map((w) => [w.row.id, w]))
             const writes = rows.map((row): ItemWrite => {
-              const skipped = writeSkipReason({
-                leadExists: row.lead_type !== null,
-                writePolicy: run.output.writePolicy,
-                existing: target === "lead_attribute" ? row.lead_existing : row.membership_existing
-              })
+              const skipped = skipReason(
+                {
+                  leadExists: row.lead_type !== null,
+                  onLead: row.lead_existing,
+                  onMembership: row.membership_existing
+                },
+                run.output
+              )
               const planned = byId.get(row.id)
               const keys = { id: row.id, ordinal: row.ordinal, lead_id: row.lead_id, membership_id: row.membership_id }
               const base = {

@@ -13,7 +13,7 @@ import { type CreditCommand, decide, encodeCreditEvent, isRejection } from "@enr
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { CommandMetadata, ExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { uuidv7 } from "../Ids.ts"
-import { appendEventsPg } from "./EventStorePg.ts"
+import { appendEventsPg, ifAppended } from "./EventStorePg.ts"
 import { creditEventRows, projectCreditEvent } from "./projections/CreditProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
@@ -69,7 +69,7 @@ export const CreditLedgerPgLive = Layer.effect(
               },
               events.length === 1 && only !== undefined
                 ? creditEventRows(sql, workspaceId, only.eventId, only.event, {
-                    gate: sql`EXISTS (SELECT 1 FROM bumped)`,
+                    gate: ifAppended(sql),
                     prefix: "credit"
                   })
                 : []

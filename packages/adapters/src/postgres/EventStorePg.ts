@@ -110,6 +110,9 @@ const inspect = (sql: SqlClient.SqlClient, streamId: string, eventIds: ReadonlyA
     }))
   )
 
+/** The condition an append's `also` CTEs write under: the events were appended (its `bumped` CTE has a row). */
+export const ifAppended = (sql: SqlClient.SqlClient) => sql`EXISTS (SELECT 1 FROM bumped)`
+
 /**
  * An append, with `also`: data-modifying CTEs the append's statement carries (an event's projection,
  * so the event and its rows cost one round trip). They may read `bumped`, which has one row exactly

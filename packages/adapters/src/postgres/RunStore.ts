@@ -35,7 +35,7 @@ import {
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
-import { appendEventsPg } from "./EventStorePg.ts"
+import { appendEventsPg, ifAppended } from "./EventStorePg.ts"
 import { projectRunEvents, runEventRows } from "./projections/RunProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
@@ -154,9 +154,9 @@ export class RunStore extends Context.Service<
             const { state, version } = known ?? (yield* lock(runId))
             const decision = decideInOrder("_tag" in command ? [command] : command, state)
             if (decision instanceof RunCommandRejected) return yield* decision
+            const after = decision.reduce(evolve, state)
             if (decision.length > 0) {
               const context = yield* CommandMetadata
-              const after = decision.reduce(evolve, state)
               // the events' rows and the new snapshot ride on the append's statement, written only if the append
               // happened (a refused append writes nothing, so deciding again needs nothing undone); events that
               // move the same rows twice are projected by statements of their own after it
@@ -165,7 +165,7 @@ export class RunStore extends Context.Service<
                   SELECT ${runId}::text, ${version + decision.length}::int, ${JSON.stringify(after)}::jsonb WHERE ${gate}
                   ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state
                 )`
-              const appended = sql`EXISTS (SELECT 1 FROM bumped)`
+              const appended = ifAppended(sql)
               const rows = runEventRows(sql, runId, workspaceId, decision, appended)
               yield* appendEventsPg(
                 sql,
@@ -186,7 +186,7 @@ export class RunStore extends Context.Service<
                 before = evolve(before, event)
               }
             }
-            return { state: decision.reduce(evolve, state), version: version + decision.length, events: decision }
+            return { state: after, version: version + decision.length, events: decision }
           })
         ).pipe(
           Effect.catchTags({
