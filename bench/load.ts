@@ -4,7 +4,8 @@
  *
  * - closed: `connections` loops, each sending its next request when the last
  *   answered, for `durationMs` after `warmupMs` (discarded);
- * - paced: `rate` requests/s in total, until the parent sends "stop".
+ * - paced: `rate` requests/s in total, until the parent sends "stop" (answers in flight
+ *   then still count, and a request with no answer yet is sent once).
  *
  * Requests go round-robin over `requests`; `uniqueIdempotencyKey` adds a fresh
  * `Idempotency-Key` per request. Started by run.ts with an IPC channel: the
@@ -145,10 +146,19 @@ const main = (config: LoadConfig) => {
       inFlight++
       void send().then(() => inFlight--)
     }, interval)
-    process.on("message", () => {
+    process.on("message", async () => {
       clearInterval(timer)
+      const seconds = (performance.now() - started) / 1000
+      // Answers in flight still count; a request that has none yet (a run shorter than this
+      // process's start, as in `--smoke`) is sent once, so every figure has a sample.
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 5))
+      for (let i = 0; i < config.requests.length; i++) {
+        if (samples.get(config.requests[i]!.name)!.lat.length > 0) continue
+        next = i
+        await send()
+      }
       recording = false
-      finish(report((performance.now() - started) / 1000))
+      finish(report(seconds))
     })
   }
 }

@@ -296,7 +296,7 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
         const rep = await workerRun(system, workers, n)
         byWorkers[count]!.push(rep)
         log(
-          `worker ×${count} rep ${r + 1}: ${Math.round(rep.leadsPerS)} Leads/s, peak RSS ${rep.peakRssMb.join("/")} MB, status p99 ${rep.status["status"]?.p99Ms.toFixed(1)} ms`
+          `worker ×${count} rep ${r + 1}: ${Math.round(rep.leadsPerS)} Leads/s, peak RSS ${rep.peakRssMb.join("/")} MB, status p99 ${rep.status["status"]?.p99Ms?.toFixed(1) ?? "none"} ms`
         )
         if (count === 1) {
           const rows = await copyBaseline(system, n, method)
