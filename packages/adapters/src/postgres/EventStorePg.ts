@@ -22,6 +22,7 @@
  */
 import { Effect, Layer, Option } from "effect"
 import { SqlClient, type SqlError, type Statement } from "effect/sql"
+import { textArray } from "./TextArray.ts"
 import {
   type Appended,
   EventStore,
@@ -63,16 +64,23 @@ const isEventIdTaken = (error: SqlError.SqlError): boolean =>
 
 const failWith = (message: string) => (cause: unknown) => Effect.fail(new EventStoreError({ message, cause }))
 
-/** Bumps the stream row by `n` if `expected` holds and no event id of `input` is stored yet. */
+/**
+ * Bumps the stream row by `n` if `expected` holds and none of `eventIds` is stored yet. The ids are
+ * one array parameter (`= ANY`): the key's index answers it. Asked as `IN (SELECT event_id FROM input)`,
+ * the prepared statement's generic plan guessed 100 ids and hashed the whole events table per append
+ * while the table was small (regression test
+ * regression_an_append_scanned_every_event_to_check_its_ids_were_new).
+ */
 const bumpStream = (
   sql: SqlClient.SqlClient,
   streamId: string,
   streamType: string,
   workspaceId: string,
   expected: ExpectedVersion,
-  n: number
+  n: number,
+  eventIds: ReadonlyArray<string>
 ) => {
-  const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT event_id FROM input))`
+  const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id = ANY(${textArray(eventIds)}::uuid[]))`
   switch (expected._tag) {
     case "NoStream":
       return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)
@@ -102,7 +110,7 @@ const inspect = (sql: SqlClient.SqlClient, streamId: string, eventIds: ReadonlyA
           SELECT jsonb_agg(jsonb_build_object('eventId', event_id::text, 'streamId', stream_id,
                    'streamVersion', stream_version, 'globalPosition', global_position::text))
           FROM events
-          WHERE event_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(eventIds)}::jsonb)::uuid)
+          WHERE event_id = ANY(${textArray(eventIds)}::uuid[])
         ), '[]'::jsonb) AS stored`.pipe(
     Effect.map((rows) => ({
       actual: rows[0]?.actual ?? null,
@@ -151,7 +159,7 @@ export const appendEventsPg = Effect.fnUntraced(
                  (e.ev->>'schema_version')::int AS schema_version, e.ev->'data' AS data, e.ord::int AS ord
           FROM jsonb_array_elements(${payload}::jsonb) WITH ORDINALITY AS e(ev, ord)
         ),
-        bumped AS (${bumpStream(sql, streamId, streamType, workspaceId, expected, n)}),
+        bumped AS (${bumpStream(sql, streamId, streamType, workspaceId, expected, n, eventIds)}),
         inserted AS (
           INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
           SELECT ${streamId}, bumped.version - ${n} + input.ord, input.event_id, input.type, input.schema_version,

@@ -187,6 +187,35 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })(
         })
     )
 
+    it.effect("regression_an_append_scanned_every_event_to_check_its_ids_were_new", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // enough events (and statistics saying so) that reading the table costs more than probing its key
+        yield* appendTo(
+          uniqueStream("many"),
+          ExpectedVersion.noStream,
+          Array.from({ length: 3000 }, (_, i) => newEvent(i))
+        )
+        yield* sql`ANALYZE events`
+        // this backend's scans of the table (pg_stat_xact_*, read before and after in one transaction: the
+        // counts are this backend's, not yet flushed)
+        const scans = sql<{ seq_scan: number; idx_scan: number }>`
+          SELECT seq_scan::int, coalesce(idx_scan, 0)::int AS idx_scan
+          FROM pg_stat_xact_user_tables WHERE relname = 'events'`
+        const [before, after] = yield* sql.withTransaction(
+          Effect.gen(function* () {
+            const before = (yield* scans)[0]!
+            // a prepared statement's first runs are planned for their parameters, later ones generically: both
+            for (let i = 0; i < 7; i++) yield* appendTo(uniqueStream("probe"), ExpectedVersion.noStream, [newEvent(i)])
+            yield* appendTo(uniqueStream("probe"), ExpectedVersion.any, [newEvent(1), newEvent(2)])
+            return [before, (yield* scans)[0]!] as const
+          })
+        )
+        assert.strictEqual(after.seq_scan - before.seq_scan, 0)
+        assert.isAtLeast(after.idx_scan - before.idx_scan, 8)
+      })
+    )
+
     it.effect("rows_carried_by_an_append_are_written_once_when_the_same_append_is_retried", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
