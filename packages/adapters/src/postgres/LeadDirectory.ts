@@ -36,6 +36,7 @@ import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "../Ids.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
+import { textArray } from "./TextArray.ts"
 
 interface LeadRow {
   id: string
@@ -128,11 +129,10 @@ export const LeadDirectoryPgLive = Layer.effect(
       leadIds: ReadonlyArray<string>
     ) {
       if (leadIds.length === 0) return 0
-      const ids = JSON.stringify(leadIds)
       if (list.lead_type !== "mixed") {
         const wrong = yield* sql<{ id: string; total: number }>`
             SELECT id, count(*) OVER ()::int AS total FROM leads
-            WHERE workspace_id = ${workspaceId} AND id IN (SELECT jsonb_array_elements_text(${ids}::jsonb))
+            WHERE workspace_id = ${workspaceId} AND id = ANY(${textArray(leadIds)}::text[])
               AND type <> ${list.lead_type}
             ORDER BY id LIMIT 100`
         if (wrong.length > 0) {
@@ -177,7 +177,7 @@ export const LeadDirectoryPgLive = Layer.effect(
                 : yield* sql<{ identity_key: string; lead_id: string }>`
             SELECT identity_key, lead_id FROM lead_identities
             WHERE workspace_id = ${workspaceId}
-              AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(allKeys)}::jsonb))`
+              AND identity_key = ANY(${textArray(allKeys)}::text[])`
             const leadOfKey = new Map(existing.map((r) => [r.identity_key, r.lead_id]))
             for (const group of groups) {
               const match = [...group.keys].map((k) => leadOfKey.get(k)).find((id) => id !== undefined)
@@ -189,7 +189,7 @@ export const LeadDirectoryPgLive = Layer.effect(
                 ? []
                 : yield* sql<LeadRow>`
             SELECT ${leadColumns(sql)} FROM leads l
-            WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(matchedIds)}::jsonb))`
+            WHERE l.workspace_id = ${workspaceId} AND l.id = ANY(${textArray(matchedIds)}::text[])`
             const storedById = new Map(stored.map((r) => [r.id, toFields(r)]))
             const updates = new Map<string, LeadFields>()
             const inserts: Array<ReturnType<typeof toRecord>> = []
@@ -322,7 +322,7 @@ export const LeadDirectoryPgLive = Layer.effect(
     /** The workspace's Leads by id, as LeadViews, in id order. */
     const leadsById = (workspaceId: string, ids: ReadonlyArray<string>) =>
       sql<LeadRow>`SELECT ${leadColumns(sql)} FROM leads l
-        WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))
+        WHERE l.workspace_id = ${workspaceId} AND l.id = ANY(${textArray(ids)}::text[])
         ORDER BY l.id`.pipe(Effect.map((rows) => rows.map(toLeadView)))
 
     /** Identity keys and imports of one workspace are serialised (see importLeads). */
@@ -388,7 +388,7 @@ export const LeadDirectoryPgLive = Layer.effect(
               const taken = yield* sql<{ identity_key: string; lead_id: string }>`
                 SELECT identity_key, lead_id FROM lead_identities
                 WHERE workspace_id = ${workspaceId} AND lead_id <> ${leadId}
-                  AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(added)}::jsonb))
+                  AND identity_key = ANY(${textArray(added)}::text[])
                 ORDER BY identity_key`
               if (taken.length > 0) {
                 return yield* new IdentityConflict({
@@ -406,7 +406,7 @@ export const LeadDirectoryPgLive = Layer.effect(
               yield* sql`
                 DELETE FROM lead_identities
                 WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
-                  AND identity_key IN (SELECT jsonb_array_elements_text(${JSON.stringify(removed)}::jsonb))`
+                  AND identity_key = ANY(${textArray(removed)}::text[])`
             }
             const x = toRecord(leadId, after)
             yield* sql`
@@ -577,7 +577,7 @@ export const LeadDirectoryPgLive = Layer.effect(
               WITH gone AS (
                 DELETE FROM list_memberships
                 WHERE workspace_id = ${workspaceId} AND list_id = ${listId}
-                  AND lead_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(leadIds)}::jsonb))
+                  AND lead_id = ANY(${textArray(leadIds)}::text[])
                 RETURNING 1
               )
               SELECT count(*)::int AS n FROM gone`

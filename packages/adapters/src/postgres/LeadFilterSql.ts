@@ -10,6 +10,7 @@
  * without a title matches `title neq "CEO"`.
  */
 import type { SqlClient, Statement } from "effect/sql"
+import { textArray } from "./TextArray.ts"
 import type {
   JsonCondition,
   ParsedLeadFilter,
@@ -148,7 +149,7 @@ export const leadFilterSql = (sql: Sql, filter: ParsedLeadFilter): Fragment => {
     clauses.push(filter.any.length === 0 ? sql`FALSE` : sql`(${sql.or(filter.any.map((c) => condition(sql, c)))})`)
   }
   if (filter.leadIds !== undefined) {
-    clauses.push(sql`(l.id IN (SELECT jsonb_array_elements_text(${JSON.stringify(filter.leadIds)}::jsonb)))`)
+    clauses.push(sql`(l.id = ANY(${textArray(filter.leadIds)}::text[]))`)
   }
   return sql`(${sql.and(clauses)})`
 }
