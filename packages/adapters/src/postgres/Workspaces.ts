@@ -42,6 +42,12 @@ const toApiKeySummary = (row: ApiKeyRow): ApiKeySummary => ({
 
 const sha256 = (secret: string) => createHash("sha256").update(secret).digest()
 
+/**
+ * The channel a key's revocation notifies, with the key's id as payload: delivered at commit to every
+ * API process, which then stops accepting the key it may remember (DECISIONS.md 36).
+ */
+export const API_KEY_REVOKED_CHANNEL = "enrich_api_key_revoked"
+
 /** 256 random bits, base64url, with a readable prefix. */
 export const newApiKeySecret = () => `ek_${randomBytes(32).toString("base64url")}`
 
@@ -147,9 +153,13 @@ export class Workspaces extends Context.Service<
       }, Effect.orDie)
 
       const revokeApiKey = Effect.fn("Workspaces.revokeApiKey")(function* (keyId: string) {
+        // API processes that remember the key forget it when this commits (API_KEY_REVOKED_CHANNEL)
         const rows = yield* sql<ApiKeyRow>`
-          UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${keyId}
-          RETURNING id, prefix, created_at, last_used_at, revoked_at`
+          WITH revoked AS (
+            UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = ${keyId}
+            RETURNING id, prefix, created_at, last_used_at, revoked_at
+          )
+          SELECT revoked.*, pg_notify(${API_KEY_REVOKED_CHANNEL}, revoked.id) FROM revoked`
         return Option.map(Option.fromNullishOr(rows[0]), toApiKeySummary)
       }, Effect.orDie)
 

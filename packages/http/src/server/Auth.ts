@@ -2,9 +2,9 @@
 import { Config, Effect, Layer, Option, Redacted } from "effect"
 import { timingSafeEqual, createHash } from "node:crypto"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { HttpServerResponse } from "effect/http"
 import { AdminAuth, ApiKeyAuth, CurrentWorkspace } from "../api/Api.ts"
+import { ApiKeyCache } from "./ApiKeyCache.ts"
 import { RateLimiter } from "./RateLimit.ts"
 import { apiError } from "../api/Errors.ts"
 
@@ -13,7 +13,7 @@ const unauthorized = (message: string) => apiError("UNAUTHORIZED", message)
 export const ApiKeyAuthLive = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function* () {
-    const workspaces = yield* Workspaces
+    const keys = yield* ApiKeyCache
     const limiter = yield* RateLimiter
     return ApiKeyAuth.of({
       bearer: (httpEffect, { credential }) =>
@@ -21,7 +21,7 @@ export const ApiKeyAuthLive = Layer.effect(
           const secret = Redacted.value(credential)
           if (secret === "")
             return yield* Effect.fail(unauthorized("Missing or malformed Authorization: Bearer <api key> header"))
-          const found = yield* workspaces.authenticate(secret)
+          const found = yield* keys.authenticate(secret)
           if (Option.isNone(found)) return yield* Effect.fail(unauthorized("Unknown or revoked API key"))
           const allowed = yield* limiter.take(found.value.keyId)
           if (!allowed.allowed) {

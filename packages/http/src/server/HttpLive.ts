@@ -9,6 +9,7 @@ import { HttpRouter, HttpServer } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { createServer } from "node:http"
 import { EnrichApi } from "../api/Api.ts"
+import { ApiKeyCache } from "./ApiKeyCache.ts"
 import { AdminAuthLive, ApiKeyAuthLive } from "./Auth.ts"
 import { NoQueryLive } from "./NoQuery.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
@@ -19,7 +20,9 @@ import { RateLimiter } from "./RateLimit.ts"
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(EnrichApi, { openapiPath: "/openapi.json" }).pipe(
     Layer.provide(HandlersLive),
-    Layer.provide([ApiKeyAuthLive, AdminAuthLive, NoQueryLive])
+    Layer.provide([ApiKeyAuthLive, AdminAuthLive, NoQueryLive]),
+    // one cache for authentication and for the revocations made through this process
+    Layer.provide(ApiKeyCache.layer)
   ),
   HttpApiScalar.layer(EnrichApi, { path: "/docs" })
 )

@@ -6,6 +6,7 @@ import type { Adjust, Grant } from "@enrich/domain/credits/CreditAccount"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
+import { ApiKeyCache } from "../ApiKeyCache.ts"
 import { notFound } from "./common.ts"
 
 export const AdminHandlers = HttpApiBuilder.group(
@@ -14,6 +15,7 @@ export const AdminHandlers = HttpApiBuilder.group(
   Effect.fn(function* (handlers) {
     const workspaces = yield* Workspaces
     const ledger = yield* CreditLedger
+    const keys = yield* ApiKeyCache
     const orNotFound =
       (what: string) =>
       <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
@@ -26,7 +28,12 @@ export const AdminHandlers = HttpApiBuilder.group(
           Effect.map((apiKeys) => ({ apiKeys }))
         ),
       createApiKey: ({ params }) => workspaces.createApiKey(params.id).pipe(orNotFound("Workspace")),
-      revokeApiKey: ({ params }) => workspaces.revokeApiKey(params.id).pipe(orNotFound("API key")),
+      // forgotten here at once; other API processes forget it when the revocation's NOTIFY reaches them
+      revokeApiKey: ({ params }) =>
+        workspaces.revokeApiKey(params.id).pipe(
+          Effect.tap(() => keys.forget(params.id)),
+          orNotFound("API key")
+        ),
       moveCredits: Effect.fn(function* ({ params, payload }) {
         const now = DateTime.formatIso(yield* DateTime.now)
         const { amount, reason } = payload
