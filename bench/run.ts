@@ -184,6 +184,26 @@ const startLoad = (config: LoadConfig) => {
 
 const checkpoint = (system: System) => system.sql.query("CHECKPOINT")
 
+/**
+ * Between scenarios: the dead rows and stale statistics a scenario leaves (millions of item updates after
+ * the worker runs) are vacuumed and analysed now, and autovacuum is let finish, so its work does not land
+ * on whichever scenario runs next (measured: ~1 core of autovacuum through the dispatch scenario of a full
+ * run, slowing the service and its baseline unequally).
+ */
+const quiesce = async (system: System) => {
+  const started = performance.now()
+  await system.sql.query("VACUUM (ANALYZE)")
+  for (let i = 0; i < 120; i++) {
+    const [busy] = await system.sql.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+    )
+    if (busy!.n === 0) break
+    await sleep(1_000)
+  }
+  await checkpoint(system)
+  log(`quiesced the database in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+}
+
 // --- 3 + 4: worker throughput, status under load -------------------------------------------
 
 const itemRows = function* (n: number, runId: string, workspaceId: string) {
@@ -603,9 +623,9 @@ const main = async () => {
   try {
     const facts = await machine(system.sql)
     if (wanted("worker")) await workerScenario(system, checks, raw)
-    if (wanted("planning")) await planningScenario(system, checks, raw)
-    if (wanted("dispatch")) await dispatchScenario(system, checks, raw)
-    if (wanted("replay")) await replayScenario(system, checks, raw)
+    if (wanted("planning")) await quiesce(system).then(() => planningScenario(system, checks, raw))
+    if (wanted("dispatch")) await quiesce(system).then(() => dispatchScenario(system, checks, raw))
+    if (wanted("replay")) await quiesce(system).then(() => replayScenario(system, checks, raw))
     const results: Results = {
       date: new Date().toISOString(),
       mode: smoke ? "smoke" : "full",
