@@ -4,27 +4,15 @@
  * and a key revoked without a notification (SQL outside the API) is refused once its entry expires.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
-import { Persistence, ServicesLive } from "@enrich/adapters/Services"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { serveApi } from "../src/server/HttpLive.ts"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "./support/TestServer.ts"
+import { Persistence } from "@enrich/adapters/Services"
+import { ADMIN_TOKEN, apiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 
 const TTL_SECONDS = 3
 
-const Server = testServer((port) =>
-  serveApi({ port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
-  )
-).pipe(
-  Layer.provideMerge(DatabaseLive),
-  Layer.provideMerge(TestDatabaseUrl),
-  testConfig({ ENRICH_API_KEY_CACHE_SECONDS: String(TTL_SECONDS) })
-)
+const Server = apiOnlyTestServer({ ENRICH_API_KEY_CACHE_SECONDS: String(TTL_SECONDS) })
 
 /** A workspace, its key, and the key's id; the key used once (so the server remembers it). */
 const rememberedKey = Effect.gen(function* () {

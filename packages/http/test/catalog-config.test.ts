@@ -6,18 +6,13 @@
  * as a waterfall step).
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
-import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { builtinEntries } from "@enrich/adapters/providers/Catalog"
-import { ServicesLive } from "@enrich/adapters/Services"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { serveApi } from "../src/server/HttpLive.ts"
 import type { TestClient } from "./support/HttpTestClient.ts"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "./support/TestServer.ts"
+import { ADMIN_TOKEN, apiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 
 const catalogFile = () => {
   const file = join(mkdtempSync(join(tmpdir(), "enrich-catalog-http-")), "catalog.json")
@@ -41,15 +36,7 @@ const catalogFile = () => {
   return file
 }
 
-const ConfiguredApi = testServer((port) =>
-  serveApi({ port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
-  )
-).pipe(
-  Layer.provideMerge(DatabaseLive),
-  Layer.provideMerge(TestDatabaseUrl),
-  testConfig({ ENRICH_CATALOG_FILES: catalogFile() })
-)
+const ConfiguredApi = apiOnlyTestServer({ ENRICH_CATALOG_FILES: catalogFile() })
 
 const use = <A>(f: (api: TestClient) => Promise<A>) =>
   Effect.gen(function* () {

@@ -6,29 +6,20 @@
  * verdict on a preview dispatch agree, input by input.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { Ajv2020 } from "ajv/dist/2020.js"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
-import { DatabaseLive } from "@enrich/adapters/postgres/Database"
-import { ServicesLive } from "@enrich/adapters/Services"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { serveApi } from "../src/server/HttpLive.ts"
 import type { TestClient } from "./support/HttpTestClient.ts"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "./support/TestServer.ts"
+import { ADMIN_TOKEN, apiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 
 const examples = ["people-data-labs.json", "apollo.json", "person-waterfall.json"].map(
   (f) => new URL(`../../../examples/catalog/${f}`, import.meta.url).pathname
 )
 
-const Api = testServer((port) =>
-  serveApi({ port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
-  )
-).pipe(
-  Layer.provideMerge(DatabaseLive),
-  Layer.provideMerge(TestDatabaseUrl),
-  testConfig({ ENRICH_CATALOG_FILES: examples.join(","), PDL_API_KEY: "pdl-test", APOLLO_API_KEY: "apollo-test" })
-)
+const Api = apiOnlyTestServer({
+  ENRICH_CATALOG_FILES: examples.join(","),
+  PDL_API_KEY: "pdl-test",
+  APOLLO_API_KEY: "apollo-test"
+})
 
 const use = <A>(f: (api: TestClient) => Promise<A>) =>
   Effect.gen(function* () {

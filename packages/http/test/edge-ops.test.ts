@@ -3,15 +3,10 @@
  * metrics by route pattern, and the request id on every response.
  */
 import { assert, describe, it as plain, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
-import { DatabaseLive } from "@enrich/adapters/postgres/Database"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
-import { ServicesLive } from "@enrich/adapters/Services"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
+import { Effect } from "effect"
 import { routeOf } from "../src/server/Metrics.ts"
 import { RateLimiter } from "../src/server/RateLimit.ts"
-import { serveApi } from "../src/server/HttpLive.ts"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "./support/TestServer.ts"
+import { ADMIN_TOKEN, apiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 
 describe("Rate limiter (unit)", () => {
   plain.effect("a_bucket_allows_its_burst_then_refills_at_the_rate", () =>
@@ -39,15 +34,7 @@ describe("Rate limiter (unit)", () => {
   })
 })
 
-const LimitedServer = testServer((port) =>
-  serveApi({ port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
-  )
-).pipe(
-  Layer.provideMerge(DatabaseLive),
-  Layer.provideMerge(TestDatabaseUrl),
-  testConfig({ ENRICH_RATE_LIMIT: "1", ENRICH_RATE_LIMIT_BURST: "2" })
-)
+const LimitedServer = apiOnlyTestServer({ ENRICH_RATE_LIMIT: "1", ENRICH_RATE_LIMIT_BURST: "2" })
 
 layer(LimitedServer, { timeout: 120_000, excludeTestServices: true })("Edge operations (integration)", (it) => {
   it.effect("a_key_over_its_rate_gets_429_with_retry_after_and_other_keys_are_not_affected", () =>

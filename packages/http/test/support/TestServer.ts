@@ -42,12 +42,15 @@ export const testServer = <A, E, R>(serve: (port: number) => Layer.Layer<A, E, R
     })
   )
 
-/** API only, dispatching to a cluster without runners: runs stay pending. */
-export const ApiOnlyTestServer = testServer((port) =>
-  serveApi({ port }).pipe(
-    Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
-  )
-).pipe(Layer.provideMerge(DatabaseLive), Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+/** API only, dispatching to a cluster without runners (runs stay pending), with `env` over the test configuration. */
+export const apiOnlyTestServer = (env: Record<string, string> = {}) =>
+  testServer((port) =>
+    serveApi({ port }).pipe(
+      Layer.provide(ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive)))
+    )
+  ).pipe(Layer.provideMerge(DatabaseLive), Layer.provideMerge(TestDatabaseUrl), testConfig(env))
+
+export const ApiOnlyTestServer = apiOnlyTestServer()
 
 export const tableCounts = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
