@@ -620,11 +620,22 @@ export const LeadDirectoryPgLive = Layer.effect(
         const requested = explicit
           ? sql`requested AS MATERIALIZED (SELECT jsonb_array_elements_text(${JSON.stringify(scope.leadIds)}::jsonb) AS id),`
           : sql``
-        // the Leads in scope, of any type: explicit ids, a List's members, or every Lead (`all`)
+        // the Leads in scope, of any type: explicit ids (with their membership of a List, when one is named), a
+        // List's members, or every Lead (`all`).
+        // Explicit ids are found by key, and their statement is planned once per connection, not per dispatch
+        // (DECISIONS.md 38): the workspace is checked as `(… = …) IS TRUE`, whose selectivity a plan for this
+        // workspace's statistics cannot know either (planned for a small workspace, the statement cost far less
+        // than its generic plan, so PostgreSQL planned it again at every execution: half a millisecond per
+        // dispatch), and without a List no memberships are joined (on a NULL list id a custom plan drops the join,
+        // a generic one cannot). Regression test regression_the_explicit_scope_statement_was_planned_again_at_every_dispatch.
+        const inWorkspace = sql`(l.workspace_id = ${workspaceId}) IS TRUE`
         const inScope = explicit
-          ? sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
+          ? concreteList === null
+            ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l
+              WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
+            : sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
               LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
-              WHERE l.workspace_id = ${workspaceId} AND l.id IN (SELECT id FROM requested)`
+              WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
           : concreteList === null
             ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
             : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
@@ -721,7 +732,7 @@ export const LeadDirectoryPgLive = Layer.effect(
             explicit
               ? sql`missing AS (
                   SELECT r.id, count(*) OVER ()::int AS total FROM requested r
-                  WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = r.id AND l.workspace_id = ${workspaceId})
+                  WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = r.id AND ${inWorkspace})
                   ORDER BY r.id LIMIT 100
                 ),`
               : sql``

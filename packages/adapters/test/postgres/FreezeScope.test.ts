@@ -253,4 +253,36 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
       assert.strictEqual(left!.n, 0)
     })
   )
+
+  it.effect("regression_the_explicit_scope_statement_was_planned_again_at_every_dispatch", () =>
+    Effect.gen(function* () {
+      const directory = yield* LeadDirectory
+      const sql = yield* SqlClient.SqlClient
+      // statistics that know the other workspace holds one Lead: planned for it, the statement looked far cheaper
+      // than a plan for any workspace, so PostgreSQL kept planning it for each dispatch's parameters
+      yield* sql`ANALYZE leads`
+      // one connection (a transaction) runs the statement as the dispatches of a busy API process do: PostgreSQL
+      // plans a prepared statement for its parameters 5 times, then keeps its generic plan unless that costs more
+      const plans = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          for (let n = 0; n < 8; n++) {
+            yield* directory.freezeScope({
+              workspaceId: OTHER_WS,
+              runId: `run-replanned-${n}`,
+              scope: { type: "explicit_leads", leadIds: ["o-1"] },
+              subject: "person",
+              requestedAt: AT
+            })
+          }
+          // this connection may have run the other explicit variants (a List named, a preview) for other tests
+          return yield* sql<{ generic_plans: number; custom_plans: number }>`
+            SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements
+            WHERE statement LIKE '%requested AS MATERIALIZED%' AND statement LIKE '%INSERT INTO run_items%'
+              AND generic_plans + custom_plans >= 8`
+        })
+      )
+      assert.strictEqual(plans.length, 1, "the statement was prepared once and run 8 times")
+      assert.isAtLeast(plans[0]!.generic_plans, 3, JSON.stringify(plans))
+    })
+  )
 })
