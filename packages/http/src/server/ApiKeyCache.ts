@@ -10,15 +10,18 @@
  * - a lookup that overlaps a revocation's notification is not remembered (a generation counter), so a
  *   request that read the key just before its revocation cannot make it outlive it.
  *
- * What is remembered is the key's id and workspace, by the SHA-256 of its secret. An entry older than the
- * TTL is looked up again, which also keeps `last_used_at` within about a minute. A key revoked by SQL
- * outside the API (no NOTIFY) is refused once its entry expires.
+ * What is remembered is the key's id and workspace, by the SHA-256 of its secret, for at most MAX_ENTRIES
+ * keys. An entry older than the TTL is looked up again, which also keeps `last_used_at` within about a
+ * minute. A key revoked by SQL outside the API (no NOTIFY) is refused once its entry expires.
  */
 import { Config, Context, Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
 import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { createHash } from "node:crypto"
 import { API_KEY_REVOKED_CHANNEL, Workspaces } from "@enrich/adapters/postgres/Workspaces"
+
+/** At most this many keys are remembered per process. */
+const MAX_ENTRIES = 10_000
 
 export interface AuthenticatedKey {
   readonly workspaceId: string
@@ -44,6 +47,14 @@ export class ApiKeyCache extends Context.Service<
       // whether revocations are heard now; bumped by every revocation heard and every (re)connection
       let listening = false
       let generation = 0
+      const remember = (digest: string, key: AuthenticatedKey, now: number) => {
+        // bounded: past MAX_ENTRIES the expired entries go, and if that is not enough, all of them
+        if (entries.size >= MAX_ENTRIES) {
+          for (const [d, e] of entries) if (e.until <= now) entries.delete(d)
+          if (entries.size >= MAX_ENTRIES) entries.clear()
+        }
+        entries.set(digest, { key, until: now + ttlMs })
+      }
       const forgetKey = (keyId: string) => {
         generation++
         for (const [digest, entry] of entries) if (entry.key.keyId === keyId) entries.delete(digest)
@@ -86,8 +97,7 @@ export class ApiKeyCache extends Context.Service<
             Effect.tap((found) =>
               Effect.sync(() => {
                 if (Option.isNone(found)) entries.delete(digest)
-                else if (listening && generation === before)
-                  entries.set(digest, { key: found.value, until: now + ttlMs })
+                else if (listening && generation === before) remember(digest, found.value, now)
               })
             )
           )
