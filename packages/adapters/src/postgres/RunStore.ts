@@ -119,6 +119,15 @@ export class RunStore extends Context.Service<
         const snapshot =
           row.version === null || row.state === null ? undefined : { version: row.version, state: row.state }
         if (snapshot !== undefined && snapshot.version === row.stream_version) return snapshot
+        if (snapshot !== undefined) {
+          // the lock waited for another command: its snapshot committed with it, and a new statement sees it. One
+          // small row instead of the events after the old snapshot (a batch's record is 500 outcomes), read and
+          // decoded by every command that queued on a busy run — 8 batches of one run queue there all the time.
+          const [fresh] = yield* sql<{ version: number; state: RunState }>`
+            SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
+          if (fresh !== undefined && fresh.version === row.stream_version) return fresh
+          return yield* fromSnapshot(runId, fresh ?? snapshot)
+        }
         return yield* fromSnapshot(runId, snapshot)
       }, Effect.orDie)
 

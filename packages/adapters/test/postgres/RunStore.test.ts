@@ -4,7 +4,7 @@
  * of its rows (they ride on the append's statement, gated on the append).
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
@@ -84,5 +84,46 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integrat
         const [snapshot] = yield* sql<{ version: number }>`SELECT version FROM run_snapshots WHERE run_id = ${runId}`
         assert.strictEqual(snapshot!.version, current.version + 1)
       })
+  )
+
+  it.effect("when_the_lock_waits_for_another_command_it_takes_the_snapshot_that_command_committed_not_its_events", () =>
+    Effect.gen(function* () {
+      const { runId, workspaceId } = yield* aRun(5)
+      const runs = yield* RunStore
+      const sql = yield* SqlClient.SqlClient
+      const locked = yield* Deferred.make<void>()
+      // A holds the run's stream row, records a batch's start, and commits a moment later
+      const first = yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            const known = yield* runs.lock(runId)
+            yield* Deferred.succeed(locked, undefined)
+            const done = yield* runs.execute({
+              runId,
+              workspaceId,
+              known,
+              command: { _tag: "StartBatch", batch: `${runId}/a`, ordinals: [1, 2], now: new Date().toISOString() }
+            })
+            yield* Effect.sleep("300 millis")
+            return done
+          })
+        )
+        .pipe(Effect.provideService(CommandMetadata, { actor: "test" }), Effect.forkChild)
+      yield* Deferred.await(locked)
+      // B queues on the row while A holds it: its statement began before A's snapshot committed
+      const second = yield* sql.withTransaction(
+        Effect.gen(function* () {
+          const known = yield* runs.lock(runId)
+          const [events] = yield* sql<{ reads: number }>`
+            SELECT (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::int AS reads
+            FROM pg_stat_xact_user_tables WHERE relname = 'events'`
+          return { known, eventReads: events?.reads ?? 0 }
+        })
+      )
+      const a = yield* Fiber.join(first)
+      assert.strictEqual(second.known.version, a.version)
+      assert.deepStrictEqual(second.known.state, a.state)
+      assert.strictEqual(second.eventReads, 0, "the events after the old snapshot were not read")
+    })
   )
 })
