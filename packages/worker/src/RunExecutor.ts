@@ -7,7 +7,7 @@
  * crash resumes the items its batch claimed instead of claiming new ones, and
  * a batch already recorded only reports its counts: nothing happens twice.
  */
-import { Config, Context, Effect, Layer, Result } from "effect"
+import { Config, Context, Effect, Layer, Result, Semaphore } from "effect"
 import { hostname } from "node:os"
 import { SqlClient, type Statement } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
@@ -130,6 +130,34 @@ export class RunExecutor extends Context.Service<
       const backoffMs = yield* Config.Int("ENRICH_PROVIDER_BACKOFF_MS").pipe(Config.withDefault(100))
       const partitionSize = yield* Config.Int("ENRICH_PARTITION_SIZE").pipe(Config.withDefault(10_000))
       const maxPartitions = yield* Config.Int("ENRICH_MAX_PARTITIONS").pipe(Config.withDefault(8))
+      const runWriters = yield* Config.Int("ENRICH_RUN_WRITERS").pipe(Config.withDefault(3))
+
+      /**
+       * At most `runWriters` of a run's batches in a write transaction (a claim, a record) at once in this
+       * process; the others wait here, not in PostgreSQL. Every such transaction takes the run's stream row,
+       * so they queue there anyway; the ones queued in PostgreSQL cost it CPU (8 batches of one run: ~40 % more
+       * per Lead than 3; decision 39). Provider calls are not gated: a slow vendor's batches still overlap.
+       */
+      const gates = new Map<string, { readonly semaphore: Semaphore.Semaphore; users: number }>()
+      const gated = <A, E, R>(runId: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+        Effect.suspend(() => {
+          let gate = gates.get(runId)
+          if (gate === undefined) {
+            gate = { semaphore: Semaphore.makeUnsafe(Math.max(1, runWriters)), users: 0 }
+            gates.set(runId, gate)
+          }
+          const held = gate
+          held.users++
+          return held.semaphore
+            .withPermits(1)(effect)
+            .pipe(
+              Effect.ensuring(
+                Effect.sync(() => {
+                  if (--held.users === 0) gates.delete(runId)
+                })
+              )
+            )
+        })
 
       /** Claims this batch's items, or finds the ones it claimed before a crash. */
       const claim = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
@@ -140,8 +168,9 @@ export class RunExecutor extends Context.Service<
         if (mine.some((r) => r.status === "running")) return { _tag: "Claimed" as const }
         if (mine.length > 0)
           return { _tag: "AlreadyRecorded" as const, outcome: countOutcomes(mine.map((r) => r.status)) }
-        return yield* sql
-          .withTransaction(
+        return yield* gated(
+          runId,
+          sql.withTransaction(
             Effect.gen(function* () {
               // the run's stream row first, as every command on the run takes it (lock order: stream, then items)
               const known = yield* runs.lock(runId)
@@ -173,10 +202,10 @@ export class RunExecutor extends Context.Service<
               return { _tag: "Claimed" as const }
             })
           )
-          .pipe(
-            // a cancelled or failed run starts no new batch
-            Effect.catchTag("RunCommandRejected", () => Effect.succeed({ _tag: "Nothing" as const }))
-          )
+        ).pipe(
+          // a cancelled or failed run starts no new batch
+          Effect.catchTag("RunCommandRejected", () => Effect.succeed({ _tag: "Nothing" as const }))
+        )
       })
 
       /** Why an item is skipped without calling its provider (the write-policy rule of the domain), if it is. */
@@ -318,105 +347,147 @@ export class RunExecutor extends Context.Service<
         )
         // 2. write it all in one transaction, re-checking each item as it is now (still ours, Lead still
         //    there, attribute still empty under skip_existing)
-        return yield* sql.withTransaction(
-          Effect.gen(function* () {
-            const { attributeKey, target } = run.output
-            const rows = yield* lockedRows(attributeKey)
-            if (rows.length === 0) return nothing
-            const byId = new Map(computed.map((w) => [w.row.id, w]))
-            const writes = rows.map((row): ItemWrite => {
-              const skipped = skipReason(
-                {
-                  leadExists: row.lead_type !== null,
-                  onLead: row.lead_existing,
-                  onMembership: row.membership_existing
-                },
-                run.output
-              )
-              const planned = byId.get(row.id)
-              const keys = { id: row.id, ordinal: row.ordinal, lead_id: row.lead_id, membership_id: row.membership_id }
-              const base = {
-                row: keys,
-                result: null,
-                error: null,
-                leadSnapshot: null,
-                providerResult: null,
-                provider: null,
-                providerSubmissionId: null
-              }
-              if (skipped !== null) {
-                return {
-                  ...base,
-                  outcome: { ordinal: row.ordinal, status: "skipped", skippedReason: skipped, found: false }
+        return yield* gated(
+          runId,
+          sql.withTransaction(
+            Effect.gen(function* () {
+              const { attributeKey, target } = run.output
+              const rows = yield* lockedRows(attributeKey)
+              if (rows.length === 0) return nothing
+              const byId = new Map(computed.map((w) => [w.row.id, w]))
+              const writes = rows.map((row): ItemWrite => {
+                const skipped = skipReason(
+                  {
+                    leadExists: row.lead_type !== null,
+                    onLead: row.lead_existing,
+                    onMembership: row.membership_existing
+                  },
+                  run.output
+                )
+                const planned = byId.get(row.id)
+                const keys = {
+                  id: row.id,
+                  ordinal: row.ordinal,
+                  lead_id: row.lead_id,
+                  membership_id: row.membership_id
                 }
-              }
-              return planned === undefined
-                ? {
+                const base = {
+                  row: keys,
+                  result: null,
+                  error: null,
+                  leadSnapshot: null,
+                  providerResult: null,
+                  provider: null,
+                  providerSubmissionId: null
+                }
+                if (skipped !== null) {
+                  return {
                     ...base,
-                    outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false },
-                    error: { message: "not computed", details: null }
+                    outcome: { ordinal: row.ordinal, status: "skipped", skippedReason: skipped, found: false }
                   }
-                : { ...planned, row: keys }
-            })
-            const recordedAt = new Date().toISOString()
-            // The batch's Leads and memberships are found by their keys (`id = ANY(…)`); the workspace is checked
-            // as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the planner
-            // would otherwise scan the whole workspace through its index once per batch (O(run²); regression test
-            // regression_recording_a_batch_read_every_lead_of_the_workspace). (One statement for both writes,
-            // the recordset as a CTE, was tried: with such statistics the Leads' update became a nested loop over
-            // the CTE, 500 × 500 rows per batch.)
-            yield* sql`
-              INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
-                lead_snapshot, provider_result, provider, provider_submission_id, recorded_at)
-              SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error, ${JSON.stringify(run.input)}::jsonb, x.lead_snapshot,
-                x.provider_result, x.provider, x.provider_submission_id, ${recordedAt}
-              FROM jsonb_to_recordset(${JSON.stringify(
-                writes.map((w) => ({
-                  item_id: w.row.id,
-                  lead_id: w.row.lead_id,
-                  result: w.result,
-                  error: w.error,
-                  lead_snapshot: w.leadSnapshot,
-                  provider_result: w.providerResult,
-                  provider: w.provider,
-                  provider_submission_id: w.providerSubmissionId
-                }))
-              )}::jsonb) AS x(item_id text, lead_id text, result jsonb, error jsonb, lead_snapshot jsonb,
-                provider_result jsonb, provider text, provider_submission_id text)
-              -- a Lead deleted meanwhile keeps no personal data here
-              WHERE x.lead_id IN (
-                SELECT l.id FROM leads l
-                WHERE l.id = ANY(${textArray(writes.map((w) => w.row.lead_id))}::text[])
-                  AND (l.workspace_id = ${workspaceId}) IS TRUE
+                }
+                return planned === undefined
+                  ? {
+                      ...base,
+                      outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false },
+                      error: { message: "not computed", details: null }
+                    }
+                  : { ...planned, row: keys }
+              })
+              const recordedAt = new Date().toISOString()
+              // One statement writes the batch's result rows and its completed values to the target attribute, from
+              // one payload: the values are sent and parsed once (they were twice, in two statements), and a built-in's
+              // raw answer, which is its result, is not copied (`provider_result_is_result`; decision 39). The Leads
+              // and memberships are found by their keys (`id = ANY(…)`) and take their value from one object keyed by
+              // id, built once (a MATERIALIZED CTE read by an uncorrelated subquery: an InitPlan; joined as a subquery
+              // in FROM, it was built again for every Lead, 500 × 500 per batch, ten times slower than two statements):
+              // no join between them and the payload for the planner to turn into a nested loop over it either (as
+              // happened when the two writes were first put in one statement). The workspace is
+              // checked as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the
+              // planner would otherwise scan the whole workspace through its index once per batch (O(run²); regression
+              // test regression_recording_a_batch_read_every_lead_of_the_workspace).
+              const payload = JSON.stringify(
+                writes.map((w) => {
+                  const isResult = w.result !== null && w.providerResult === w.result
+                  return {
+                    item_id: w.row.id,
+                    lead_id: w.row.lead_id,
+                    membership_id: w.row.membership_id,
+                    completed: w.outcome.status === "completed",
+                    result: w.result,
+                    error: w.error,
+                    lead_snapshot: w.leadSnapshot,
+                    provider_result: isResult ? null : w.providerResult,
+                    is_result: isResult,
+                    provider: w.provider,
+                    provider_submission_id: w.providerSubmissionId
+                  }
+                })
               )
-              ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
-                lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
-                provider = excluded.provider, provider_submission_id = excluded.provider_submission_id,
-                recorded_at = excluded.recorded_at`
-            const results = writes
-              .filter((w) => w.outcome.status === "completed")
-              .map((w) => ({ lead_id: w.row.lead_id, membership_id: w.row.membership_id, value: w.result }))
-            if (results.length > 0 && target === "lead_attribute") {
+              const completed = writes.filter((w) => w.outcome.status === "completed")
+              const toLeads = target === "lead_attribute" ? completed.map((w) => w.row.lead_id) : []
+              const toMemberships =
+                target === "membership_attribute"
+                  ? completed.flatMap((w) => (w.row.membership_id === null ? [] : [w.row.membership_id]))
+                  : []
+              const targetRows =
+                toLeads.length > 0
+                  ? [
+                      sql`v AS MATERIALIZED (SELECT jsonb_object_agg(x.lead_id, x.result) AS value FROM x WHERE x.completed)`,
+                      sql`target AS (
+                      UPDATE leads l
+                      SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> l.id),
+                        updated_at = now()
+                      WHERE l.id = ANY(${textArray(toLeads)}::text[]) AND (l.workspace_id = ${workspaceId}) IS TRUE
+                    )`
+                    ]
+                  : toMemberships.length > 0
+                    ? [
+                        sql`v AS MATERIALIZED (
+                        SELECT jsonb_object_agg(x.membership_id, x.result) AS value
+                        FROM x WHERE x.completed AND x.membership_id IS NOT NULL
+                      )`,
+                        sql`target AS (
+                        UPDATE list_memberships m
+                        SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> m.id)
+                        WHERE m.id = ANY(${textArray(toMemberships)}::text[]) AND (m.workspace_id = ${workspaceId}) IS TRUE
+                      )`
+                      ]
+                    : []
               yield* sql`
-                UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], x.value), updated_at = now()
-                FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(lead_id text, value jsonb)
-                WHERE l.id = x.lead_id AND l.id = ANY(${textArray(results.map((r) => r.lead_id))}::text[])
-                  AND (l.workspace_id = ${workspaceId}) IS TRUE`
-            }
-            if (results.length > 0 && target === "membership_attribute") {
-              yield* sql`
-                UPDATE list_memberships m SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], x.value)
-                FROM jsonb_to_recordset(${JSON.stringify(results)}::jsonb) AS x(membership_id text, value jsonb)
-                WHERE m.id = x.membership_id AND (m.workspace_id = ${workspaceId}) IS TRUE
-                  AND m.id = ANY(${textArray(results.flatMap((r) => (r.membership_id === null ? [] : [r.membership_id])))}::text[])`
-            }
-            yield* runs.execute({
-              runId,
-              workspaceId,
-              command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now: recordedAt }
+              WITH x AS MATERIALIZED (
+                SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(item_id text, lead_id text,
+                  membership_id text, completed boolean, result jsonb, error jsonb, lead_snapshot jsonb,
+                  provider_result jsonb, is_result boolean, provider text, provider_submission_id text)
+              ),
+              results AS (
+                INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
+                  lead_snapshot, provider_result, provider_result_is_result, provider, provider_submission_id,
+                  recorded_at)
+                SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error,
+                  ${JSON.stringify(run.input)}::jsonb, x.lead_snapshot, x.provider_result, x.is_result, x.provider,
+                  x.provider_submission_id, ${recordedAt}
+                FROM x
+                -- a Lead deleted meanwhile keeps no personal data here
+                WHERE x.lead_id IN (
+                  SELECT l.id FROM leads l
+                  WHERE l.id = ANY(${textArray(writes.map((w) => w.row.lead_id))}::text[])
+                    AND (l.workspace_id = ${workspaceId}) IS TRUE
+                )
+                ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
+                  lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
+                  provider_result_is_result = excluded.provider_result_is_result, provider = excluded.provider,
+                  provider_submission_id = excluded.provider_submission_id, recorded_at = excluded.recorded_at
+              )${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
+              SELECT 1`
+              yield* runs.execute({
+                runId,
+                workspaceId,
+                command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now: recordedAt }
+              })
+              return countOutcomes(writes.map((w) => w.outcome.status))
             })
-            return countOutcomes(writes.map((w) => w.outcome.status))
-          })
+          )
         )
       })
 

@@ -12,6 +12,7 @@ import runSnapshots from "./migrations/0004_run_snapshots.ts"
 import runInput from "./migrations/0005_run_input.ts"
 import runScopeChunks from "./migrations/0006_run_scope_chunks.ts"
 import runBatches from "./migrations/0007_run_batches.ts"
+import itemResultsSameResult from "./migrations/0008_item_results_same_result.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -23,7 +24,8 @@ export const migrations = Migrator.fromRecord({
   "0004_run_snapshots": runSnapshots,
   "0005_run_input": runInput,
   "0006_run_scope_chunks": runScopeChunks,
-  "0007_run_batches": runBatches
+  "0007_run_batches": runBatches,
+  "0008_item_results_same_result": itemResultsSameResult
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -39,4 +41,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 7
+export const latestKnownMigration = 8

@@ -189,7 +189,9 @@ export class RunReadModel extends Context.Service<
         const rows = yield* sql<ItemRow>`
           SELECT i.id, i.run_id, i.lead_id, i.list_id, i.membership_id, i.status, i.skipped_reason, i.attempts,
                  i.started_at, i.completed_at, i.created_at, i.updated_at,
-                 r.result, r.error, r.input_snapshot, r.lead_snapshot, r.provider_result, r.provider, r.provider_submission_id
+                 r.result, r.error, r.input_snapshot, r.lead_snapshot,
+                 CASE WHEN r.provider_result_is_result THEN r.result ELSE r.provider_result END AS provider_result,
+                 r.provider, r.provider_submission_id
           FROM run_items i LEFT JOIN item_results r ON r.item_id = i.id
           WHERE i.run_id = ${runId} AND i.workspace_id = ${workspaceId}
           ${query.status === undefined ? sql`` : sql`AND i.status = ${query.status}`}

@@ -1,0 +1,75 @@
+/**
+ * What a batch writes per item (decision 39): one result row, whose provider answer is not a second copy of
+ * the result when the provider answered with the result itself (every built-in), read back the same.
+ */
+import { assert, layer } from "@effect/vitest"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
+import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
+import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
+import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { ServicesLive } from "@enrich/adapters/Services"
+import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
+import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
+import { RunExecutor } from "../src/RunExecutor.ts"
+
+const Live = RunExecutor.layer.pipe(
+  Layer.provideMerge(
+    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
+  ),
+  Layer.provideMerge(TestDatabaseLive),
+  Layer.provide(
+    ConfigProvider.layer(
+      ConfigProvider.fromEnv({ env: { ...process.env, ENRICH_BATCH_SIZE: "10" } as Record<string, string> })
+    )
+  )
+)
+
+layer(Live, { timeout: 120_000, excludeTestServices: true })("Item results (integration)", (it) => {
+  it.effect("a_builtin_result_is_stored_once_and_read_back_as_the_providers_answer", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const { workspace } = yield* (yield* Workspaces).create({ name: "once", credits: 10 })
+      yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
+        SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
+               jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
+        FROM generate_series(1, 3) g`
+      yield* sql`INSERT INTO leads (id, workspace_id, type) VALUES (${`${workspace.id}-none`}, ${workspace.id}, 'person')`
+      const dispatched = yield* (yield* DispatchRun).dispatch(
+        workspace.id,
+        dispatchRequest({ scope: { type: "list", listId: "all" } })
+      )
+      assert.strictEqual(dispatched._tag, "Accepted")
+      const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+      const outcome = yield* (yield* RunExecutor).runBatch({ runId, workspaceId: workspace.id }, `${runId}/b1`)
+      assert.strictEqual(outcome.claimed, 4)
+
+      const rows = yield* sql<{ lead_id: string; copy: boolean; is_result: boolean; attribute: unknown }>`
+        SELECT r.lead_id, r.provider_result IS NOT NULL AS copy, r.provider_result_is_result AS is_result,
+               l.attributes -> 'email_validation' AS attribute
+        FROM item_results r JOIN leads l ON l.id = r.lead_id WHERE r.run_id = ${runId} ORDER BY r.lead_id`
+      assert.strictEqual(rows.length, 4)
+      for (const row of rows) assert.deepStrictEqual([row.copy, row.is_result], [false, true], row.lead_id)
+
+      const listed = yield* (yield* RunReadModel).listItems(workspace.id, runId, {
+        status: undefined,
+        leadId: undefined,
+        cursor: undefined,
+        limit: 10
+      })
+      const items = Option.getOrThrow(listed).items
+      assert.strictEqual(items.length, 4)
+      for (const item of items) {
+        assert.strictEqual(item.status, "completed")
+        assert.isNotNull(item.result)
+        // the provider's answer reads as it was: the result itself
+        assert.deepStrictEqual(item.metadata.result, item.result)
+        // and the Lead's attribute holds the same value
+        assert.deepStrictEqual(rows.find((r) => r.lead_id === item.leadId)?.attribute, item.result)
+      }
+      const none = items.find((i) => i.leadId === `${workspace.id}-none`) as any
+      assert.strictEqual(none.result.found, false)
+    })
+  )
+})
