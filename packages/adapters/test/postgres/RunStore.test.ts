@@ -111,13 +111,16 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integrat
         .pipe(Effect.provideService(CommandMetadata, { actor: "test" }), Effect.forkChild)
       yield* Deferred.await(locked)
       // B queues on the row while A holds it: its statement began before A's snapshot committed
+      // reads of `events` by this backend: counted in this transaction, but on PostgreSQL 15 with what earlier
+      // transactions on the connection left unflushed, so compared before and after the lock
+      const eventReads = sql<{ reads: number }>`
+        SELECT (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::int AS reads
+        FROM pg_stat_xact_user_tables WHERE relname = 'events'`.pipe(Effect.map((rows) => rows[0]?.reads ?? 0))
       const second = yield* sql.withTransaction(
         Effect.gen(function* () {
+          const before = yield* eventReads
           const known = yield* runs.lock(runId)
-          const [events] = yield* sql<{ reads: number }>`
-            SELECT (coalesce(seq_scan, 0) + coalesce(idx_scan, 0))::int AS reads
-            FROM pg_stat_xact_user_tables WHERE relname = 'events'`
-          return { known, eventReads: events?.reads ?? 0 }
+          return { known, eventReads: (yield* eventReads) - before }
         })
       )
       const a = yield* Fiber.join(first)
