@@ -3,28 +3,16 @@
  * the result when the provider answered with the result itself (every built-in), read back the same.
  */
 import { assert, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
 import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { ServicesLive } from "@enrich/adapters/Services"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
-import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { RunExecutor } from "../src/RunExecutor.ts"
+import { executorWith } from "./support/Executor.ts"
 
-const Live = RunExecutor.layer.pipe(
-  Layer.provideMerge(
-    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
-  ),
-  Layer.provideMerge(TestDatabaseLive),
-  Layer.provide(
-    ConfigProvider.layer(
-      ConfigProvider.fromEnv({ env: { ...process.env, ENRICH_BATCH_SIZE: "10" } as Record<string, string> })
-    )
-  )
-)
+const Live = executorWith({ ENRICH_BATCH_SIZE: "10" })
 
 layer(Live, { timeout: 120_000, excludeTestServices: true })("Item results (integration)", (it) => {
   it.effect("a_builtin_result_is_stored_once_and_read_back_as_the_providers_answer", () =>

@@ -1,28 +1,14 @@
 /** One regression test per bug found, named after it. */
 import { assert, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { ServicesLive } from "@enrich/adapters/Services"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
-import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
-
-/** The executor and the services on a test database, configured by `env` over the process's. */
-const executorWith = (env: Record<string, string>) =>
-  RunExecutor.layer.pipe(
-    Layer.provideMerge(
-      ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
-    ),
-    Layer.provideMerge(TestDatabaseLive),
-    Layer.provide(
-      ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ...process.env, ...env } as Record<string, string> }))
-    )
-  )
+import { executorWith } from "./support/Executor.ts"
 
 const Live = executorWith({ ENRICH_BATCH_SIZE: "5" })
 

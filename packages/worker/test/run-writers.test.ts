@@ -4,29 +4,15 @@
  * recorded exactly once.
  */
 import { assert, layer } from "@effect/vitest"
-import { ConfigProvider, Effect, Fiber, Layer, Ref } from "effect"
+import { Effect, Fiber, Ref } from "effect"
 import { SqlClient } from "effect/sql"
-import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { ServicesLive } from "@enrich/adapters/Services"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
-import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { RunExecutor } from "../src/RunExecutor.ts"
+import { executorWith } from "./support/Executor.ts"
 
-const Live = RunExecutor.layer.pipe(
-  Layer.provideMerge(
-    ServicesLive.pipe(Layer.provide(WorkflowDispatcherLive), Layer.provideMerge(ClientOnlyClusterLive))
-  ),
-  Layer.provideMerge(TestDatabaseLive),
-  Layer.provide(
-    ConfigProvider.layer(
-      ConfigProvider.fromEnv({
-        env: { ...process.env, ENRICH_BATCH_SIZE: "10", ENRICH_RUN_WRITERS: "1" } as Record<string, string>
-      })
-    )
-  )
-)
+const Live = executorWith({ ENRICH_BATCH_SIZE: "10", ENRICH_RUN_WRITERS: "1" })
 
 layer(Live, { timeout: 120_000, excludeTestServices: true })("A run's writers (integration)", (it) => {
   it.effect("with_one_writer_concurrent_batches_of_a_run_never_wait_on_its_locks_in_postgres", () =>
