@@ -6,7 +6,7 @@
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as NodeCrypto from "@effect/platform-node/NodeCrypto"
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Option, Queue, Schedule, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Queue, Schedule, Schema, type Scope } from "effect"
 import {
   ClusterWorkflowEngine,
   RunnerAddress,
@@ -56,9 +56,8 @@ export const sharding: Partial<ShardingConfig.ShardingConfig["Service"]> = {
 }
 
 /**
- * The channel a dispatch notifies in its transaction: PostgreSQL delivers the
- * notification at commit, and every runner then reads its shards' new
- * messages at once instead of at its next poll (DECISIONS.md 33).
+ * The channel notified after a dispatch commits: every runner then reads its
+ * shards' new messages at once instead of at its next poll (DECISIONS.md 33, 40).
  */
 export const HANDED_OVER_CHANNEL = "enrich_run_handed_over"
 
@@ -140,16 +139,57 @@ export const ClientOnlyClusterLive = ClusterWorkflowEngine.layer.pipe(
 )
 
 /**
+ * Wakes the runners: NOTIFY on HANDED_OVER_CHANNEL, from a fiber in `scope`, never from the caller's.
+ * At most one NOTIFY is in flight; wakes asked for while it is sent are answered by one more NOTIFY after
+ * it (a runner that hears a notification reads everything committed before it, so one NOTIFY sent after
+ * several commits wakes them all). A NOTIFY that fails is logged; the runners' poll finds the messages.
+ */
+export const makeWakeRunners = (sql: SqlClient.SqlClient, scope: Scope.Scope) => {
+  let sending = false
+  let again = false
+  const notify = sql`SELECT pg_notify(${HANDED_OVER_CHANNEL}, '')`.pipe(
+    Effect.tapCause((cause) => Effect.logWarning("waking the runners failed; they will poll", cause)),
+    Effect.ignore
+  )
+  const send: Effect.Effect<void> = Effect.gen(function* () {
+    for (;;) {
+      yield* notify
+      // the flags are read and written only in synchronous steps, so no wake is lost between them
+      const more = yield* Effect.sync(() => {
+        if (again) {
+          again = false
+          return true
+        }
+        sending = false
+        return false
+      })
+      if (!more) return
+    }
+  })
+  return Effect.suspend(() => {
+    if (sending) {
+      again = true
+      return Effect.void
+    }
+    sending = true
+    return Effect.asVoid(Effect.forkIn(send, scope))
+  })
+}
+
+/**
  * Dispatcher on the workflow engine. `dispatch` runs inside the dispatch
  * transaction, so the cluster's message row is the outbox: a rollback leaves no
- * workflow, a commit leaves exactly one. It also notifies HANDED_OVER_CHANNEL
- * in that transaction, so the runners read the message as soon as it is
- * committed, not at their poll (a rollback notifies nobody).
+ * workflow, a commit leaves exactly one. After the commit (never in the
+ * transaction, never after a rollback) it wakes the runners, so they read the
+ * message then, not at their poll. A NOTIFY in the transaction would make
+ * PostgreSQL serialise the commits of all dispatches (the notification
+ * queue's lock is held until the commit is flushed; DECISIONS.md 40).
  */
 export const WorkflowDispatcherLive = Layer.effect(
   Dispatcher,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const wakeRunners = makeWakeRunners(sql, yield* Effect.scope)
     const context = yield* Effect.context<WorkflowEngine.WorkflowEngine>()
     const start = (run: { readonly runId: string; readonly workspaceId: string }) =>
       EnrichmentRunWorkflow.execute({ runId: run.runId, workspaceId: run.workspaceId }, { discard: true }).pipe(
@@ -161,7 +201,7 @@ export const WorkflowDispatcherLive = Layer.effect(
       joinsTransaction: true,
       dispatch: (run) =>
         start(run).pipe(
-          Effect.tap(() => sql`SELECT pg_notify(${HANDED_OVER_CHANNEL}, '')`),
+          Effect.tap(() => sql.afterCommit(wakeRunners)),
           Effect.map((triggerRunId) => ({ triggerRunId })),
           Effect.catchCause((cause) =>
             Effect.fail(new DispatchFailed({ message: `workflow engine refused the run: ${String(cause)}` }))
