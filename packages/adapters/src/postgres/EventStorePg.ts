@@ -66,10 +66,12 @@ const failWith = (message: string) => (cause: unknown) => Effect.fail(new EventS
 
 /**
  * Bumps the stream row by `n` if `expected` holds and none of `eventIds` is stored yet. The ids are
- * one array parameter (`= ANY`): the key's index answers it. Asked as `IN (SELECT event_id FROM input)`,
- * the prepared statement's generic plan guessed 100 ids and hashed the whole events table per append
- * while the table was small (regression test
- * regression_an_append_scanned_every_event_to_check_its_ids_were_new).
+ * one array parameter, checked by `event_ids_stored` (migration 0009): by the key's index, always. Asked
+ * inline as `IN (SELECT event_id FROM input)`, the prepared statement's generic plan guessed 100 ids and
+ * hashed the whole events table per append while the table was small (regression test
+ * regression_an_append_scanned_every_event_to_check_its_ids_were_new); as `event_id = ANY(…)`, a generic
+ * plan made while the table was nearly empty read all of it at every append as it grew (regression test
+ * regression_an_append_planned_on_an_empty_events_table_kept_scanning_it_as_it_grew; DECISIONS.md 41).
  */
 const bumpStream = (
   sql: SqlClient.SqlClient,
@@ -80,7 +82,7 @@ const bumpStream = (
   n: number,
   eventIds: ReadonlyArray<string>
 ) => {
-  const fresh = sql`NOT EXISTS (SELECT 1 FROM events WHERE event_id = ANY(${textArray(eventIds)}::uuid[]))`
+  const fresh = sql`NOT event_ids_stored(${textArray(eventIds)}::uuid[])`
   switch (expected._tag) {
     case "NoStream":
       return sql`INSERT INTO event_streams (stream_id, stream_type, workspace_id, version)

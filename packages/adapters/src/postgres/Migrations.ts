@@ -13,6 +13,7 @@ import runInput from "./migrations/0005_run_input.ts"
 import runScopeChunks from "./migrations/0006_run_scope_chunks.ts"
 import runBatches from "./migrations/0007_run_batches.ts"
 import itemResultsSameResult from "./migrations/0008_item_results_same_result.ts"
+import eventIdsStored from "./migrations/0009_event_ids_stored.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -25,7 +26,8 @@ export const migrations = Migrator.fromRecord({
   "0005_run_input": runInput,
   "0006_run_scope_chunks": runScopeChunks,
   "0007_run_batches": runBatches,
-  "0008_item_results_same_result": itemResultsSameResult
+  "0008_item_results_same_result": itemResultsSameResult,
+  "0009_event_ids_stored": eventIdsStored
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -41,4 +43,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 8
+export const latestKnownMigration = 9
