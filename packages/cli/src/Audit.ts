@@ -443,6 +443,16 @@ const verify = Effect.gen(function* () {
     }
   }
 
+  // events whose stream has no row (no foreign key says so since migration 0010: the append, their only writer,
+  // inserts them under the stream row it writes in the same statement; DECISIONS.md 42)
+  const orphans = yield* sql<{ stream_id: string; n: number }>`
+    SELECT e.stream_id, count(*)::int AS n FROM events e
+    WHERE NOT EXISTS (SELECT 1 FROM event_streams s WHERE s.stream_id = e.stream_id)
+    GROUP BY e.stream_id ORDER BY e.stream_id LIMIT 100`
+  for (const o of orphans) {
+    flag("events_have_a_stream", o.stream_id, `${o.n} event(s) of a stream that has no event_streams row`)
+  }
+
   const rebuild = yield* compareWithRebuild
   if (rebuild.failed !== undefined) violations.push({ check: "projections_equal_rebuild", message: rebuild.failed })
   for (const d of rebuild.diffs) {

@@ -478,7 +478,7 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
     )
 
     it.effect(
-      "audit_verify_passes_then_fails_precisely_after_a_corrupted_row_and_a_deleted_event",
+      "audit_verify_passes_then_fails_precisely_after_a_corrupted_row_a_deleted_event_and_an_event_without_a_stream",
       () =>
         Effect.gen(function* () {
           const { databaseUrl } = yield* context
@@ -532,6 +532,17 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
             `stream_contiguous ${event!.stream_id}: version ${event!.stream_version} is missing`
           )
           assert.include(checks.join("\n"), "projections_equal_rebuild")
+
+          // an event of a stream that has no row (no foreign key refuses it since migration 0010)
+          yield* sql`INSERT INTO events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
+            SELECT 'run-orphan', 1, gen_random_uuid(), type, schema_version, data, metadata
+            FROM events WHERE type = 'RunRequested' ORDER BY global_position LIMIT 1`
+          const orphaned = yield* promise(() => audit(["audit", "verify"]))
+          assert.strictEqual(orphaned.code, 7, orphaned.stderr)
+          assert.deepInclude(
+            orphaned.error.details.violations.find((v: any) => v.check === "events_have_a_stream"),
+            { stream: "run-orphan", message: "1 event(s) of a stream that has no event_streams row" }
+          )
         }),
       testTimeout
     )

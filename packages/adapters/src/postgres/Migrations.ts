@@ -14,6 +14,7 @@ import runScopeChunks from "./migrations/0006_run_scope_chunks.ts"
 import runBatches from "./migrations/0007_run_batches.ts"
 import itemResultsSameResult from "./migrations/0008_item_results_same_result.ts"
 import eventIdsStored from "./migrations/0009_event_ids_stored.ts"
+import eventsWithoutStreamKey from "./migrations/0010_events_without_stream_key.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -27,7 +28,8 @@ export const migrations = Migrator.fromRecord({
   "0006_run_scope_chunks": runScopeChunks,
   "0007_run_batches": runBatches,
   "0008_item_results_same_result": itemResultsSameResult,
-  "0009_event_ids_stored": eventIdsStored
+  "0009_event_ids_stored": eventIdsStored,
+  "0010_events_without_stream_key": eventsWithoutStreamKey
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -43,4 +45,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 9
+export const latestKnownMigration = 10

@@ -62,7 +62,13 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
         const applied = yield* runMigrations
         assert.deepStrictEqual(
           applied.map(([id, name]) => `${id}_${name}`),
-          ["6_run_scope_chunks", "7_run_batches", "8_item_results_same_result", "9_event_ids_stored"]
+          [
+            "6_run_scope_chunks",
+            "7_run_batches",
+            "8_item_results_same_result",
+            "9_event_ids_stored",
+            "10_events_without_stream_key"
+          ]
         )
         const chunks = yield* sql<{ run_id: string; first_ordinal: number; n: number }>`
           SELECT run_id, first_ordinal, cardinality(lead_ids) AS n FROM run_scope_chunks ORDER BY run_id, first_ordinal`
