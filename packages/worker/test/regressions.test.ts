@@ -1,7 +1,8 @@
 /** One regression test per bug found, named after it. */
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Fiber } from "effect"
 import { SqlClient } from "effect/sql"
+import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
@@ -48,6 +49,69 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
     })
   )
 })
+
+/** Until `n` server processes of this database wait for a lock (polled: the waits happen in other fibers). */
+const lockWaiters = (n: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    for (let i = 0; i < 500; i++) {
+      const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`
+      if (row!.n >= n) return
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.die(new Error(`fewer than ${n} lock waiters after 10 s`))
+  })
+
+layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestServices: true })(
+  "Regressions (integration, erasure)",
+  (it) => {
+    it.effect("regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const { workspace } = yield* (yield* Workspaces).create({ name: "erasure", credits: 10 })
+        yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
+          SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
+                 jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
+          FROM generate_series(1, 5) g`
+        const erased = `${workspace.id}-3`
+        const dispatched = yield* (yield* DispatchRun).dispatch(
+          workspace.id,
+          dispatchRequest({ scope: { type: "list", listId: "all" } })
+        )
+        const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+        const run = { runId, workspaceId: workspace.id }
+        // a third transaction holds the Lead, so both sides queue on it in a chosen order: the erasure first
+        // (it locked the Lead, then its run items), the batch's record second (it locked its items, then the
+        // Leads it writes). Released, the erasure took the Lead and waited for the item the record held, which
+        // waited for the Lead: PostgreSQL broke the cycle by failing one, and a failed erasure was a 500.
+        const held = yield* Deferred.make<void>()
+        const holder = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* sql`SELECT id FROM leads WHERE id = ${erased} FOR UPDATE`
+              yield* Deferred.succeed(held, undefined)
+              return yield* Effect.never
+            })
+          )
+          .pipe(Effect.forkChild)
+        yield* Deferred.await(held)
+        const erasure = yield* Effect.forkChild(Effect.exit((yield* LeadDirectory).deleteLead(workspace.id, erased)))
+        yield* lockWaiters(1)
+        const batch = yield* Effect.forkChild(Effect.exit((yield* RunExecutor).runBatch(run, `${runId}/erasure`)))
+        yield* lockWaiters(2)
+        yield* Fiber.interrupt(holder)
+        const [erasureExit, batchExit] = [yield* Fiber.join(erasure), yield* Fiber.join(batch)]
+        assert.strictEqual(erasureExit._tag, "Success", String(erasureExit))
+        assert.strictEqual(batchExit._tag, "Success", String(batchExit))
+        const [left] = yield* sql<{ lead: number; results: number }>`SELECT
+          (SELECT count(*)::int FROM leads WHERE id = ${erased}) AS lead,
+          (SELECT count(*)::int FROM item_results WHERE lead_id = ${erased}) AS results`
+        assert.deepStrictEqual(left, { lead: 0, results: 0 }, "the erased Lead left nothing behind")
+      })
+    )
+  }
+)
 
 /** One connection: the executor's statements and the test's statistics reads share one server process. */
 const OneConnection = executorWith({ ENRICH_BATCH_SIZE: "50", ENRICH_DB_MAX_CONNECTIONS: "1" })

@@ -429,12 +429,15 @@ export const LeadDirectoryPgLive = Layer.effect(
         return yield* sql.withTransaction(
           Effect.gen(function* () {
             yield* lockIdentities(workspaceId)
+            // a batch that is computing this Lead holds its run items: wait for it, so its results are erased too.
+            // The items before the Lead, in the order a batch's record takes them (its items, then the Leads it
+            // writes): the other way round, each waited for the other and PostgreSQL failed one of them
+            // (regression test regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500)
+            yield* sql`SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
+              ORDER BY id FOR UPDATE`
             const [lead] = yield* sql<{ id: string }>`
               SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId} FOR UPDATE`
             if (lead === undefined) return yield* new LeadNotFound({ leadId })
-            // a batch that is computing this Lead holds its run items: wait for it, so its results are erased too
-            yield* sql`SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
-              ORDER BY id FOR UPDATE`
             yield* sql`DELETE FROM item_results WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM list_memberships WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM lead_identities WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
