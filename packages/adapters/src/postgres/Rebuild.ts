@@ -40,6 +40,9 @@ export const RebuildProgress = Context.Reference<
   (progress: { readonly replayed: number; readonly position: string }) => Effect.Effect<void>
 >("@enrich/adapters/postgres/Rebuild/RebuildProgress", { defaultValue: () => () => Effect.void })
 
+/** A transaction PostgreSQL failed to break a deadlock (SQLSTATE 40P01). */
+const isDeadlock = (error: unknown): boolean => SqlError.isSqlError(error) && error.reason._tag === "DeadlockError"
+
 const REBUILD_LOCK = 727_431_002
 const PAGE = 1_000
 
@@ -53,65 +56,61 @@ export const rebuildReadModelsWith = (options: { readonly pageSize?: number } & 
     const pageSize = options.pageSize ?? PAGE
     const sql = yield* SqlClient.SqlClient
     const onProgress = yield* RebuildProgress
-    return yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          yield* sql`SELECT pg_advisory_xact_lock(${REBUILD_LOCK})`
-          const tables = [...projectionTables, ...cacheTables].join(", ")
-          yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)
-          yield* sql.unsafe(`TRUNCATE ${tables}`)
-          const projector = makePageProjector(sql, options)
-          let after = "0"
-          let replayed = 0
-          for (;;) {
-            const page = yield* sql<{
-              global_position: string
-              stream_id: string
-              stream_type: string
-              workspace_id: string
-              event_id: string
-              type: string
-              schema_version: number
-              data: unknown
-            }>`SELECT e.global_position::text, e.stream_id, s.stream_type, s.workspace_id, e.event_id::text, e.type,
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(${REBUILD_LOCK})`
+        const tables = [...projectionTables, ...cacheTables].join(", ")
+        yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)
+        yield* sql.unsafe(`TRUNCATE ${tables}`)
+        const projector = makePageProjector(sql, options)
+        let after = "0"
+        let replayed = 0
+        for (;;) {
+          const page = yield* sql<{
+            global_position: string
+            stream_id: string
+            stream_type: string
+            workspace_id: string
+            event_id: string
+            type: string
+            schema_version: number
+            data: unknown
+          }>`SELECT e.global_position::text, e.stream_id, s.stream_type, s.workspace_id, e.event_id::text, e.type,
                   e.schema_version, e.data
            FROM events e JOIN event_streams s ON s.stream_id = e.stream_id
            WHERE e.global_position > ${after}::bigint
            ORDER BY e.global_position LIMIT ${pageSize}`
-            const events: Array<PageEvent> = []
-            for (const e of page) {
-              if (e.stream_type === "run") {
-                const event = yield* decodeRunEvent(e.type, e.schema_version, e.data)
-                events.push({
-                  stream: "run",
-                  runId: e.stream_id.replace(/^run-/, ""),
-                  workspaceId: e.workspace_id,
-                  event
-                })
-              } else if (e.stream_type === "credits") {
-                const event = yield* decodeCreditEvent(e.type, e.schema_version, e.data)
-                events.push({ stream: "credits", workspaceId: e.workspace_id, eventId: e.event_id, event })
-              }
+          const events: Array<PageEvent> = []
+          for (const e of page) {
+            if (e.stream_type === "run") {
+              const event = yield* decodeRunEvent(e.type, e.schema_version, e.data)
+              events.push({
+                stream: "run",
+                runId: e.stream_id.replace(/^run-/, ""),
+                workspaceId: e.workspace_id,
+                event
+              })
+            } else if (e.stream_type === "credits") {
+              const event = yield* decodeCreditEvent(e.type, e.schema_version, e.data)
+              events.push({ stream: "credits", workspaceId: e.workspace_id, eventId: e.event_id, event })
             }
-            yield* projector.page(events)
-            replayed += page.length
-            if (page.length > 0) yield* onProgress({ replayed, position: page[page.length - 1]!.global_position })
-            if (page.length < pageSize) break
-            after = page[page.length - 1]!.global_position
           }
-          yield* projector.finish
-          return { replayed }
-        })
-      )
-      .pipe(
-        // its LOCK TABLE takes the tables one by one, in its own order; a live command that holds one of them and
-        // asks for another the rebuild already has is a deadlock, which PostgreSQL breaks by failing the rebuild
-        // (the first to wait). Nothing is done yet when the locks are taken: the whole rebuild runs again.
-        Effect.retry({ while: isDeadlock, schedule: Schedule.exponential("50 millis"), times: 5 })
-      )
-  }).pipe(Effect.orDie)
-
-/** A transaction PostgreSQL failed to break a deadlock (SQLSTATE 40P01). */
-const isDeadlock = (error: unknown): boolean => SqlError.isSqlError(error) && error.reason._tag === "DeadlockError"
+          yield* projector.page(events)
+          replayed += page.length
+          if (page.length > 0) yield* onProgress({ replayed, position: page[page.length - 1]!.global_position })
+          if (page.length < pageSize) break
+          after = page[page.length - 1]!.global_position
+        }
+        yield* projector.finish
+        return { replayed }
+      })
+    )
+  }).pipe(
+    // its LOCK TABLE takes the tables one by one, in its own order; a live command that holds one of them and
+    // asks for another the rebuild already has is a deadlock, which PostgreSQL breaks by failing the rebuild
+    // (the first to wait). Nothing is done yet when the locks are taken: the whole rebuild runs again.
+    Effect.retry({ while: isDeadlock, schedule: Schedule.exponential("50 millis"), times: 5 }),
+    Effect.orDie
+  )
 
 export const rebuildReadModels = rebuildReadModelsWith()
