@@ -7,6 +7,7 @@ import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
+import { lockWaiters } from "@enrich/adapters/testing/LockWaiters"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
 import { executorWith } from "./support/Executor.ts"
@@ -49,19 +50,6 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
     })
   )
 })
-
-/** Until `n` server processes of this database wait for a lock (polled: the waits happen in other fibers). */
-const lockWaiters = (n: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    for (let i = 0; i < 500; i++) {
-      const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
-        WHERE datname = current_database() AND wait_event_type = 'Lock'`
-      if (row!.n >= n) return
-      yield* Effect.sleep("20 millis")
-    }
-    return yield* Effect.die(new Error(`fewer than ${n} lock waiters after 10 s`))
-  })
 
 layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestServices: true })(
   "Regressions (integration, erasure)",

@@ -6,19 +6,8 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { SqlClient } from "effect/sql"
 import { rebuildReadModels } from "../../src/postgres/Rebuild.ts"
+import { lockWaiters } from "../support/LockWaiters.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
-
-/** Until a server process of this database waits for a lock (the wait happens in another fiber). */
-const aLockWaiter = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (let i = 0; i < 500; i++) {
-    const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND wait_event_type = 'Lock'`
-    if (row!.n > 0) return
-    yield* Effect.sleep("20 millis")
-  }
-  return yield* Effect.die(new Error("nobody waits for a lock after 10 s"))
-})
 
 layer(TestDatabaseLive, { timeout: 60_000, excludeTestServices: true })("Rebuild and live commands", (it) => {
   it.effect("regression_a_rebuild_that_deadlocked_with_a_batch_claim_failed_instead_of_running_again", () =>
@@ -41,7 +30,7 @@ layer(TestDatabaseLive, { timeout: 60_000, excludeTestServices: true })("Rebuild
       yield* Deferred.await(reading)
       const rebuild = yield* Effect.forkChild(Effect.exit(rebuildReadModels))
       // the rebuild holds run_items and waits for run_snapshots; the claim now waits for run_items
-      yield* aLockWaiter
+      yield* lockWaiters(1)
       yield* Deferred.succeed(claim, undefined)
       const [commandExit, rebuildExit] = [yield* Fiber.join(command), yield* Fiber.join(rebuild)]
       assert.strictEqual(commandExit._tag, "Success", String(commandExit))
