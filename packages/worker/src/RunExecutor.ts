@@ -7,9 +7,9 @@
  * crash resumes the items its batch claimed instead of claiming new ones, and
  * a batch already recorded only reports its counts: nothing happens twice.
  */
-import { Config, Context, Effect, Layer, Result, Semaphore } from "effect"
+import { Cause, Config, Context, Effect, Layer, Result, Schedule, Semaphore } from "effect"
 import { hostname } from "node:os"
-import { SqlClient, type Statement } from "effect/sql"
+import { SqlClient, SqlError, type Statement } from "effect/sql"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
@@ -99,6 +99,37 @@ export const partitionsFor = (leadCount: number, size: number, max: number): num
 const workerActor = `worker:${hostname()}/${process.pid}`
 
 const nothing: BatchOutcome = { claimed: 0, completed: 0, failed: 0, skipped: 0 }
+
+/**
+ * A failure PostgreSQL says may pass (a deadlock it broke by failing us, a serialization failure, a lock or
+ * statement timeout, a lost connection), whether it came as an error or, through the run store, as a defect.
+ */
+const isTransient = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.hasInterrupts(cause)) return false
+  const error = Cause.squash(cause)
+  return SqlError.isSqlError(error) && error.isRetryable
+}
+
+/**
+ * Runs a step again when it failed transiently: up to 5 more times, 100 ms doubling with jitter. Every step is
+ * safe to run again (a batch resumes what its key claimed or reports what it recorded; completing a settled run
+ * decides nothing), and a step that fails for good still dies, as before. Without this, a batch that PostgreSQL
+ * chose as a deadlock's victim failed its run's workflow, leaving the run `running` with its credits held
+ * (regression_a_batch_that_lost_a_deadlock_failed_its_run_instead_of_running_again).
+ */
+export const retryTransient = <A, E, R>(step: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  effect.pipe(
+    Effect.sandbox,
+    Effect.tapError((cause) =>
+      isTransient(cause) ? Effect.logWarning(`${step} failed transiently; running it again`, cause) : Effect.void
+    ),
+    Effect.retry({
+      while: isTransient,
+      times: 5,
+      schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
+    }),
+    Effect.catch((cause) => Effect.failCause(cause))
+  )
 
 export class RunExecutor extends Context.Service<
   RunExecutor,
@@ -502,6 +533,7 @@ export class RunExecutor extends Context.Service<
           effect.pipe(
             Effect.provideService(CommandMetadata, { actor: workerActor, causationId: batch }),
             Effect.tap((outcome) => Effect.logDebug("batch executed", outcome)),
+            (batchEffect) => retryTransient("a batch", batchEffect),
             Effect.annotateLogs({ runId: run.runId, batch })
           ),
         Effect.orDie
@@ -516,6 +548,7 @@ export class RunExecutor extends Context.Service<
           })
         },
         Effect.provideService(CommandMetadata, { actor: workerActor }),
+        (effect, run) => retryTransient("completing a run", effect).pipe(Effect.annotateLogs({ runId: run.runId })),
         Effect.orDie
       )
 
@@ -523,24 +556,29 @@ export class RunExecutor extends Context.Service<
         readonly runId: string
         readonly workspaceId: string
       }) {
-        return yield* sql.withTransaction(
-          Effect.gen(function* () {
-            yield* awaitHandOverLock(sql, run.runId)
-            const state = yield* runs.load(run.runId)
-            return state.status !== "none"
-          })
-        )
+        return yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* awaitHandOverLock(sql, run.runId)
+              const state = yield* runs.load(run.runId)
+              return state.status !== "none"
+            })
+          )
+          .pipe((effect) => retryTransient("awaiting a hand-over", effect))
       }, Effect.orDie)
 
-      const partitions = Effect.fn("RunExecutor.partitions")(function* (run: {
-        readonly runId: string
-        readonly workspaceId: string
-      }) {
-        const [row] = yield* sql<{ n: number }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
-        // a large run's items were just bulk-loaded: let the planner see them before its batches start
-        if ((row?.n ?? 0) >= BULK_RUN_ITEMS) yield* refreshItemStatistics(sql)
-        return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
-      }, Effect.orDie)
+      const partitions = Effect.fn("RunExecutor.partitions")(
+        function* (run: { readonly runId: string; readonly workspaceId: string }) {
+          const [row] = yield* sql<{
+            n: number
+          }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
+          // a large run's items were just bulk-loaded: let the planner see them before its batches start
+          if ((row?.n ?? 0) >= BULK_RUN_ITEMS) yield* refreshItemStatistics(sql)
+          return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
+        },
+        (effect) => retryTransient("partitioning a run", effect),
+        Effect.orDie
+      )
 
       return RunExecutor.of({ runBatch, complete, awaitHandOver, partitions })
     })

@@ -159,3 +159,71 @@ layer(OneConnection, { timeout: 120_000, excludeTestServices: true })(
     )
   }
 )
+
+layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestServices: true })(
+  "Regressions (integration, deadlock victim)",
+  (it) => {
+    it.effect("regression_a_batch_that_lost_a_deadlock_failed_its_run_instead_of_running_again", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const { workspace } = yield* (yield* Workspaces).create({ name: "victim", credits: 20 })
+        yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
+          SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
+                 jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
+          FROM generate_series(1, 20) g`
+        const dispatched = yield* (yield* DispatchRun).dispatch(
+          workspace.id,
+          dispatchRequest({ scope: { type: "list", listId: "all" } })
+        )
+        const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+        const run = { runId, workspaceId: workspace.id }
+        const executor = yield* RunExecutor
+        /**
+         * One race: another transaction holds the run's lowest pending item; the batch's claim takes the run's
+         * stream row and waits for that item; the other transaction then asks for the stream row. PostgreSQL
+         * fails whichever looks for the cycle first: the batch (deadlock_timeout, 1 s, after it began to wait),
+         * unless the other's wait began over a second later — its own deadlock_timeout is 3 s, so it is then
+         * failed instead and the race is run again.
+         */
+        const race = (n: number) =>
+          Effect.gen(function* () {
+            const held = yield* Deferred.make<void>()
+            const go = yield* Deferred.make<void>()
+            const other = yield* sql
+              .withTransaction(
+                Effect.gen(function* () {
+                  yield* sql`SET LOCAL deadlock_timeout = '3s'`
+                  yield* sql`SELECT id FROM run_items WHERE run_id = ${runId} AND status = 'pending'
+                    ORDER BY ordinal LIMIT 1 FOR UPDATE`
+                  yield* Deferred.succeed(held, undefined)
+                  yield* Deferred.await(go)
+                  yield* sql`SELECT version FROM event_streams WHERE stream_id = ${`run-${runId}`} FOR UPDATE`
+                })
+              )
+              .pipe(Effect.exit, Effect.forkChild)
+            yield* Deferred.await(held)
+            const batch = yield* Effect.forkChild(Effect.exit(executor.runBatch(run, `${runId}/victim-${n}`)))
+            yield* lockWaiters(1)
+            yield* Deferred.succeed(go, undefined)
+            const [otherExit, batchExit] = [yield* Fiber.join(other), yield* Fiber.join(batch)]
+            // the batch claims and records its five items, whoever PostgreSQL failed
+            assert.strictEqual(batchExit._tag, "Success", String(batchExit))
+            if (batchExit._tag === "Success") assert.strictEqual(batchExit.value.completed, 5)
+            return otherExit._tag === "Success" ? ("batch failed" as const) : ("other failed" as const)
+          })
+        const outcomes: Array<string> = []
+        while (outcomes.length < 3 && !outcomes.includes("batch failed")) outcomes.push(yield* race(outcomes.length))
+        assert.include(outcomes, "batch failed", `the batch never lost the race: ${outcomes.join(", ")}`)
+        // the rest of the run, then its settlement: every item recorded once
+        for (let n = 0; (yield* executor.runBatch(run, `${runId}/rest-${n}`)).claimed > 0; n++);
+        yield* executor.complete(run)
+        const [state] = yield* sql<{ status: string; completed: number; running: number; settled: boolean }>`
+          SELECT status, count_completed AS completed, count_running AS running, settled_at IS NOT NULL AS settled
+          FROM enrichment_runs WHERE id = ${runId}`
+        assert.deepStrictEqual(state, { status: "completed", completed: 20, running: 0, settled: true })
+        const [results] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM item_results WHERE run_id = ${runId}`
+        assert.strictEqual(results!.n, 20)
+      })
+    )
+  }
+)
