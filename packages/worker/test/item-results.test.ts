@@ -6,11 +6,9 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
-import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 import { RunExecutor } from "../src/RunExecutor.ts"
 import { executorWith } from "./support/Executor.ts"
+import { listRun } from "./support/ListRuns.ts"
 
 const Live = executorWith({ ENRICH_BATCH_SIZE: "10" })
 
@@ -18,18 +16,14 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Item results (inte
   it.effect("a_builtin_result_is_stored_once_and_read_back_as_the_providers_answer", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const { workspace } = yield* (yield* Workspaces).create({ name: "once", credits: 10 })
-      yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-        SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
-               jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
-        FROM generate_series(1, 3) g`
-      yield* sql`INSERT INTO leads (id, workspace_id, type) VALUES (${`${workspace.id}-none`}, ${workspace.id}, 'person')`
-      const dispatched = yield* (yield* DispatchRun).dispatch(
-        workspace.id,
-        dispatchRequest({ scope: { type: "list", listId: "all" } })
-      )
-      assert.strictEqual(dispatched._tag, "Accepted")
-      const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+      const { workspace, runId } = yield* listRun("once", 3, {
+        credits: 10,
+        // and one without an email
+        before: (workspaceId) =>
+          Effect.asVoid(
+            sql`INSERT INTO leads (id, workspace_id, type) VALUES (${`${workspaceId}-none`}, ${workspaceId}, 'person')`
+          )
+      })
       const outcome = yield* (yield* RunExecutor).runBatch({ runId, workspaceId: workspace.id }, `${runId}/b1`)
       assert.strictEqual(outcome.claimed, 4)
 

@@ -11,6 +11,7 @@ import { lockWaiters } from "@enrich/adapters/testing/LockWaiters"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { RunExecutor } from "../src/RunExecutor.ts"
 import { executorWith } from "./support/Executor.ts"
+import { listRun } from "./support/ListRuns.ts"
 
 const Live = executorWith({ ENRICH_BATCH_SIZE: "5" })
 
@@ -18,18 +19,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Regressions (integ
   it.effect("regression_a_cancel_racing_batch_claims_deadlocked_into_a_500", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const { workspace } = yield* (yield* Workspaces).create({ name: "race", credits: 400 })
-      yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-        SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
-               jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
-        FROM generate_series(1, 400) g`
-      const dispatched = yield* (yield* DispatchRun).dispatch(
-        workspace.id,
-        dispatchRequest({ scope: { type: "list", listId: "all" } })
-      )
-      assert.strictEqual(dispatched._tag, "Accepted")
-      const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
-      const run = { runId, workspaceId: workspace.id }
+      const { workspace, runId, run } = yield* listRun("race", 400)
       const executor = yield* RunExecutor
       const cancel = yield* CancelRun
       // many batches claiming at once (as partitions or a replayed workflow would), and a cancel in the middle
@@ -57,18 +47,8 @@ layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestS
     it.effect("regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        const { workspace } = yield* (yield* Workspaces).create({ name: "erasure", credits: 10 })
-        yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-          SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
-                 jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
-          FROM generate_series(1, 5) g`
+        const { workspace, runId, run } = yield* listRun("erasure", 5, { credits: 10 })
         const erased = `${workspace.id}-3`
-        const dispatched = yield* (yield* DispatchRun).dispatch(
-          workspace.id,
-          dispatchRequest({ scope: { type: "list", listId: "all" } })
-        )
-        const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
-        const run = { runId, workspaceId: workspace.id }
         // a third transaction holds the Lead, so both sides queue on it in a chosen order: the erasure first
         // (it locked the Lead, then its run items), the batch's record second (it locked its items, then the
         // Leads it writes). Released, the erasure took the Lead and waited for the item the record held, which
@@ -166,17 +146,7 @@ layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestS
     it.effect("regression_a_batch_that_lost_a_deadlock_failed_its_run_instead_of_running_again", () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        const { workspace } = yield* (yield* Workspaces).create({ name: "victim", credits: 20 })
-        yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-          SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
-                 jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
-          FROM generate_series(1, 20) g`
-        const dispatched = yield* (yield* DispatchRun).dispatch(
-          workspace.id,
-          dispatchRequest({ scope: { type: "list", listId: "all" } })
-        )
-        const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
-        const run = { runId, workspaceId: workspace.id }
+        const { runId, run } = yield* listRun("victim", 20)
         const executor = yield* RunExecutor
         /**
          * One race: another transaction holds the run's lowest pending item; the batch's claim takes the run's

@@ -6,11 +6,9 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Ref } from "effect"
 import { SqlClient } from "effect/sql"
-import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 import { RunExecutor } from "../src/RunExecutor.ts"
 import { executorWith } from "./support/Executor.ts"
+import { listRun } from "./support/ListRuns.ts"
 
 const Live = executorWith({ ENRICH_BATCH_SIZE: "10", ENRICH_RUN_WRITERS: "1" })
 
@@ -18,18 +16,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("A run's writers (i
   it.effect("with_one_writer_concurrent_batches_of_a_run_never_wait_on_its_locks_in_postgres", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const { workspace } = yield* (yield* Workspaces).create({ name: "writers", credits: 300 })
-      yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-        SELECT ${workspace.id} || '-' || g, ${workspace.id}, 'person',
-               jsonb_build_array(jsonb_build_object('type', 'email', 'value', 'p' || g || '@corp.example'))
-        FROM generate_series(1, 300) g`
-      const dispatched = yield* (yield* DispatchRun).dispatch(
-        workspace.id,
-        dispatchRequest({ scope: { type: "list", listId: "all" } })
-      )
-      assert.strictEqual(dispatched._tag, "Accepted")
-      const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
-      const run = { runId, workspaceId: workspace.id }
+      const { runId, run } = yield* listRun("writers", 300)
       const executor = yield* RunExecutor
 
       // backends of this database waiting for a lock, sampled while the batches run
