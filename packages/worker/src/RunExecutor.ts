@@ -117,19 +117,27 @@ const isTransient = (cause: Cause.Cause<unknown>): boolean => {
  * chose as a deadlock's victim failed its run's workflow, leaving the run `running` with its credits held
  * (regression_a_batch_that_lost_a_deadlock_failed_its_run_instead_of_running_again).
  */
-export const retryTransient = <A, E, R>(step: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  effect.pipe(
-    Effect.sandbox,
-    Effect.tapError((cause) =>
-      isTransient(cause) ? Effect.logWarning(`${step} failed transiently; running it again`, cause) : Effect.void
-    ),
-    Effect.retry({
-      while: isTransient,
-      times: 5,
-      schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
-    }),
-    Effect.catch((cause) => Effect.failCause(cause))
-  )
+const retryTransient =
+  (step: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    effect.pipe(
+      Effect.sandbox,
+      Effect.tapError((cause) =>
+        isTransient(cause) ? Effect.logWarning(`${step} failed transiently; running it again`, cause) : Effect.void
+      ),
+      Effect.retry({
+        while: isTransient,
+        times: 5,
+        schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
+      }),
+      Effect.catch((cause) => Effect.failCause(cause))
+    )
+
+/** `retryTransient`, then a step that still fails dies. */
+const orDieAfterRetries =
+  (step: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, never, R> =>
+    Effect.orDie(retryTransient(step)(effect))
 
 export class RunExecutor extends Context.Service<
   RunExecutor,
@@ -533,7 +541,7 @@ export class RunExecutor extends Context.Service<
           effect.pipe(
             Effect.provideService(CommandMetadata, { actor: workerActor, causationId: batch }),
             Effect.tap((outcome) => Effect.logDebug("batch executed", outcome)),
-            (batchEffect) => retryTransient("a batch", batchEffect),
+            retryTransient("a batch"),
             Effect.annotateLogs({ runId: run.runId, batch })
           ),
         Effect.orDie
@@ -548,7 +556,8 @@ export class RunExecutor extends Context.Service<
           })
         },
         Effect.provideService(CommandMetadata, { actor: workerActor }),
-        (effect, run) => retryTransient("completing a run", effect).pipe(Effect.annotateLogs({ runId: run.runId })),
+        retryTransient("completing a run"),
+        (effect, run) => Effect.annotateLogs(effect, { runId: run.runId }),
         Effect.orDie
       )
 
@@ -556,29 +565,24 @@ export class RunExecutor extends Context.Service<
         readonly runId: string
         readonly workspaceId: string
       }) {
-        return yield* sql
-          .withTransaction(
-            Effect.gen(function* () {
-              yield* awaitHandOverLock(sql, run.runId)
-              const state = yield* runs.load(run.runId)
-              return state.status !== "none"
-            })
-          )
-          .pipe((effect) => retryTransient("awaiting a hand-over", effect))
-      }, Effect.orDie)
+        return yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* awaitHandOverLock(sql, run.runId)
+            const state = yield* runs.load(run.runId)
+            return state.status !== "none"
+          })
+        )
+      }, orDieAfterRetries("awaiting a hand-over"))
 
-      const partitions = Effect.fn("RunExecutor.partitions")(
-        function* (run: { readonly runId: string; readonly workspaceId: string }) {
-          const [row] = yield* sql<{
-            n: number
-          }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
-          // a large run's items were just bulk-loaded: let the planner see them before its batches start
-          if ((row?.n ?? 0) >= BULK_RUN_ITEMS) yield* refreshItemStatistics(sql)
-          return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
-        },
-        (effect) => retryTransient("partitioning a run", effect),
-        Effect.orDie
-      )
+      const partitions = Effect.fn("RunExecutor.partitions")(function* (run: {
+        readonly runId: string
+        readonly workspaceId: string
+      }) {
+        const [row] = yield* sql<{ n: number }>`SELECT resolved_count AS n FROM enrichment_runs WHERE id = ${run.runId}`
+        // a large run's items were just bulk-loaded: let the planner see them before its batches start
+        if ((row?.n ?? 0) >= BULK_RUN_ITEMS) yield* refreshItemStatistics(sql)
+        return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
+      }, orDieAfterRetries("partitioning a run"))
 
       return RunExecutor.of({ runBatch, complete, awaitHandOver, partitions })
     })
