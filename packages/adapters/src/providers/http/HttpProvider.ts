@@ -6,7 +6,13 @@
  * - Every request of a provider waits for its process-wide rate limiter
  *   (./RateLimiter.ts), which the vendor can pause (429 + Retry-After,
  *   X-RateLimit-Remaining: 0 + X-RateLimit-Reset).
- * - Each request has a deadline (`timeoutMs`).
+ * - Each exchange has a deadline (`timeoutMs`), body included, and a size cap
+ *   (`maxResponseBytes`): the body is streamed and reading stops (the
+ *   connection is closed) once the cap is passed — a non-retryable error.
+ *   Bytes are decoded as UTF-8 with replacement (never an exception).
+ * - Everything the entry returns is storable (domain ClientText): `result`,
+ *   `raw`, the error's message and details have no U+0000, no lone surrogate,
+ *   and are bounded (`storableJson` / `storableText`).
  * - Failures are classified: 429, 5xx, a timeout, a connection error →
  *   retryable `ProviderError`; other 4xx → not retryable (status and a body
  *   excerpt); malformed JSON or an answer that does not fit the mapping → not
@@ -18,8 +24,15 @@
  *   request fails each of its Leads with the same error. The entry's
  *   `concurrency` hint lets the executor start enough calls to fill a batch.
  */
-import { Clock, Config, Effect, Exit, Option, Redacted, Request, RequestResolver, Result, Schema } from "effect"
-import { FetchHttpClient, HttpClient, type HttpClientError, HttpClientRequest } from "effect/http"
+import { Clock, Config, Effect, Exit, Option, Redacted, Request, RequestResolver, Result, Schema, Stream } from "effect"
+import {
+  FetchHttpClient,
+  HttpClient,
+  type HttpClientError,
+  HttpClientRequest,
+  type HttpClientResponse
+} from "effect/http"
+import { storableJson, storableText } from "@enrich/domain/ClientText"
 import type { EnrichmentContract } from "@enrich/domain/catalog/Enrichment"
 import { leadSnapshot } from "@enrich/domain/leads/LeadPath"
 import { type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
@@ -39,6 +52,7 @@ export const httpProviderDefaults = {
   burst: 1,
   maxWaitMs: 120_000,
   batchWindowMs: 10,
+  maxResponseBytes: 1_048_576,
   notFoundStatuses: [404] as ReadonlyArray<number>
 }
 
@@ -122,18 +136,25 @@ const nonEmpty = (value: unknown) =>
   !(Array.isArray(value) && value.length === 0) &&
   !(typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)
 
-/** A short, single-line excerpt of a response body for an error message. */
-export const excerpt = (text: string, max = 200): string => {
-  const line = text.replace(/\s+/g, " ").trim()
-  return line.length <= max ? line : `${line.slice(0, max)}…`
-}
+/**
+ * A short, single-line excerpt of a response body for an error message:
+ * storable (no U+0000, no lone surrogate) and cut at a code point boundary.
+ */
+export const excerpt = (text: string, max = 200): string => storableText(text.replace(/\s+/g, " ").trim(), max)
 
 /** What came back from the vendor. */
 interface Answer {
   readonly status: number
   readonly headers: Readonly<Record<string, string | undefined>>
+  /** the body decoded as UTF-8 (invalid bytes → U+FFFD); empty when `tooLarge` */
   readonly text: string
+  /** the body passed `maxResponseBytes`: reading stopped there */
+  readonly tooLarge: boolean
 }
+
+/** Message and submission id caps, as the executor stores them. */
+const maxMessageChars = 2_000
+const maxSubmissionIdChars = 500
 
 export interface HttpEntryOptions {
   /** the HTTP client to call vendors with (default: the one in context, else fetch) */
@@ -191,12 +212,15 @@ export const makeHttpEntry = (
     // dispatch refused unknown keys already; here (a waterfall may hand its own input on) they are ignored
     const decodeInput = Schema.decodeUnknownResult(inputSchemaOf(config), { errors: "all" })
     const outputFields = Object.entries(config.response.output).map(([name, raw]) => ({ name, ...fieldOf(raw) }))
+    const maxResponseBytes = config.maxResponseBytes ?? httpProviderDefaults.maxResponseBytes
 
+    // what a vendor says may hold U+0000 or lone surrogates (JSON escapes, a parser's message quoting the body):
+    // every error leaves storable
     const fail = (message: string, retryable: boolean, details: Record<string, unknown>, retryAfterMs?: number) =>
       new ProviderError({
-        message: `${slug}: ${message}`,
+        message: storableText(`${slug}: ${message}`, maxMessageChars),
         retryable,
-        details,
+        details: storableJson(details),
         ...(retryAfterMs === undefined ? {} : { retryAfterMs })
       })
 
@@ -226,16 +250,53 @@ export const makeHttpEntry = (
         { kind: "rate_limited", waitMs }
       )
 
+    const connectionFailed = (error: HttpClientError.HttpClientError) =>
+      fail(`connection failed: ${describeTransport(error)}`, true, { kind: "connection" })
+
+    /**
+     * The body, streamed: at most `maxResponseBytes` are kept; past them reading stops (ending the stream
+     * aborts the request: the connection is closed, the rest never read). UTF-8 with replacement.
+     */
+    const readBody = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<Answer, ProviderError> =>
+      Effect.suspend(() => {
+        const decoder = new TextDecoder("utf-8", { fatal: false })
+        const parts: Array<string> = []
+        let size = 0
+        let tooLarge = false
+        const declared = Number(response.headers["content-length"])
+        const answer = (): Answer => ({
+          status: response.status,
+          headers: response.headers,
+          text: tooLarge ? "" : parts.join("") + decoder.decode(),
+          tooLarge
+        })
+        return response.stream.pipe(
+          Stream.runForEachWhile((chunk) =>
+            Effect.sync(() => {
+              size += chunk.byteLength
+              if (size > maxResponseBytes || declared > maxResponseBytes) {
+                tooLarge = true
+                return false
+              }
+              parts.push(decoder.decode(chunk, { stream: true }))
+              return true
+            })
+          ),
+          Effect.map(answer),
+          Effect.catchTag("HttpClientError", (error) =>
+            // no body at all (204, 304): an empty one
+            error.reason._tag === "EmptyBodyError" ? Effect.sync(answer) : Effect.fail(connectionFailed(error))
+          )
+        )
+      })
+
     const exchange = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Answer, ProviderError> =>
       Effect.gen(function* () {
         yield* limiter.acquire(maxWaitMs).pipe(Effect.mapError((wait) => tooLongWait(wait.waitMs)))
+        // the deadline covers the whole exchange: a vendor that answers at once and then trickles its body times out
         const answer = yield* client.execute(request).pipe(
-          Effect.flatMap((response) =>
-            Effect.map(response.text, (text): Answer => ({ status: response.status, headers: response.headers, text }))
-          ),
-          Effect.mapError((error) =>
-            fail(`connection failed: ${describeTransport(error)}`, true, { kind: "connection" })
-          ),
+          Effect.mapError(connectionFailed),
+          Effect.flatMap(readBody),
           Effect.timeoutOrElse({
             duration: config.timeoutMs,
             orElse: () => Effect.fail(fail(`timed out after ${config.timeoutMs} ms`, true, { kind: "timeout" }))
@@ -245,6 +306,14 @@ export const makeHttpEntry = (
         const now = yield* Clock.currentTimeMillis
         const wait = vendorWait(answer.status, answer.headers, now)
         if (wait !== undefined && wait > 0) yield* limiter.pauseUntil(now + wait)
+        if (answer.tooLarge) {
+          // whatever its status: a vendor that sends this much is not answering what was asked
+          return yield* fail(`the HTTP ${answer.status} response was larger than ${maxResponseBytes} bytes`, false, {
+            kind: "too_large",
+            status: answer.status,
+            limit: maxResponseBytes
+          })
+        }
         if (answer.status === 429) {
           if (wait !== undefined && wait > maxWaitMs) return yield* tooLongWait(wait)
           return yield* fail(
@@ -299,7 +368,7 @@ export const makeHttpEntry = (
             : "body" in source
               ? atPointer(body, source.body)
               : atPointer(record, source.record)
-        if (typeof value === "string" && value !== "") return value
+        if (typeof value === "string" && value !== "") return storableText(value, maxSubmissionIdChars)
         if (typeof value === "number") return String(value)
       }
       return null
@@ -315,7 +384,7 @@ export const makeHttpEntry = (
       const notFoundOutcome = (): Exit.Exit<EnrichmentOutcome, ProviderError> =>
         Exit.succeed({
           result: notFoundResult(),
-          raw: record ?? null,
+          raw: storableJson(record ?? null),
           found: false,
           provider: slug,
           providerSubmissionId: submission
@@ -357,7 +426,14 @@ export const makeHttpEntry = (
         }
         result[field.name] = value ?? null
       }
-      return Exit.succeed({ result, raw: record, found: true, provider: slug, providerSubmissionId: submission })
+      // the vendor's strings may hold U+0000 or lone surrogates ("\u0000", "\ud83d" in its JSON): made storable
+      return Exit.succeed({
+        result: storableJson(result),
+        raw: storableJson(record),
+        found: true,
+        provider: slug,
+        providerSubmissionId: submission
+      })
     }
 
     // --- the request ------------------------------------------------------------------------------------

@@ -150,7 +150,10 @@ const Fields = Schema.Struct({
     /** the longest a vendor may make us wait (Retry-After, a rate-limit reset) before calls fail instead (default 120000) */
     maxWaitMs: Schema.optionalKey(NonNegativeInt(3_600_000))
   }),
+  /** deadline of one exchange, from the request to the last byte of the answer */
   timeoutMs: PositiveInt(600_000),
+  /** the largest answer read, in bytes (default 1 MiB): a larger one stops being read and fails (not retried) */
+  maxResponseBytes: Schema.optionalKey(PositiveInt(1_073_741_824)),
   retry: Schema.optionalKey(Schema.Struct({ maxAttempts: PositiveInt(20), backoffMs: NonNegativeInt(600_000) }))
 })
 
