@@ -104,6 +104,19 @@ describe("ChargeAttribution (examples)", () => {
     expect([a.charged, a.released, a.expected]).toEqual([[1, 2, 3], [], { captured: 3, released: 0 }])
   })
 
+  it("a_failed_hand_over_releases_every_item_as_run_failed_even_under_charge_on_dispatch", () => {
+    for (const chargeOn of ["dispatch", "completed", "found"] as const) {
+      const a = attribute(history(requestRun(3, 1, chargeOn), { _tag: "FailDispatch", message: "refused", now }))!
+      expect([a.status, a.charged, a.released, a.expected, a.matchesSettlement]).toEqual([
+        "failed",
+        [],
+        [{ reason: "run_failed", ordinals: [1, 2, 3] }],
+        { captured: 0, released: 3 },
+        true
+      ])
+    }
+  })
+
   it("a_history_without_a_request_has_no_attribution", () => {
     expect(attribute([])).toBeUndefined()
   })

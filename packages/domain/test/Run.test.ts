@@ -123,6 +123,35 @@ describe("Run decider (unit): given/when/then", () => {
     spec.given(dispatched).when(dispatch).thenEmits([])
   })
 
+  it("when_the_engine_started_or_a_cancel_ended_the_run_before_its_hand_over_was_recorded_then_it_is_recorded", () => {
+    // an engine outside the database is called after the run is committed: its task may claim batches, even
+    // finish the run, and a cancel may end it, before the dispatch appends RecordDispatch
+    const handedOver: ReadonlyArray<RunEvent> = [
+      { _tag: "RunDispatched", engine: "effect-workflow", triggerRunId: "wf-1", dispatchedAt: now }
+    ]
+    const undispatched = {
+      running: history(requestRun(), start(1)),
+      completed: history(
+        requestRun(),
+        start(1, 2, 3),
+        record(outcome(1, "completed"), outcome(2, "completed"), outcome(3, "completed")),
+        complete
+      ),
+      cancelled: history(requestRun(), cancel)
+    }
+    for (const [status, events] of Object.entries(undispatched)) {
+      spec.given(events).when(dispatch).thenEmits(handedOver)
+      spec
+        .given(events)
+        .when(dispatch)
+        .thenState((s) => expect(s).toMatchObject({ status, dispatched: true }))
+      spec
+        .given([...events, ...handedOver])
+        .when(dispatch)
+        .thenEmits([])
+    }
+  })
+
   it("when_the_engine_refuses_the_hand_over_then_the_run_fails_and_everything_is_released", () =>
     spec
       .given(requested)
@@ -132,8 +161,31 @@ describe("Run decider (unit): given/when/then", () => {
         { _tag: "CreditsSettled", captured: 0, released: 6, settledAt: now }
       ]))
 
+  it("when_the_hand_over_fails_then_nothing_is_captured_whatever_the_charge_on", () => {
+    // a failed hand-over ran nothing: even `dispatch` pricing charges nothing (docs/API.md, DISPATCH_FAILED)
+    for (const chargeOn of ["dispatch", "completed", "found"] as const) {
+      spec
+        .given(history(requestRun(3, 6, chargeOn)))
+        .when({ _tag: "FailDispatch", message: "engine down", now })
+        .thenEmits([
+          { _tag: "RunFailed", message: "engine down", failedAt: now },
+          { _tag: "CreditsSettled", captured: 0, released: 6, settledAt: now }
+        ])
+    }
+  })
+
   it("when_a_dispatched_run_is_refused_again_then_it_is_rejected", () =>
     spec.given(dispatched).when({ _tag: "FailDispatch", message: "x", now }).thenRejects("run_not_awaiting_dispatch"))
+
+  it("when_a_hand_over_fails_after_the_run_started_or_ended_then_it_is_rejected", () => {
+    // the call timed out but went through (the task runs), or a cancel came first: the run is as it is
+    const failDispatch: RunCommand = { _tag: "FailDispatch", message: "timed out", now }
+    spec
+      .given(history(requestRun(), start(1)))
+      .when(failDispatch)
+      .thenRejects("run_not_awaiting_dispatch")
+    spec.given(history(requestRun(), cancel)).when(failDispatch).thenRejects("run_not_awaiting_dispatch")
+  })
 
   it("when_the_first_batch_starts_then_the_run_starts", () =>
     spec
@@ -304,6 +356,10 @@ describe("Run decider (property)", () => {
             const command = toCommand(step, claimed, next)
             const decided = decide(command, state)
             if (decided instanceof RunCommandRejected) continue
+            // a failed hand-over charges nothing, whatever the chargeOn
+            if (command._tag === "FailDispatch") {
+              expect(decided.filter((e) => e._tag === "CreditsSettled").map((e) => e.captured)).toEqual([0])
+            }
             for (const event of decided) {
               if (event._tag === "ItemBatchStarted") {
                 claimed.push(...event.ordinals)

@@ -24,7 +24,8 @@ const ApiOnTrigger = Layer.unwrap(
         ENRICH_DISPATCHER: "trigger",
         TRIGGER_API_URL: standIn.url,
         TRIGGER_SECRET_KEY: "tr_dev_test",
-        ENRICH_TRIGGER_MAX_ATTEMPTS: "1"
+        ENRICH_TRIGGER_MAX_ATTEMPTS: "1",
+        ENRICH_TRIGGER_TIMEOUT_MS: "1000"
       })
     )
   })
@@ -115,12 +116,46 @@ layer(TaskOnTestDatabase, { timeout: 120_000, excludeTestServices: true })(
       })
     )
 
-    it.effect("a_task_that_starts_before_the_dispatch_commits_waits_for_it_and_completes_the_run", () =>
+    it.effect(
+      "a_task_that_starts_before_the_hand_over_is_recorded_completes_the_run_and_the_hand_over_is_recorded",
+      () =>
+        Effect.gen(function* () {
+          const standIn = yield* TriggerStandIn
+          // the task starts the moment Trigger.dev accepts, and the answer takes a while: the run is committed (the
+          // dispatch calls Trigger.dev after its commit), but its hand-over is not recorded yet when the task runs it
+          standIn.answer({ _tag: "Accept", delayMs: 300 })
+          const { key, leadIds } = yield* setUp(10)
+          const services = yield* Effect.context<RunExecutor>()
+          let started: Promise<{ readonly batches: number }> | undefined
+          standIn.onAccept((payload: StandInPayload) => {
+            started = Effect.runPromiseWith(services)(executeRun(payload))
+          })
+          const dispatched = yield* dispatch(key, leadIds).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                standIn.onAccept(undefined)
+                standIn.answer({ _tag: "Accept" })
+              })
+            )
+          )
+          assert.strictEqual(dispatched.status, 202, JSON.stringify(dispatched.body))
+          assert.isDefined(started)
+          const outcome = yield* Effect.promise(() => started!)
+          assert.deepStrictEqual(outcome, { batches: 2 })
+          const run = yield* runStatus(key, dispatched.body.runId)
+          assert.strictEqual(run.status, "completed")
+          assert.deepStrictEqual(run.cost.actual, { reserved: 4, captured: 4, released: 0 })
+          // recorded after the task had started (or finished) the run
+          assert.strictEqual(run.trigger.triggerRunId, dispatched.body.triggerRunId)
+          assert.strictEqual(run.trigger.triggerRunId, standIn.accepted().at(-1)!.id)
+        })
+    )
+
+    it.effect("a_trigger_that_timed_out_but_went_through_is_answered_as_the_run_is_not_502", () =>
       Effect.gen(function* () {
         const standIn = yield* TriggerStandIn
-        // the task starts the moment Trigger.dev accepts, and the answer takes a while: the dispatch
-        // transaction is still open when the task looks for the run
-        standIn.answer({ _tag: "Accept", delayMs: 300 })
+        // Trigger.dev creates the run and starts the task, but answers after the dispatch's 1 s deadline
+        standIn.answer({ _tag: "Accept", delayMs: 3000 })
         const { key, leadIds } = yield* setUp(10)
         const services = yield* Effect.context<RunExecutor>()
         let started: Promise<{ readonly batches: number }> | undefined
@@ -135,10 +170,11 @@ layer(TaskOnTestDatabase, { timeout: 120_000, excludeTestServices: true })(
             })
           )
         )
+        // the run is no longer awaiting its hand-over when the call fails: not failed, not 502 — accepted, as it is
         assert.strictEqual(dispatched.status, 202, JSON.stringify(dispatched.body))
-        assert.isDefined(started)
-        const outcome = yield* Effect.promise(() => started!)
-        assert.deepStrictEqual(outcome, { batches: 2 })
+        assert.include(["running", "completed"], dispatched.body.status)
+        assert.isNull(dispatched.body.triggerRunId)
+        assert.deepStrictEqual(yield* Effect.promise(() => started!), { batches: 2 })
         const run = yield* runStatus(key, dispatched.body.runId)
         assert.strictEqual(run.status, "completed")
         assert.deepStrictEqual(run.cost.actual, { reserved: 4, captured: 4, released: 0 })

@@ -4,18 +4,18 @@
  * executes the run's batches against our database.
  *
  * Unlike the workflow engine, the call to Trigger.dev is NOT part of our
- * transaction: it is an HTTP request made while the dispatch transaction is
- * open. So:
+ * transaction (`joinsTransaction: false`): the dispatch commits the run
+ * (pending, its credits held) first and calls `dispatch` with no transaction
+ * open, then records the outcome in a transaction of its own. So:
  * - a refusal (any SDK error, a timeout, a missing key) is `DispatchFailed`,
- *   and the dispatch transaction records the run as failed and releases its
- *   reservation (the API answers 502 `DISPATCH_FAILED`);
- * - a trigger that succeeds while the transaction then rolls back leaves a
- *   Trigger.dev run for a run that does not exist: the task treats an unknown
- *   run as done (docs/DECISIONS.md, "The Trigger.dev dispatcher");
- * - a task that starts before the transaction ends waits for it: `dispatch`
- *   holds the run's hand-over lock (./HandOver.ts) in the transaction;
+ *   and the dispatch records the run as failed and releases its whole
+ *   reservation (the API answers 502 `DISPATCH_FAILED`) — unless the run
+ *   started or ended meanwhile, then it is answered as it is;
+ * - the task may start before the hand-over is recorded: it finds the run
+ *   committed, and the hand-over is recorded whatever the run's status;
  * - a request abandoned at the timeout may still create its Trigger.dev run
- *   later; the task then finds a failed (settled) run and does nothing.
+ *   later; the task then finds a failed (settled) run and does nothing
+ *   (docs/DECISIONS.md, "The Trigger.dev dispatcher").
  *
  * The idempotency key is the run id, so a second dispatch of the same run is
  * deduplicated by Trigger.dev (the SDK sends its SHA-256). The workspace is
@@ -32,9 +32,7 @@
  * is heavy and only this engine needs it.
  */
 import { Config, Effect, Layer, Option, Redacted, Schema } from "effect"
-import { SqlClient } from "effect/sql"
 import { Dispatcher, DispatchFailed, type RunHandOver } from "@enrich/domain/ports/Dispatcher"
-import { holdHandOver } from "./HandOver.ts"
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 
@@ -65,7 +63,6 @@ const describe = (error: unknown): string => {
 export const TriggerDispatcherLive = Layer.effect(
   Dispatcher,
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const config = yield* TriggerConfig
     const key = Option.filter(config.secretKey, (k) => Redacted.value(k) !== "")
     const { TriggerClient } = yield* Effect.promise(() => import("@trigger.dev/sdk"))
@@ -109,11 +106,7 @@ export const TriggerDispatcherLive = Layer.effect(
       engine: "trigger.dev",
       joinsTransaction: false,
       dispatch: (run) =>
-        holdHandOver(sql, run.runId).pipe(
-          Effect.orDie,
-          Effect.andThen(trigger(run)),
-          Effect.withSpan("TriggerDispatcher.dispatch", { attributes: { runId: run.runId } })
-        )
+        trigger(run).pipe(Effect.withSpan("TriggerDispatcher.dispatch", { attributes: { runId: run.runId } }))
     })
   })
 )

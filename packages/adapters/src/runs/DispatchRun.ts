@@ -3,7 +3,11 @@
  * writes the run's items (one statement, one pass over the scope), plans,
  * reserves credits, appends the run's events, records the idempotency key and
  * hands the run to the engine (whose message row is the outbox). After commit
- * the engine is woken. A preview runs the same planning and writes nothing.
+ * the engine is woken. An engine outside the database (Trigger.dev) is called
+ * only after that commit, with no transaction open (so no lock of the
+ * workspace's is held during the call), and its outcome is appended in a
+ * second short transaction (docs/DECISIONS.md 16). A preview runs the same
+ * planning and writes nothing.
  */
 import { Context, Effect, Layer, Option, Predicate, Result, Schema } from "effect"
 import { SqlClient } from "effect/sql"
@@ -77,6 +81,13 @@ export class RunDispatchFailed extends Schema.TaggedError<RunDispatchFailed>()("
   triggerRunId: Schema.NullOr(Schema.String),
   message: Schema.String
 }) {}
+
+/** What a run's hand-over came to: its status and the engine's id for it, or the failure that failed it. */
+interface HandedOver {
+  readonly status: string
+  readonly triggerRunId: string | null
+  readonly failure: string | undefined
+}
 
 /** The idempotency key's claim found it taken (inside the dispatch transaction, which then rolls back). */
 class KeyTaken extends Schema.TaggedError<KeyTaken>()("KeyTaken", { key: Schema.String }) {}
@@ -201,6 +212,54 @@ export class DispatchRun extends Context.Service<
       const storedOr = <E>(workspaceId: string, key: string, fingerprint: string, otherwise: () => E) =>
         judgeStoredKey(workspaceId, key, fingerprint).pipe(Effect.filterOrFail(Predicate.isNotUndefined, otherwise))
 
+      /** The hand-over's outcome as the run's next command. */
+      const recordHandOver = (outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>) =>
+        Result.isFailure(outcome)
+          ? ({ _tag: "FailDispatch", message: outcome.failure.message, now: new Date().toISOString() } as const)
+          : ({
+              _tag: "RecordDispatch",
+              engine: dispatcher.engine,
+              triggerRunId: outcome.success.triggerRunId,
+              now: new Date().toISOString()
+            } as const)
+
+      /** What the hand-over came to: the run's status and engine id, or the failure that failed the run. */
+      const handedOverAs = (
+        outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>,
+        status: string
+      ): HandedOver =>
+        Result.isFailure(outcome)
+          ? { status: "failed", triggerRunId: null, failure: outcome.failure.message }
+          : { status, triggerRunId: outcome.success.triggerRunId, failure: undefined }
+
+      /**
+       * The hand-over to an engine outside the database, once the run is committed (pending, its credits held):
+       * the call with no transaction open, then its outcome appended in a short transaction of its own —
+       * `RecordDispatch`, or `FailDispatch` (the run fails, its whole reservation released). The engine's task may
+       * have started the run meanwhile, or a cancel ended it: the hand-over is then recorded all the same, and a
+       * failed call (one that timed out but went through, or a cancelled run) is refused by the decider and the
+       * run answered as it is. A process that dies before the call leaves the run pending and not dispatched:
+       * the run watchdog fails its hand-over after a lease (docs/DECISIONS.md 16).
+       */
+      const handOverCommitted = (runId: string, workspaceId: string) =>
+        Effect.gen(function* () {
+          const outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
+          const command = recordHandOver(outcome)
+          return yield* runs.execute({ runId, workspaceId, command }).pipe(
+            Effect.map(({ state }) => handedOverAs(outcome, state.status)),
+            Effect.catchTag("RunCommandRejected", (rejected) =>
+              command._tag === "FailDispatch" && rejected.reason === "run_not_awaiting_dispatch"
+                ? Effect.succeed<HandedOver>({ status: rejected.status, triggerRunId: null, failure: undefined })
+                : Effect.die(rejected)
+            ),
+            Effect.catchTags({
+              WrongExpectedVersion: Effect.die,
+              CreditCommandRejected: Effect.die,
+              InsufficientCredits: Effect.die
+            })
+          )
+        })
+
       const dispatch = Effect.fn("DispatchRun.dispatch")(
         function* (workspaceId: string, request: DispatchRequest) {
           const fingerprint = createHash("sha256")
@@ -322,46 +381,23 @@ export class DispatchRun extends Context.Service<
                   input,
                   now: requestedAt
                 }
-                // the hand-over's outcome as the run's next command
-                const recordHandOver = (outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>) =>
-                  Result.isFailure(outcome)
-                    ? ({ _tag: "FailDispatch", message: outcome.failure.message, now: now() } as const)
-                    : ({
-                        _tag: "RecordDispatch",
-                        engine: dispatcher.engine,
-                        triggerRunId: outcome.success.triggerRunId,
-                        now: now()
-                      } as const)
                 // the run id is new: its stream is created here, so nothing needs to be locked or read
-                let outcome: Result.Result<{ readonly triggerRunId: string }, DispatchFailed>
-                if (dispatcher.joinsTransaction) {
-                  // the engine's message goes into this transaction first; the run is then recorded with
-                  // its hand-over in one append
-                  outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
-                  yield* runs.execute({
-                    runId,
-                    workspaceId,
-                    known: RunStore.newRun,
-                    command: [requestRun, recordHandOver(outcome)]
-                  })
-                } else {
-                  // an engine outside the database hears of the run only once it is recorded and paid for
-                  const requested = yield* runs.execute({
-                    runId,
-                    workspaceId,
-                    known: RunStore.newRun,
-                    command: requestRun
-                  })
-                  outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
-                  yield* runs.execute({ runId, workspaceId, known: requested, command: recordHandOver(outcome) })
+                if (!dispatcher.joinsTransaction) {
+                  // an engine outside the database hears of the run only once it is recorded, paid for and
+                  // committed: it is called after this transaction (below), which holds no lock during the call
+                  yield* runs.execute({ runId, workspaceId, known: RunStore.newRun, command: requestRun })
+                  return { leadCount: decided.leadCount, handedOver: Option.none<HandedOver>() }
                 }
-                return Result.isFailure(outcome)
-                  ? { leadCount: decided.leadCount, triggerRunId: null, failure: Option.some(outcome.failure.message) }
-                  : {
-                      leadCount: decided.leadCount,
-                      triggerRunId: outcome.success.triggerRunId,
-                      failure: Option.none<string>()
-                    }
+                // the engine's message goes into this transaction first; the run is then recorded with
+                // its hand-over in one append
+                const outcome = yield* Effect.result(dispatcher.dispatch({ runId, workspaceId }))
+                yield* runs.execute({
+                  runId,
+                  workspaceId,
+                  known: RunStore.newRun,
+                  command: [requestRun, recordHandOver(outcome)]
+                })
+                return { leadCount: decided.leadCount, handedOver: Option.some(handedOverAs(outcome, "pending")) }
               })
             )
             .pipe(
@@ -375,11 +411,16 @@ export class DispatchRun extends Context.Service<
               })
             )
           if ("_tag" in committed) return committed
-          if (Option.isSome(committed.failure)) {
+          const handedOver = Option.isSome(committed.handedOver)
+            ? committed.handedOver.value
+            : // the run is committed: from here on, a client that hangs up does not stop the hand-over (the call is
+              // bounded by the engine's own timeout)
+              yield* Effect.uninterruptible(handOverCommitted(runId, workspaceId))
+          if (handedOver.failure !== undefined) {
             return yield* new RunDispatchFailed({
               enrichmentRunId: runId,
               triggerRunId: null,
-              message: committed.failure.value
+              message: handedOver.failure
             })
           }
           return {
@@ -388,9 +429,9 @@ export class DispatchRun extends Context.Service<
             body: {
               enrichmentRunId: runId,
               runId,
-              status: "pending",
+              status: handedOver.status,
               leadCount: committed.leadCount,
-              triggerRunId: committed.triggerRunId,
+              triggerRunId: handedOver.triggerRunId,
               reusedExistingRun: false
             }
           }

@@ -6,7 +6,8 @@
  * Every item of the scope (ordinals `1..leadCount`, item id `<runId>.<ordinal>`) ends
  * in one bucket:
  * - charged (`dispatch`: every item, whatever its outcome; `completed`: the completed
- *   items; `found`: the completed items whose result says found);
+ *   items; `found`: the completed items whose result says found) — none when the run's
+ *   hand-over to its engine failed (it failed pending, never dispatched: `settleFailedHandOver`);
  * - released, with the reason: `not_found` (completed, not found, under `chargeOn:
  *   "found"`), `failed`, or the skip reason (`run_cancelled` and `run_failed` for
  *   items a stopped run never started, `attribute_exists`, `lead_deleted`);
@@ -17,7 +18,7 @@
  * `CreditsSettled` agrees (it must, or the history is inconsistent).
  */
 import type { ChargeOn } from "../catalog/Enrichment.ts"
-import { settle } from "./CreditPolicy.ts"
+import { settle, settleFailedHandOver } from "./CreditPolicy.ts"
 import type { RunEvent, SkippedReason } from "../runs/RunEvents.ts"
 
 export type ReleaseReason = "not_found" | "failed" | SkippedReason
@@ -69,6 +70,8 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
   let status: RunAttribution["status"] = "pending"
   let stoppedBy: SkippedReason | undefined
   let settlement: RunAttribution["settlement"] = null
+  let dispatched = false
+  let failedUndispatched = false
   const started = new Set<number>()
   const outcomes = new Map<number, Outcome>()
   const terminal = () => status === "completed" || status === "failed" || status === "cancelled"
@@ -106,6 +109,7 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
         break
       case "RunFailed":
         if (!terminal()) {
+          failedUndispatched = status === "pending" && !dispatched
           status = "failed"
           stoppedBy = "run_failed"
         }
@@ -114,10 +118,15 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
         settlement ??= { captured: event.captured, released: event.released, at: event.settledAt }
         break
       case "RunDispatched":
+        dispatched = true
         break
     }
   }
   if (requested === undefined) return undefined
+  // failed while pending and never dispatched: its hand-over failed (FailDispatch: nothing charged) — or, rarely,
+  // its executor failed it before claiming a batch (FailRun: charged by chargeOn). Their events are alike; the
+  // settlement says which (they differ only for a dispatch-priced run)
+  const handOverFailed = failedUndispatched && (settlement === null || settlement.captured === 0)
   const { chargeOn, unitCost } = requested.cost
   const charged: Array<number> = []
   const released = new Map<ReleaseReason, Array<number>>()
@@ -134,7 +143,7 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
     if (outcome === undefined) {
       // never recorded: pending or running, or skipped by the stop when it was never started
       if (!started.has(ordinal) && stoppedBy !== undefined) {
-        if (chargeOn === "dispatch") charged.push(ordinal)
+        if (chargeOn === "dispatch" && !handOverFailed) charged.push(ordinal)
         else release(stoppedBy, ordinal)
       } else {
         open.push(ordinal)
@@ -152,7 +161,9 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
     } else release(outcome.status === "failed" ? "failed" : outcome.reason, ordinal)
   }
   const reserved = requested.cost.required
-  const expected = settle(chargeOn, unitCost, reserved, { completed, found })
+  const expected = handOverFailed
+    ? settleFailedHandOver(reserved)
+    : settle(chargeOn, unitCost, reserved, { completed, found })
   return {
     runId: requested.runId,
     workspaceId: requested.workspaceId,

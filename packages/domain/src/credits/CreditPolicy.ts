@@ -30,5 +30,12 @@ export const settle = (
   return { captured, released: reserved - captured }
 }
 
+/**
+ * Settlement of a run whose hand-over to its engine failed (`FailDispatch`): nothing ran, so nothing is
+ * charged and the whole reservation goes back — whatever the `chargeOn`, `dispatch` included (the run was
+ * never dispatched).
+ */
+export const settleFailedHandOver = (reserved: number): Settlement => ({ captured: 0, released: reserved })
+
 /** The credit check of a dispatch: balance must cover the reservation. */
 export const canAfford = (balance: number, required: number): boolean => balance >= required

@@ -22,7 +22,8 @@ export class Dispatcher extends Context.Service<
     /**
      * `dispatch` only writes into the caller's transaction (the engine's message row is the outbox):
      * it may come before the run is recorded, and a rollback undoes it. Otherwise (an engine outside
-     * the database) it is called once the run is recorded, so a refused plan never reaches the engine.
+     * the database) it is called once the run is recorded and committed, with no transaction open, so a
+     * refused plan never reaches the engine and the call holds no lock.
      */
     readonly joinsTransaction: boolean
     readonly dispatch: (run: RunHandOver) => Effect.Effect<{ readonly triggerRunId: string }, DispatchFailed>

@@ -11,7 +11,7 @@
  */
 import { Schema } from "effect"
 import type { ChargeOn } from "../catalog/Enrichment.ts"
-import { settle } from "../credits/CreditPolicy.ts"
+import { settle, settleFailedHandOver } from "../credits/CreditPolicy.ts"
 import type { Plan } from "./Planner.ts"
 import type { RequestedScope } from "./Scope.ts"
 import type { ItemOutcome, RunEvent, WritePolicy } from "./RunEvents.ts"
@@ -191,14 +191,19 @@ export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunE
   switch (command._tag) {
     case "RecordDispatch": {
       if (state.dispatched) return []
-      if (state.status !== "pending") return reject(command, state, "run_not_awaiting_dispatch")
+      // whatever the status: an engine outside the database is called once the run is committed, so its task
+      // may claim batches (or finish the run), or a cancel end it, before the hand-over is recorded
       return [
         { _tag: "RunDispatched", engine: command.engine, triggerRunId: command.triggerRunId, dispatchedAt: command.now }
       ]
     }
     case "FailDispatch": {
       if (state.status !== "pending" || state.dispatched) return reject(command, state, "run_not_awaiting_dispatch")
-      return andSettle(state, [{ _tag: "RunFailed", message: command.message, failedAt: command.now }], command.now)
+      // a failed hand-over ran nothing and charges nothing, whatever the chargeOn
+      return [
+        { _tag: "RunFailed", message: command.message, failedAt: command.now },
+        { _tag: "CreditsSettled", ...settleFailedHandOver(state.reserved), settledAt: command.now }
+      ]
     }
     case "StartBatch": {
       if (state.status !== "pending" && state.status !== "running") return reject(command, state, "run_not_active")
