@@ -13,6 +13,7 @@ import { Workspaces } from "./postgres/Workspaces.ts"
 import { ConfiguredCatalogLive } from "./providers/CatalogConfig.ts"
 import { CancelRun } from "./runs/CancelRun.ts"
 import { DispatchRun } from "./runs/DispatchRun.ts"
+import { RunWatchdog } from "./runs/RunWatchdog.ts"
 
 const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
 
@@ -31,4 +32,6 @@ export const Persistence = Layer.mergeAll(
  */
 export const Stores = Layer.merge(Persistence, ConfiguredCatalogLive)
 
-export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer).pipe(Layer.provideMerge(Stores))
+export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunWatchdog.layer).pipe(
+  Layer.provideMerge(Stores)
+)

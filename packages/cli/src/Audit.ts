@@ -48,6 +48,8 @@ const describeRunEvent = (event: RunEvent): Record<string, unknown> => {
         found: event.outcomes.filter((o) => o.found).length
       }
     }
+    case "ItemBatchAbandoned":
+      return { batch: event.batch, requeued: event.ordinals.length }
     case "RunFailed":
       return { message: event.message }
     case "CreditsSettled":

@@ -289,12 +289,94 @@ describe("Run decider (unit): given/when/then", () => {
       .thenState((s) => expect(s).toMatchObject({ status: "completed", settled: true, found: 1 })))
 })
 
+describe("Run decider (unit): lost workers and operators", () => {
+  const lost = (attempts: ReadonlyArray<number>): RunCommand => ({
+    _tag: "AbandonBatch",
+    batch: "b1",
+    items: attempts.map((a, i) => ({ ordinal: i + 1, attempts: a })),
+    maxAttempts: 3,
+    now
+  })
+
+  it("when_a_batch_is_lost_then_its_items_go_back_to_pending_or_fail_after_their_tries", () => {
+    spec
+      .given(running)
+      .when(lost([1, 3, 2]))
+      .thenEmits([
+        { _tag: "ItemBatchAbandoned", batch: "b1", ordinals: [1, 3], abandonedAt: now },
+        {
+          _tag: "ItemBatchRecorded",
+          batch: "b1",
+          outcomes: [{ ordinal: 2, status: "failed", skippedReason: null, found: false }],
+          recordedAt: now
+        }
+      ])
+    spec
+      .given(running)
+      .when(lost([1, 1, 1]))
+      .thenState((s) => expect(s).toMatchObject({ status: "running", counts: { pending: 3, running: 0 } }))
+  })
+
+  it("when_a_cancelled_runs_lost_batch_is_abandoned_then_its_items_are_released_and_the_run_settles", () =>
+    spec
+      .given(cancelledWhileRunning)
+      .when(lost([1]))
+      .thenEmits([
+        {
+          _tag: "ItemBatchRecorded",
+          batch: "b1",
+          outcomes: [{ ordinal: 1, status: "skipped", skippedReason: "run_cancelled", found: false }],
+          recordedAt: now
+        },
+        { _tag: "CreditsSettled", captured: 0, released: 6, settledAt: now }
+      ]))
+
+  it("when_more_items_are_abandoned_than_run_then_it_is_rejected", () => {
+    spec
+      .given(history(requestRun(), dispatch, start(1)))
+      .when(lost([1, 1]))
+      .thenRejects("more_items_than_running")
+    spec.given(running).when(lost([])).thenRejects("empty_batch")
+  })
+
+  it("when_an_operator_ends_a_running_run_then_it_fails_releases_what_runs_and_settles_by_its_charge", () =>
+    spec
+      .given(history(requestRun(), dispatch, start(1, 2), record(outcome(1, "completed"))))
+      .when({ _tag: "EndRun", message: "stuck", running: [{ batch: "b2", ordinals: [2] }], now })
+      .thenEmits([
+        { _tag: "RunFailed", message: "stuck", failedAt: now },
+        {
+          _tag: "ItemBatchRecorded",
+          batch: "b2",
+          outcomes: [{ ordinal: 2, status: "skipped", skippedReason: "run_failed", found: false }],
+          recordedAt: now
+        },
+        { _tag: "CreditsSettled", captured: 2, released: 4, settledAt: now }
+      ]))
+
+  it("when_an_operator_ends_a_cancelled_run_whose_worker_is_gone_then_it_settles", () =>
+    spec
+      .given(cancelledWhileRunning)
+      .when({ _tag: "EndRun", message: "stuck", running: [{ batch: "b1", ordinals: [1] }], now })
+      .thenState((s) => expect(s).toMatchObject({ status: "cancelled", settled: true, counts: { running: 0 } })))
+
+  it("when_an_operator_ends_a_run_naming_other_items_than_run_or_a_settled_run_then_it_is_rejected", () => {
+    spec
+      .given(running)
+      .when({ _tag: "EndRun", message: "x", running: [{ batch: "b1", ordinals: [1] }], now })
+      .thenRejects("running_items_mismatch")
+    spec.given(completed).when({ _tag: "EndRun", message: "x", running: [], now }).thenRejects("run_settled")
+  })
+})
+
 // --- properties -----------------------------------------------------------------
 
 type Step =
   | { readonly kind: "dispatch" | "failDispatch" | "cancel" | "fail" | "complete" }
   | { readonly kind: "start"; readonly size: number }
   | { readonly kind: "record"; readonly size: number; readonly statuses: ReadonlyArray<number> }
+  | { readonly kind: "abandon"; readonly size: number; readonly attempts: ReadonlyArray<number> }
+  | { readonly kind: "end" }
 
 const steps = fc.array(
   fc.oneof(
@@ -303,8 +385,12 @@ const steps = fc.array(
       { kind: "failDispatch" },
       { kind: "cancel" },
       { kind: "fail" },
-      { kind: "complete" }
+      { kind: "complete" },
+      { kind: "end" }
     ),
+    fc
+      .tuple(fc.integer({ min: 0, max: 6 }), fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 6, maxLength: 6 }))
+      .map(([size, attempts]): Step => ({ kind: "abandon", size, attempts })),
     fc.integer({ min: 0, max: 6 }).map((size): Step => ({ kind: "start", size })),
     fc
       .tuple(fc.integer({ min: 0, max: 6 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 6, maxLength: 6 }))
@@ -328,6 +414,16 @@ const toCommand = (step: Step, claimed: Array<number>, next: { value: number }):
       return complete
     case "start":
       return start(...Array.from({ length: step.size }, (_, i) => next.value + i))
+    case "abandon":
+      return {
+        _tag: "AbandonBatch",
+        batch: "lost",
+        items: claimed.slice(0, step.size).map((ordinal, i) => ({ ordinal, attempts: step.attempts[i]! })),
+        maxAttempts: 3,
+        now
+      }
+    case "end":
+      return { _tag: "EndRun", message: "operator", running: [{ batch: "all", ordinals: [...claimed] }], now }
     case "record":
       return record(
         ...claimed.slice(0, step.size).map((ordinal, i) => {
@@ -366,6 +462,7 @@ describe("Run decider (property)", () => {
                 next.value += event.ordinals.length
               }
               if (event._tag === "ItemBatchRecorded") claimed.splice(0, event.outcomes.length)
+              if (event._tag === "ItemBatchAbandoned") claimed.splice(0, event.ordinals.length)
             }
             events.push(...decided)
             state = decided.reduce(evolve, state)
@@ -401,7 +498,8 @@ describe("Run decider (property)", () => {
         for (const event of [
           ...completed,
           ...cancelledWhileRunning,
-          ...history(requestRun(), { _tag: "FailDispatch", message: "x", now })
+          ...history(requestRun(), { _tag: "FailDispatch", message: "x", now }),
+          { _tag: "ItemBatchAbandoned", batch: "b1", ordinals: [1, 2], abandonedAt: now } satisfies RunEvent
         ]) {
           const stored = encodeRunEvent(event)
           const decoded = yield* decodeRunEvent(stored.type, stored.version, JSON.parse(JSON.stringify(stored.data)))

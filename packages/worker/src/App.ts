@@ -13,9 +13,13 @@ import { serveApi } from "@enrich/http/server/HttpLive"
 import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { RunWorkflowLive } from "./RunWorkflowLive.ts"
+import { WatchdogLive } from "./Watchdog.ts"
 
-/** The workflow handler: this process executes runs. */
-export const WorkerLive = RunWorkflowLive.pipe(Layer.provide([RunExecutor.layer, BatchSlots.layer]))
+/** The workflow handler (this process executes runs) and the run watchdog (one runner of the cluster sweeps). */
+export const WorkerLive = Layer.merge(
+  RunWorkflowLive.pipe(Layer.provide([RunExecutor.layer, BatchSlots.layer])),
+  WatchdogLive
+)
 
 type RunnerAddress = {
   readonly host: string
@@ -29,7 +33,7 @@ type RunnerAddress = {
  * `trigger`, new runs go to Trigger.dev and this runner still executes the
  * workflow runs dispatched before (the engine stays, dispatch leaves it).
  */
-const servicesOn = <A extends WorkflowEngine.WorkflowEngine, E, R>(engine: Layer.Layer<A, E, R>) =>
+const servicesOn = <A, E, R>(engine: Layer.Layer<A | WorkflowEngine.WorkflowEngine, E, R>) =>
   ServicesLive.pipe(Layer.provide(DispatcherFromConfigLive), Layer.provideMerge(engine))
 
 /** API + runner in one process (`pnpm start`, and the end-to-end tests). */

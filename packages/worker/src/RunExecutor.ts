@@ -6,12 +6,21 @@
  * (`ItemBatchRecorded`) — one transaction per step. A step re-executed after a
  * crash resumes the items its batch claimed instead of claiming new ones, and
  * a batch already recorded only reports its counts: nothing happens twice.
+ *
+ * Failures that do not go away (docs/ARCHITECTURE.md, "When things fail"): what
+ * a provider returns is made storable before it is stored; an item whose write
+ * PostgreSQL still refuses fails alone, the rest of its batch is written; a
+ * step that fails for good fails its batch's items with the error (or, when
+ * it could not even claim, the run), so the run goes on to settle. Whatever
+ * executes a run holds a lease on it (`holding`), which the run watchdog reads.
  */
-import { Cause, Config, Context, Effect, Layer, Result, Schedule, Semaphore } from "effect"
+import { Cause, Config, Context, Effect, Layer, Result, Schedule, Schema, Semaphore } from "effect"
 import { hostname } from "node:os"
 import { SqlClient, SqlError, type Statement } from "effect/sql"
+import { storableJson, storableText } from "@enrich/domain/ClientText"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
+import { isTerminal } from "@enrich/domain/runs/Run"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
@@ -21,6 +30,7 @@ import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 import { callWithRetry } from "@enrich/adapters/providers/Retry"
+import { LeaseConfig, renewLease } from "@enrich/adapters/postgres/RunLeases"
 
 interface ClaimedRow {
   id: string
@@ -68,6 +78,24 @@ interface ItemWrite {
   readonly provider: string | null
   readonly providerSubmissionId: string | null
 }
+
+/** An item's write with nothing to store but its outcome (and maybe an error). */
+const noResult = (row: ItemKeys) => ({
+  row,
+  result: null,
+  error: null,
+  leadSnapshot: null,
+  providerResult: null,
+  provider: null,
+  providerSubmissionId: null
+})
+
+/** An item that failed with `error`: no result, nothing charged. */
+const failedWrite = (row: ItemKeys, error: ItemWrite["error"]): ItemWrite => ({
+  ...noResult(row),
+  error,
+  outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false }
+})
 
 const toFields = (row: ClaimedRow): LeadFields => ({
   type: row.lead_type!,
@@ -139,6 +167,41 @@ const orDieAfterRetries =
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, never, R> =>
     Effect.orDie(retryTransient(step)(effect))
 
+/**
+ * What a failure says, in one line a person can read: each message down its chain of causes (a store's
+ * error, the driver's, PostgreSQL's own words), each once.
+ */
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
+  const said: Array<string> = []
+  let error: unknown = Cause.squash(cause)
+  for (let depth = 0; depth < 6 && error !== undefined && error !== null; depth++) {
+    const text =
+      error instanceof Error
+        ? depth === 0 && error.name !== "Error"
+          ? `${error.name}: ${error.message}`
+          : error.message
+        : typeof error === "object"
+          ? undefined
+          : String(error)
+    if (text !== undefined && text !== "" && !said.some((s) => s.includes(text))) said.push(text)
+    error = typeof error === "object" ? (error as { readonly cause?: unknown }).cause : undefined
+  }
+  return said.join(": ")
+}
+
+/** An error as item_results stores it: storable text, bounded. */
+const itemError = (message: string, details: unknown = null) => ({
+  message: storableText(message, 2_000),
+  details: storableJson(details)
+})
+
+/** The batch's write of its results was refused for good (not a transient failure): written item by item. */
+class ResultsRefused extends Schema.TaggedError<ResultsRefused>()("ResultsRefused", { message: Schema.String }) {}
+
+/** What is left of a run once a holder's loop claims nothing (see RunLoop.ts). */
+export const Finish = Schema.Literals(["ended", "claim", "wait"])
+export type Finish = typeof Finish.Type
+
 export class RunExecutor extends Context.Service<
   RunExecutor,
   {
@@ -147,12 +210,29 @@ export class RunExecutor extends Context.Service<
       batch: string
     ) => Effect.Effect<BatchOutcome>
     readonly complete: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<void>
+    /**
+     * After a holder's loop claimed nothing: completes and settles the run when every item is terminal
+     * ("ended", also for a run settled already), or says what is left — pending items to claim ("claim": items
+     * a lost batch gave back), or items running in other holders' batches ("wait", after a pause).
+     */
+    readonly finish: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<Finish>
+    /**
+     * `effect` as the run's holder `holder`: its lease is taken, and renewed every third of
+     * ENRICH_RUN_LEASE_SECONDS while `effect` runs; then left to expire (it covers the moment until whatever
+     * waits for this holder goes on).
+     */
+    readonly holding: <A, E, R>(
+      run: { readonly runId: string; readonly workspaceId: string },
+      holder: string,
+      effect: Effect.Effect<A, E, R>
+    ) => Effect.Effect<A, E, R>
     /** How many partitions (child workflows, possibly on other runners) share this run. */
     readonly partitions: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<number>
     /**
-     * Whether the run exists, asked once the dispatch transaction handing it
-     * over has ended (an engine outside our transaction, Trigger.dev, may start
-     * before the commit): `false` means it never committed.
+     * Whether the run exists. The dispatch commits a run before it calls an engine outside the database
+     * (Trigger.dev), so a task finds its run; an API process of an earlier version called inside its
+     * transaction, so the task first waits for any such transaction to end (./HandOver.ts): `false` means the
+     * trigger outlived a dispatch that never stored the run.
      */
     readonly awaitHandOver: (run: { readonly runId: string; readonly workspaceId: string }) => Effect.Effect<boolean>
   }
@@ -170,6 +250,9 @@ export class RunExecutor extends Context.Service<
       const partitionSize = yield* Config.Int("ENRICH_PARTITION_SIZE").pipe(Config.withDefault(10_000))
       const maxPartitions = yield* Config.Int("ENRICH_MAX_PARTITIONS").pipe(Config.withDefault(8))
       const runWriters = yield* Config.Int("ENRICH_RUN_WRITERS").pipe(Config.withDefault(3))
+      const { leaseMs } = yield* LeaseConfig
+      /** how long `finish` waits before saying "wait": short against the lease, so nothing waits long for it */
+      const finishPauseMs = Math.min(5_000, Math.max(100, Math.floor(leaseMs / 6)))
 
       /**
        * At most `runWriters` of a run's batches in a write transaction (a claim, a record) at once in this
@@ -198,15 +281,26 @@ export class RunExecutor extends Context.Service<
             )
         })
 
-      /** Claims this batch's items, or finds the ones it claimed before a crash. */
+      /**
+       * Claims this batch's items, or finds the ones it claimed before a crash. A batch key claims once: a batch
+       * that claimed before and has nothing running (recorded, or given back by the watchdog and maybe claimed
+       * since by another batch) reports what became of its items and claims nothing under its key again.
+       */
       const claim = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
-        const mine = yield* sql<{ status: string }>`
-          SELECT i.status FROM run_batches b
-          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals) AND i.claim_token = b.batch
-          WHERE b.batch = ${batch}`
-        if (mine.some((r) => r.status === "running")) return { _tag: "Claimed" as const }
-        if (mine.length > 0)
-          return { _tag: "AlreadyRecorded" as const, outcome: countOutcomes(mine.map((r) => r.status)) }
+        const [mine] = yield* sql<{ size: number; statuses: Array<string> }>`
+          SELECT cardinality(b.ordinals) AS size,
+            coalesce(array_agg(i.status) FILTER (WHERE i.status IS NOT NULL), '{}') AS statuses
+          FROM run_batches b
+          LEFT JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals) AND i.claim_token = b.batch
+          WHERE b.batch = ${batch}
+          GROUP BY b.ordinals`
+        if (mine !== undefined) {
+          if (mine.statuses.includes("running")) return { _tag: "Claimed" as const }
+          return {
+            _tag: "AlreadyRecorded" as const,
+            outcome: { ...countOutcomes(mine.statuses), claimed: Math.max(mine.size, mine.statuses.length) }
+          }
+        }
         return yield* gated(
           runId,
           sql.withTransaction(
@@ -281,15 +375,7 @@ export class RunExecutor extends Context.Service<
         output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy },
         input: unknown
       ) {
-        const base = {
-          row,
-          result: null,
-          error: null,
-          leadSnapshot: null,
-          providerResult: null,
-          provider: null,
-          providerSubmissionId: null
-        }
+        const base = noResult(row)
         const outcome = (
           status: ItemOutcome["status"],
           skippedReason: ItemOutcome["skippedReason"],
@@ -318,27 +404,188 @@ export class RunExecutor extends Context.Service<
         }
         const snapshot = entry.snapshot(toFields(row))
         const { attempts, result } = yield* callProvider(entry, snapshot, input)
+        // whatever a provider answers is made storable here (no NUL, no lone surrogate, bounded), whichever
+        // provider it is: PostgreSQL refuses such text in jsonb, and a refused write must not be the run's end
         if (Result.isFailure(result)) {
           return {
             ...base,
             outcome: outcome("failed", null),
             leadSnapshot: snapshot,
-            error: {
-              message: result.failure.message,
-              details: { attempts, retryable: result.failure.retryable, provider: result.failure.details ?? null }
-            }
+            error: itemError(result.failure.message, {
+              attempts,
+              retryable: result.failure.retryable,
+              provider: result.failure.details ?? null
+            })
           } satisfies ItemWrite
         }
+        const answer = result.success
+        const stored = storableJson(answer.result)
         return {
           ...base,
-          outcome: outcome("completed", null, result.success.found),
-          result: result.success.result,
+          outcome: outcome("completed", null, answer.found),
+          result: stored,
           leadSnapshot: snapshot,
-          providerResult: result.success.raw,
-          provider: result.success.provider,
-          providerSubmissionId: result.success.providerSubmissionId
+          // a built-in's raw answer is its result: kept the same object, so it is not stored twice
+          providerResult: answer.raw === answer.result ? stored : storableJson(answer.raw),
+          provider: answer.provider === null ? null : storableText(answer.provider, 200),
+          providerSubmissionId:
+            answer.providerSubmissionId === null ? null : storableText(answer.providerSubmissionId, 500)
         } satisfies ItemWrite
       })
+
+      /** What writing a batch's results needs besides the items. */
+      interface WriteContext {
+        readonly runId: string
+        readonly workspaceId: string
+        readonly input: unknown
+        readonly output: { readonly target: string; readonly attributeKey: string }
+        readonly recordedAt: string
+      }
+
+      /**
+       * The claimed items as the write transaction found them, each with what it will write: skipped when the
+       * write-policy re-check says so (the Lead went, the attribute got a value), else what was computed.
+       */
+      const planWrites = (
+        rows: ReadonlyArray<LockedRow>,
+        computed: ReadonlyArray<ItemWrite>,
+        output: { readonly target: string; readonly writePolicy: WritePolicy }
+      ): Array<ItemWrite> => {
+        const byId = new Map(computed.map((w) => [w.row.id, w]))
+        return rows.map((row): ItemWrite => {
+          const skipped = skipReason(
+            { leadExists: row.lead_type !== null, onLead: row.lead_existing, onMembership: row.membership_existing },
+            output
+          )
+          const planned = byId.get(row.id)
+          const keys = { id: row.id, ordinal: row.ordinal, lead_id: row.lead_id, membership_id: row.membership_id }
+          if (skipped !== null) {
+            return {
+              ...noResult(keys),
+              outcome: { ordinal: row.ordinal, status: "skipped", skippedReason: skipped, found: false }
+            }
+          }
+          return planned === undefined ? failedWrite(keys, itemError("not computed")) : { ...planned, row: keys }
+        })
+      }
+
+      /**
+       * One statement writes the batch's result rows and its completed values to the target attribute, from one
+       * payload (see the comment inside).
+       */
+      const writeResults = (context: WriteContext, writes: ReadonlyArray<ItemWrite>) => {
+        const { attributeKey, target } = context.output
+        // One statement writes the batch's result rows and its completed values to the target attribute, from
+        // one payload: the values are sent and parsed once (they were twice, in two statements), and a built-in's
+        // raw answer, which is its result, is not copied (`provider_result_is_result`; decision 39). The Leads
+        // and memberships are found by their keys (`id = ANY(…)`) and take their value from one object keyed by
+        // id, built once (a MATERIALIZED CTE read by an uncorrelated subquery: an InitPlan; joined as a subquery
+        // in FROM, it was built again for every Lead, 500 × 500 per batch, ten times slower than two statements):
+        // no join between them and the payload for the planner to turn into a nested loop over it either (as
+        // happened when the two writes were first put in one statement). The workspace is
+        // checked as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the
+        // planner would otherwise scan the whole workspace through its index once per batch (O(run²); regression
+        // test regression_recording_a_batch_read_every_lead_of_the_workspace).
+        const payload = JSON.stringify(
+          writes.map((w) => {
+            const isResult = w.result !== null && w.providerResult === w.result
+            return {
+              item_id: w.row.id,
+              lead_id: w.row.lead_id,
+              membership_id: w.row.membership_id,
+              completed: w.outcome.status === "completed",
+              result: w.result,
+              error: w.error,
+              lead_snapshot: w.leadSnapshot,
+              provider_result: isResult ? null : w.providerResult,
+              is_result: isResult,
+              provider: w.provider,
+              provider_submission_id: w.providerSubmissionId
+            }
+          })
+        )
+        const completed = writes.filter((w) => w.outcome.status === "completed")
+        const toLeads = target === "lead_attribute" ? completed.map((w) => w.row.lead_id) : []
+        const toMemberships =
+          target === "membership_attribute"
+            ? completed.flatMap((w) => (w.row.membership_id === null ? [] : [w.row.membership_id]))
+            : []
+        const targetRows =
+          toLeads.length > 0
+            ? [
+                sql`v AS MATERIALIZED (SELECT jsonb_object_agg(x.lead_id, x.result) AS value FROM x WHERE x.completed)`,
+                sql`target AS (
+                UPDATE leads l
+                SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> l.id),
+                  updated_at = now()
+                WHERE l.id = ANY(${textArray(toLeads)}::text[]) AND (l.workspace_id = ${context.workspaceId}) IS TRUE
+              )`
+              ]
+            : toMemberships.length > 0
+              ? [
+                  sql`v AS MATERIALIZED (
+                  SELECT jsonb_object_agg(x.membership_id, x.result) AS value
+                  FROM x WHERE x.completed AND x.membership_id IS NOT NULL
+                )`,
+                  sql`target AS (
+                  UPDATE list_memberships m
+                  SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> m.id)
+                  WHERE m.id = ANY(${textArray(toMemberships)}::text[]) AND (m.workspace_id = ${context.workspaceId}) IS TRUE
+                )`
+                ]
+              : []
+        return sql`
+        WITH x AS MATERIALIZED (
+          SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(item_id text, lead_id text,
+            membership_id text, completed boolean, result jsonb, error jsonb, lead_snapshot jsonb,
+            provider_result jsonb, is_result boolean, provider text, provider_submission_id text)
+        ),
+        results AS (
+          INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
+            lead_snapshot, provider_result, provider_result_is_result, provider, provider_submission_id,
+            recorded_at)
+          SELECT x.item_id, ${context.workspaceId}, ${context.runId}, x.lead_id, x.result, x.error,
+            ${JSON.stringify(context.input)}::jsonb, x.lead_snapshot, x.provider_result, x.is_result, x.provider,
+            x.provider_submission_id, ${context.recordedAt}
+          FROM x
+          -- a Lead deleted meanwhile keeps no personal data here
+          WHERE x.lead_id IN (
+            SELECT l.id FROM leads l
+            WHERE l.id = ANY(${textArray(writes.map((w) => w.row.lead_id))}::text[])
+              AND (l.workspace_id = ${context.workspaceId}) IS TRUE
+          )
+          ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
+            lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
+            provider_result_is_result = excluded.provider_result_is_result, provider = excluded.provider,
+            provider_submission_id = excluded.provider_submission_id, recorded_at = excluded.recorded_at
+        )${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
+        SELECT 1`.pipe(Effect.asVoid)
+      }
+
+      /**
+       * One item's write in a savepoint of the batch's transaction. Refused for good, the item fails with
+       * PostgreSQL's reason, stored with no result if that can be (a trigger refusing the Lead's row does not
+       * refuse this one); a transient failure fails the batch's transaction, which runs again.
+       */
+      const writeAlone = (context: WriteContext, w: ItemWrite) =>
+        sql.withTransaction(writeResults(context, [w])).pipe(
+          Effect.as(w),
+          Effect.catchTag("SqlError", (error) => {
+            if (error.isRetryable) return Effect.fail(error)
+            const failed = failedWrite(
+              w.row,
+              itemError(`the item's result could not be stored: ${describeFailure(Cause.fail(error))}`)
+            )
+            return sql.withTransaction(writeResults(context, [failed])).pipe(
+              Effect.catchTag("SqlError", (again) =>
+                again.isRetryable
+                  ? Effect.fail(again)
+                  : Effect.logWarning("an item's error could not be stored either", describeFailure(Cause.fail(again)))
+              ),
+              Effect.as(failed)
+            )
+          })
+        )
 
       /** Computes and records the results of this batch's running items. */
       const execute = Effect.fnUntraced(function* (runId: string, workspaceId: string, batch: string) {
@@ -385,150 +632,131 @@ export class RunExecutor extends Context.Service<
           { concurrency: entry?.concurrency ?? providerConcurrency }
         )
         // 2. write it all in one transaction, re-checking each item as it is now (still ours, Lead still
-        //    there, attribute still empty under skip_existing)
-        return yield* gated(
-          runId,
-          sql.withTransaction(
-            Effect.gen(function* () {
-              const { attributeKey, target } = run.output
-              const rows = yield* lockedRows(attributeKey)
-              if (rows.length === 0) return nothing
-              const byId = new Map(computed.map((w) => [w.row.id, w]))
-              const writes = rows.map((row): ItemWrite => {
-                const skipped = skipReason(
-                  {
-                    leadExists: row.lead_type !== null,
-                    onLead: row.lead_existing,
-                    onMembership: row.membership_existing
-                  },
-                  run.output
-                )
-                const planned = byId.get(row.id)
-                const keys = {
-                  id: row.id,
-                  ordinal: row.ordinal,
-                  lead_id: row.lead_id,
-                  membership_id: row.membership_id
+        //    there, attribute still empty under skip_existing). A write PostgreSQL refuses for good (a value it
+        //    cannot store, a trigger that raises for one Lead) is done again item by item: an item it still
+        //    refuses fails with the reason, and the rest of the batch is stored.
+        const record = (itemByItem: boolean) =>
+          gated(
+            runId,
+            sql.withTransaction(
+              Effect.gen(function* () {
+                const rows = yield* lockedRows(run.output.attributeKey)
+                if (rows.length === 0) return nothing
+                const planned = planWrites(rows, computed, run.output)
+                const context: WriteContext = {
+                  runId,
+                  workspaceId,
+                  input: run.input,
+                  output: run.output,
+                  recordedAt: new Date().toISOString()
                 }
-                const base = {
-                  row: keys,
-                  result: null,
-                  error: null,
-                  leadSnapshot: null,
-                  providerResult: null,
-                  provider: null,
-                  providerSubmissionId: null
-                }
-                if (skipped !== null) {
-                  return {
-                    ...base,
-                    outcome: { ordinal: row.ordinal, status: "skipped", skippedReason: skipped, found: false }
-                  }
-                }
-                return planned === undefined
-                  ? {
-                      ...base,
-                      outcome: { ordinal: row.ordinal, status: "failed", skippedReason: null, found: false },
-                      error: { message: "not computed", details: null }
-                    }
-                  : { ...planned, row: keys }
-              })
-              const recordedAt = new Date().toISOString()
-              // One statement writes the batch's result rows and its completed values to the target attribute, from
-              // one payload: the values are sent and parsed once (they were twice, in two statements), and a built-in's
-              // raw answer, which is its result, is not copied (`provider_result_is_result`; decision 39). The Leads
-              // and memberships are found by their keys (`id = ANY(…)`) and take their value from one object keyed by
-              // id, built once (a MATERIALIZED CTE read by an uncorrelated subquery: an InitPlan; joined as a subquery
-              // in FROM, it was built again for every Lead, 500 × 500 per batch, ten times slower than two statements):
-              // no join between them and the payload for the planner to turn into a nested loop over it either (as
-              // happened when the two writes were first put in one statement). The workspace is
-              // checked as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the
-              // planner would otherwise scan the whole workspace through its index once per batch (O(run²); regression
-              // test regression_recording_a_batch_read_every_lead_of_the_workspace).
-              const payload = JSON.stringify(
-                writes.map((w) => {
-                  const isResult = w.result !== null && w.providerResult === w.result
-                  return {
-                    item_id: w.row.id,
-                    lead_id: w.row.lead_id,
-                    membership_id: w.row.membership_id,
-                    completed: w.outcome.status === "completed",
-                    result: w.result,
-                    error: w.error,
-                    lead_snapshot: w.leadSnapshot,
-                    provider_result: isResult ? null : w.providerResult,
-                    is_result: isResult,
-                    provider: w.provider,
-                    provider_submission_id: w.providerSubmissionId
+                const writes: ReadonlyArray<ItemWrite> = itemByItem
+                  ? yield* Effect.forEach(planned, (w) => writeAlone(context, w))
+                  : yield* writeResults(context, planned).pipe(
+                      Effect.as(planned),
+                      Effect.mapError((error): SqlError.SqlError | ResultsRefused =>
+                        error.isRetryable ? error : new ResultsRefused({ message: describeFailure(Cause.fail(error)) })
+                      )
+                    )
+                yield* runs.execute({
+                  runId,
+                  workspaceId,
+                  command: {
+                    _tag: "RecordBatch",
+                    batch,
+                    outcomes: writes.map((w) => w.outcome),
+                    now: context.recordedAt
                   }
                 })
-              )
-              const completed = writes.filter((w) => w.outcome.status === "completed")
-              const toLeads = target === "lead_attribute" ? completed.map((w) => w.row.lead_id) : []
-              const toMemberships =
-                target === "membership_attribute"
-                  ? completed.flatMap((w) => (w.row.membership_id === null ? [] : [w.row.membership_id]))
-                  : []
-              const targetRows =
-                toLeads.length > 0
-                  ? [
-                      sql`v AS MATERIALIZED (SELECT jsonb_object_agg(x.lead_id, x.result) AS value FROM x WHERE x.completed)`,
-                      sql`target AS (
-                      UPDATE leads l
-                      SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> l.id),
-                        updated_at = now()
-                      WHERE l.id = ANY(${textArray(toLeads)}::text[]) AND (l.workspace_id = ${workspaceId}) IS TRUE
-                    )`
-                    ]
-                  : toMemberships.length > 0
-                    ? [
-                        sql`v AS MATERIALIZED (
-                        SELECT jsonb_object_agg(x.membership_id, x.result) AS value
-                        FROM x WHERE x.completed AND x.membership_id IS NOT NULL
-                      )`,
-                        sql`target AS (
-                        UPDATE list_memberships m
-                        SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> m.id)
-                        WHERE m.id = ANY(${textArray(toMemberships)}::text[]) AND (m.workspace_id = ${workspaceId}) IS TRUE
-                      )`
-                      ]
-                    : []
-              yield* sql`
-              WITH x AS MATERIALIZED (
-                SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(item_id text, lead_id text,
-                  membership_id text, completed boolean, result jsonb, error jsonb, lead_snapshot jsonb,
-                  provider_result jsonb, is_result boolean, provider text, provider_submission_id text)
-              ),
-              results AS (
-                INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
-                  lead_snapshot, provider_result, provider_result_is_result, provider, provider_submission_id,
-                  recorded_at)
-                SELECT x.item_id, ${workspaceId}, ${runId}, x.lead_id, x.result, x.error,
-                  ${JSON.stringify(run.input)}::jsonb, x.lead_snapshot, x.provider_result, x.is_result, x.provider,
-                  x.provider_submission_id, ${recordedAt}
-                FROM x
-                -- a Lead deleted meanwhile keeps no personal data here
-                WHERE x.lead_id IN (
-                  SELECT l.id FROM leads l
-                  WHERE l.id = ANY(${textArray(writes.map((w) => w.row.lead_id))}::text[])
-                    AND (l.workspace_id = ${workspaceId}) IS TRUE
-                )
-                ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
-                  lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
-                  provider_result_is_result = excluded.provider_result_is_result, provider = excluded.provider,
-                  provider_submission_id = excluded.provider_submission_id, recorded_at = excluded.recorded_at
-              )${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
-              SELECT 1`
-              yield* runs.execute({
-                runId,
-                workspaceId,
-                command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now: recordedAt }
+                return countOutcomes(writes.map((w) => w.outcome.status))
               })
-              return countOutcomes(writes.map((w) => w.outcome.status))
-            })
+            )
+          )
+        return yield* record(false).pipe(
+          Effect.catchTag("ResultsRefused", (refused) =>
+            Effect.andThen(
+              Effect.logWarning("a batch's results were refused; writing them item by item", refused.message),
+              record(true)
+            )
           )
         )
       })
+
+      /**
+       * A batch whose step failed for good (after its transient retries): its items still running fail with
+       * the reason, so the run goes on and settles. A batch that claimed nothing could not claim: the run cannot
+       * make progress, and fails (its pending items are skipped; running ones of other batches finish).
+       */
+      const failBatch = (
+        run: { readonly runId: string; readonly workspaceId: string },
+        batch: string,
+        cause: Cause.Cause<unknown>
+      ) =>
+        Effect.gen(function* () {
+          const reason = describeFailure(cause)
+          yield* Effect.logError("a batch failed for good; its items fail", cause)
+          return yield* gated(
+            run.runId,
+            sql.withTransaction(
+              Effect.gen(function* () {
+                const rows = yield* sql<ItemKeys>`
+                  SELECT i.id, i.ordinal, i.lead_id, i.membership_id FROM run_batches b
+                  JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
+                  WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
+                  ORDER BY i.ordinal
+                  FOR UPDATE OF i`
+                const now = new Date().toISOString()
+                if (rows.length === 0) {
+                  const claimed = yield* sql`SELECT 1 AS claimed FROM run_batches WHERE batch = ${batch}`
+                  if (claimed.length === 0) {
+                    yield* runs
+                      .execute({
+                        runId: run.runId,
+                        workspaceId: run.workspaceId,
+                        command: {
+                          _tag: "FailRun",
+                          message: storableText(`a batch could not be claimed: ${reason}`, 2_000),
+                          now
+                        }
+                      })
+                      .pipe(Effect.catchTag("RunCommandRejected", () => Effect.void))
+                  }
+                  return nothing
+                }
+                const writes = rows.map((row) => failedWrite(row, itemError(`the batch failed: ${reason}`)))
+                const context: WriteContext = {
+                  runId: run.runId,
+                  workspaceId: run.workspaceId,
+                  input: null,
+                  output: { target: "none", attributeKey: "" },
+                  recordedAt: now
+                }
+                // the reason, where it can be stored (what failed may be this very write)
+                yield* sql
+                  .withTransaction(writeResults(context, writes))
+                  .pipe(
+                    Effect.catchTag("SqlError", (error) =>
+                      error.isRetryable
+                        ? Effect.fail(error)
+                        : Effect.logWarning(
+                            "a failed batch's errors could not be stored",
+                            describeFailure(Cause.fail(error))
+                          )
+                    )
+                  )
+                yield* runs.execute({
+                  runId: run.runId,
+                  workspaceId: run.workspaceId,
+                  command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now }
+                })
+                return countOutcomes(writes.map((w) => w.outcome.status))
+              })
+            )
+          )
+        }).pipe(
+          Effect.provideService(CommandMetadata, { actor: workerActor, causationId: batch }),
+          retryTransient("failing a batch")
+        )
 
       const runBatch = Effect.fn("RunExecutor.runBatch")(
         function* (run: { readonly runId: string; readonly workspaceId: string }, batch: string) {
@@ -542,10 +770,59 @@ export class RunExecutor extends Context.Service<
             Effect.provideService(CommandMetadata, { actor: workerActor, causationId: batch }),
             Effect.tap((outcome) => Effect.logDebug("batch executed", outcome)),
             retryTransient("a batch"),
+            // a batch that still fails, fails its items (or its run, when it could not claim): the run goes on
+            Effect.catchCause((cause) =>
+              Cause.hasInterrupts(cause) ? Effect.failCause(cause) : failBatch(run, batch, cause)
+            ),
             Effect.annotateLogs({ runId: run.runId, batch })
           ),
         Effect.orDie
       )
+
+      const finish = Effect.fn("RunExecutor.finish")(
+        function* (run: { readonly runId: string; readonly workspaceId: string }) {
+          const state = yield* runs.load(run.runId)
+          if (state.status === "none" || state.settled) return "ended" as const
+          if (state.counts.pending > 0 && !isTerminal(state.status)) return "claim" as const
+          if (state.counts.running > 0) {
+            // another holder's batch: it ends, or the watchdog gives its items back or releases them
+            yield* Effect.sleep(finishPauseMs)
+            return "wait" as const
+          }
+          const ended = yield* runs
+            .execute({
+              runId: run.runId,
+              workspaceId: run.workspaceId,
+              command: { _tag: "CompleteRun", now: new Date().toISOString() }
+            })
+            .pipe(
+              Effect.as("ended" as const),
+              // an item moved meanwhile (a lost batch's items given back): look again
+              Effect.catchTag("RunCommandRejected", () => Effect.succeed("claim" as const))
+            )
+          return ended
+        },
+        Effect.provideService(CommandMetadata, { actor: workerActor }),
+        retryTransient("finishing a run"),
+        (effect, run) => Effect.annotateLogs(effect, { runId: run.runId }),
+        Effect.orDie
+      )
+
+      const holding: RunExecutor["Service"]["holding"] = (run, holder, effect) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const renew = renewLease(sql, run.runId, holder, leaseMs)
+            yield* renew.pipe(retryTransient("taking a run's lease"), Effect.orDie)
+            yield* renew.pipe(
+              Effect.delay(Math.max(50, Math.floor(leaseMs / 3))),
+              Effect.tapCause((cause) => Effect.logWarning("renewing a run's lease failed", cause)),
+              Effect.ignore,
+              Effect.forever,
+              Effect.forkScoped
+            )
+            return yield* effect
+          })
+        )
 
       const complete = Effect.fn("RunExecutor.complete")(
         function* (run: { readonly runId: string; readonly workspaceId: string }) {
@@ -584,7 +861,7 @@ export class RunExecutor extends Context.Service<
         return partitionsFor(row?.n ?? 0, partitionSize, maxPartitions)
       }, orDieAfterRetries("partitioning a run"))
 
-      return RunExecutor.of({ runBatch, complete, awaitHandOver, partitions })
+      return RunExecutor.of({ runBatch, complete, finish, holding, awaitHandOver, partitions })
     })
   )
 }

@@ -19,7 +19,7 @@ import { Activity } from "effect/workflow"
 import { withNodeDigest } from "@enrich/adapters/engine/NodeDigest"
 import { BatchOutcome, EnrichmentRunPartition, EnrichmentRunWorkflow } from "@enrich/adapters/engine/RunWorkflow"
 import { BatchSlots } from "./BatchSlots.ts"
-import { RunExecutor } from "./RunExecutor.ts"
+import { Finish, RunExecutor } from "./RunExecutor.ts"
 import { batchKey, runLoop } from "./RunLoop.ts"
 
 const batchActivity = (
@@ -35,39 +35,57 @@ const batchActivity = (
     execute: slots.withSlot(run.workspaceId, executor.runBatch(run, key))
   })
 
+/** The run's own loop: its batches (or, partitioned, what its partitions left), then its finishing rounds. */
+const runSteps = (
+  executor: RunExecutor["Service"],
+  slots: BatchSlots["Service"],
+  run: { readonly runId: string; readonly workspaceId: string }
+) => ({
+  batch: (n: number) => batchActivity(executor, slots, run, `batch-${n}`, batchKey(run.runId, n)),
+  finish: (round: number) => Activity.make({ name: `finish-${round}`, success: Finish, execute: executor.finish(run) })
+})
+
+// the workflow's body holds the run's lease (its holder is the run id, as its batch keys say) while it runs
 const RunLive = EnrichmentRunWorkflow.toLayer(
   Effect.fn(function* (run) {
     const executor = yield* RunExecutor
     const slots = yield* BatchSlots
-    const complete = Activity.make({ name: "complete", execute: executor.complete(run) })
-    const partitions = yield* Activity.make({
-      name: "partitions",
-      success: Schema.Int,
-      execute: executor.partitions(run)
-    })
-    if (partitions <= 1) {
-      return yield* runLoop({
-        batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, batchKey(run.runId, n)),
-        complete
+    return yield* executor.holding(
+      run,
+      run.runId,
+      Effect.gen(function* () {
+        const partitions = yield* Activity.make({
+          name: "partitions",
+          success: Schema.Int,
+          execute: executor.partitions(run)
+        })
+        if (partitions <= 1) return yield* runLoop(runSteps(executor, slots, run))
+        const done = yield* Effect.all(
+          Array.from({ length: partitions }, (_, partition) => EnrichmentRunPartition.execute({ ...run, partition })),
+          { concurrency: "unbounded" }
+        )
+        // what the partitions left (items a lost batch gave back after they ended) is claimed here, then it settles
+        const rest = yield* runLoop(runSteps(executor, slots, run))
+        return { batches: done.reduce((sum, p) => sum + p.batches, rest.batches) }
       })
-    }
-    const done = yield* Effect.all(
-      Array.from({ length: partitions }, (_, partition) => EnrichmentRunPartition.execute({ ...run, partition })),
-      { concurrency: "unbounded" }
     )
-    yield* complete
-    return { batches: done.reduce((sum, p) => sum + p.batches, 0) }
   }, withNodeDigest)
 )
 
+// a partition's lease is left to expire when it ends: it covers the moment until the run's workflow goes on
 const PartitionLive = EnrichmentRunPartition.toLayer(
   Effect.fn(function* ({ partition, ...run }) {
     const executor = yield* RunExecutor
     const slots = yield* BatchSlots
-    return yield* runLoop({
-      batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, `${run.runId}/p${partition}/batch-${n}`),
-      complete: Effect.void
-    })
+    const holder = `${run.runId}/p${partition}`
+    return yield* executor.holding(
+      run,
+      holder,
+      runLoop({
+        batch: (n) => batchActivity(executor, slots, run, `batch-${n}`, `${holder}/batch-${n}`),
+        finish: () => Effect.succeed("ended" as const)
+      })
+    )
   }, withNodeDigest)
 )
 

@@ -95,6 +95,12 @@ type RunOp =
       readonly ordinals: ReadonlyArray<number>
       readonly outcomes: ReadonlyArray<Outcome>
     }
+  | {
+      readonly _tag: "BatchAbandoned"
+      /** the items of the run's last started batch, else `ordinals` */
+      readonly ofLastStart: boolean
+      readonly ordinals: ReadonlyArray<number>
+    }
 
 interface RunSpec {
   readonly size: number
@@ -147,6 +153,14 @@ const runOp: fc.Arbitrary<RunOp> = fc.oneof(
       ofLastStart: fc.boolean(),
       ordinals: fc.uniqueArray(ordinal, { maxLength: 6 }),
       outcomes: fc.array(outcome, { minLength: MAX_SIZE + 2, maxLength: MAX_SIZE + 2 })
+    })
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("BatchAbandoned" as const),
+      ofLastStart: fc.boolean(),
+      ordinals: fc.uniqueArray(ordinal, { maxLength: 6 })
     })
   }
 )
@@ -271,6 +285,12 @@ const buildHistory = (
             }
           })
           queue.push((time) => entry({ _tag: "ItemBatchRecorded", batch, outcomes, recordedAt: time }))
+          break
+        }
+        case "BatchAbandoned": {
+          const batch = `${runId}/batch-${Math.max(0, batches - 1)}`
+          const ordinals = op.ofLastStart ? [...new Set(lastStart)] : op.ordinals
+          queue.push((time) => entry({ _tag: "ItemBatchAbandoned", batch, ordinals, abandonedAt: time }))
           break
         }
       }

@@ -57,7 +57,13 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
         const applied = yield* runMigrations
         assert.deepStrictEqual(
           applied.map(([id, name]) => `${id}_${name}`),
-          ["7_run_batches", "8_item_results_same_result", "9_event_ids_stored", "10_events_without_stream_key"]
+          [
+            "7_run_batches",
+            "8_item_results_same_result",
+            "9_event_ids_stored",
+            "10_events_without_stream_key",
+            "11_run_leases"
+          ]
         )
         const batches = yield* sql<{ batch: string; run_id: string; ordinals: Array<number>; last_ordinal: number }>`
           SELECT batch, run_id, ordinals, last_ordinal FROM run_batches ORDER BY batch`

@@ -67,7 +67,8 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             "7_run_batches",
             "8_item_results_same_result",
             "9_event_ids_stored",
-            "10_events_without_stream_key"
+            "10_events_without_stream_key",
+            "11_run_leases"
           ]
         )
         const chunks = yield* sql<{ run_id: string; first_ordinal: number; n: number }>`

@@ -86,6 +86,10 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
       case "ItemBatchStarted":
         for (const o of event.ordinals) started.add(o)
         break
+      case "ItemBatchAbandoned":
+        // back to pending: a stop skips them as it skips the items never claimed
+        for (const o of event.ordinals) started.delete(o)
+        break
       case "ItemBatchRecorded":
         for (const o of event.outcomes) {
           outcomes.set(

@@ -105,6 +105,31 @@ export interface CompleteRun {
   readonly _tag: "CompleteRun"
   readonly now: string
 }
+/**
+ * The run watchdog found a batch whose worker is gone (its lease expired before the batch was recorded):
+ * its items still running, each with the number of times it was claimed. On an active run each goes back
+ * to pending, or fails once it was claimed `maxAttempts` times (`abandonedItemFate`); on a cancelled or
+ * failed run each is released (skipped for the run's reason), and the run settles after its last one.
+ */
+export interface AbandonBatch {
+  readonly _tag: "AbandonBatch"
+  readonly batch: string
+  readonly items: ReadonlyArray<{ readonly ordinal: number; readonly attempts: number }>
+  readonly maxAttempts: number
+  readonly now: string
+}
+/**
+ * The run ends now, whatever is in flight (an operator's `enrich run fail`, or the watchdog on a run no
+ * worker executes any more): an active run fails, its pending items are skipped, every running item —
+ * `running`, all of them, by batch — is released (skipped for the run's reason), and the run settles by its
+ * `chargeOn`. Refused on a settled run.
+ */
+export interface EndRun {
+  readonly _tag: "EndRun"
+  readonly message: string
+  readonly running: ReadonlyArray<{ readonly batch: string; readonly ordinals: ReadonlyArray<number> }>
+  readonly now: string
+}
 export type RunCommand =
   | RequestRun
   | RecordDispatch
@@ -114,6 +139,8 @@ export type RunCommand =
   | CancelRun
   | FailRun
   | CompleteRun
+  | AbandonBatch
+  | EndRun
 
 export type RunRejectionReason =
   | "run_exists"
@@ -125,6 +152,8 @@ export type RunRejectionReason =
   | "more_items_than_pending"
   | "more_items_than_running"
   | "items_not_terminal"
+  | "run_settled"
+  | "running_items_mismatch"
 
 export class RunCommandRejected extends Schema.TaggedError<RunCommandRejected>()("RunCommandRejected", {
   command: Schema.String,
@@ -142,6 +171,21 @@ export const isTerminal = (status: RunState["status"]): boolean =>
 export const isCancellable = (status: RunState["status"]): boolean => status === "pending" || status === "running"
 
 const allItemsTerminal = (counts: ItemCounts) => counts.pending === 0 && counts.running === 0
+
+/**
+ * What becomes of an item whose batch's worker was lost, on an active run: it is claimed again, unless it
+ * was claimed `maxAttempts` times already (a Lead that kills its worker every time must not do so forever).
+ */
+export const abandonedItemFate = (attempts: number, maxAttempts: number): "requeue" | "fail" =>
+  attempts >= Math.max(1, maxAttempts) ? "fail" : "requeue"
+
+/** Why an item that can no longer run is released: the reason of the run's own end. */
+const releaseReason = (status: RunStatus): "run_cancelled" | "run_failed" =>
+  status === "cancelled" ? "run_cancelled" : "run_failed"
+
+/** Outcomes releasing `ordinals` (skipped for `reason`: never charged by `completed` or `found`). */
+const released = (ordinals: ReadonlyArray<number>, reason: "run_cancelled" | "run_failed"): Array<ItemOutcome> =>
+  ordinals.map((ordinal) => ({ ordinal, status: "skipped", skippedReason: reason, found: false }))
 
 /** Settlement follows the completion of the last item: append it whenever the run ends with nothing in flight. */
 const settlementIfDone = (state: ActiveRunState, now: string): ReadonlyArray<RunEvent> =>
@@ -244,6 +288,58 @@ export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunE
         : [{ _tag: "RunCompleted", completedAt: command.now }]
       return andSettle(state, events, command.now)
     }
+    case "AbandonBatch": {
+      if (command.items.length === 0) return reject(command, state, "empty_batch")
+      if (command.items.length > state.counts.running) return reject(command, state, "more_items_than_running")
+      const ordinals = command.items.map((i) => i.ordinal)
+      if (isTerminal(state.status)) {
+        const outcomes = released(ordinals, releaseReason(state.status))
+        return andSettle(
+          state,
+          [{ _tag: "ItemBatchRecorded", batch: command.batch, outcomes, recordedAt: command.now }],
+          command.now
+        )
+      }
+      const requeued = command.items.filter((i) => abandonedItemFate(i.attempts, command.maxAttempts) === "requeue")
+      const failed = command.items.filter((i) => abandonedItemFate(i.attempts, command.maxAttempts) === "fail")
+      const events: Array<RunEvent> = []
+      if (requeued.length > 0) {
+        events.push({
+          _tag: "ItemBatchAbandoned",
+          batch: command.batch,
+          ordinals: requeued.map((i) => i.ordinal),
+          abandonedAt: command.now
+        })
+      }
+      if (failed.length > 0) {
+        events.push({
+          _tag: "ItemBatchRecorded",
+          batch: command.batch,
+          outcomes: failed.map((i) => ({ ordinal: i.ordinal, status: "failed", skippedReason: null, found: false })),
+          recordedAt: command.now
+        })
+      }
+      return events
+    }
+    case "EndRun": {
+      if (state.settled) return reject(command, state, "run_settled")
+      const listed = command.running.reduce((n, b) => n + b.ordinals.length, 0)
+      if (listed !== state.counts.running) return reject(command, state, "running_items_mismatch")
+      const events: Array<RunEvent> = isTerminal(state.status)
+        ? []
+        : [{ _tag: "RunFailed", message: command.message, failedAt: command.now }]
+      const reason = isTerminal(state.status) ? releaseReason(state.status) : "run_failed"
+      for (const batch of command.running) {
+        if (batch.ordinals.length === 0) continue
+        events.push({
+          _tag: "ItemBatchRecorded",
+          batch: batch.batch,
+          outcomes: released(batch.ordinals, reason),
+          recordedAt: command.now
+        })
+      }
+      return andSettle(state, events, command.now)
+    }
   }
 }
 
@@ -298,6 +394,15 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
         }
       }
     }
+    case "ItemBatchAbandoned":
+      return {
+        ...state,
+        counts: {
+          ...state.counts,
+          pending: state.counts.pending + event.ordinals.length,
+          running: state.counts.running - event.ordinals.length
+        }
+      }
     case "RunCompleted":
       return isTerminal(state.status) ? state : { ...state, status: "completed" }
     case "RunCancelled":

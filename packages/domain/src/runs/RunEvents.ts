@@ -80,6 +80,17 @@ export const ItemBatchRecorded = Schema.TaggedStruct("ItemBatchRecorded", {
   recordedAt: Schema.String
 })
 
+/**
+ * The worker executing a batch was lost (its lease expired, nothing recorded the batch): these of its
+ * running items go back to pending, to be claimed again. They keep their claim token (the lost batch,
+ * if it ever comes back, finds them no longer running and records nothing of them) and their attempts.
+ */
+export const ItemBatchAbandoned = Schema.TaggedStruct("ItemBatchAbandoned", {
+  batch: Schema.String,
+  ordinals: Schema.Array(Schema.Int),
+  abandonedAt: Schema.String
+})
+
 /** The run was cancelled: its pending items are skipped (`run_cancelled`); running ones finish. */
 export const RunCancelled = Schema.TaggedStruct("RunCancelled", {
   cancelledAt: Schema.String
@@ -109,6 +120,7 @@ export const RunEvent = Schema.Union([
   RunStarted,
   ItemBatchStarted,
   ItemBatchRecorded,
+  ItemBatchAbandoned,
   RunCompleted,
   RunCancelled,
   RunFailed,
@@ -124,6 +136,7 @@ export const runEventVersion: { readonly [K in RunEventType]: number } = {
   RunStarted: 1,
   ItemBatchStarted: 1,
   ItemBatchRecorded: 1,
+  ItemBatchAbandoned: 1,
   RunCompleted: 1,
   RunCancelled: 1,
   RunFailed: 1,

@@ -6,17 +6,19 @@
  * `{ runId, workspaceId }`; it runs the same loop as the workflow
  * (../RunLoop.ts) against the database at `DATABASE_URL`.
  *
- * A run unknown to the database is done at once: its dispatch transaction
- * rolled back after Trigger.dev accepted the trigger (docs/DECISIONS.md, "The
- * Trigger.dev dispatcher"). The task first waits for that transaction to end,
- * so "unknown" never means "not committed yet". An attempt retried by
- * Trigger.dev replays from batch 0: a recorded batch only reports its counts,
- * a claimed one is resumed.
+ * The dispatch commits a run before it triggers this task (docs/DECISIONS.md 16),
+ * so the task finds its run; a run unknown to the database (a trigger that
+ * outlived a dispatch that never stored it) is done at once. The task holds the
+ * run's lease while it runs: an attempt Trigger.dev kills stops renewing it, and
+ * the run watchdog (./RunWatchdogTask.ts) ends a run no later attempt takes up.
+ * An attempt retried by Trigger.dev replays from batch 0: a recorded batch only
+ * reports its counts, a claimed one is resumed.
  */
 import { AbortTaskRunError, task } from "@trigger.dev/sdk"
 import { Config, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { LoggingLive } from "@enrich/adapters/Logging"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
+import { RunWatchdog } from "@enrich/adapters/runs/RunWatchdog"
 import { Stores } from "@enrich/adapters/Services"
 import { RunExecutor } from "../RunExecutor.ts"
 import { batchKey, runLoop } from "../RunLoop.ts"
@@ -32,16 +34,22 @@ export const executeRun = Effect.fn("executeRun")(
       yield* Effect.logWarning("run unknown to the database (its dispatch rolled back): nothing to do")
       return { batches: 0 }
     }
-    return yield* runLoop({
-      batch: (n) => executor.runBatch(payload, batchKey(payload.runId, n)),
-      complete: executor.complete(payload)
-    })
+    // the attempt holds the run's lease: an attempt Trigger.dev kills (maxDuration, a crash) stops renewing it,
+    // and the run watchdog ends the run if no later attempt takes it up
+    return yield* executor.holding(
+      payload,
+      payload.runId,
+      runLoop({
+        batch: (n) => executor.runBatch(payload, batchKey(payload.runId, n)),
+        finish: () => executor.finish(payload)
+      })
+    )
   },
   (effect, payload) => Effect.annotateLogs(effect, { runId: payload.runId })
 )
 
-/** The executor on the adapters' stores; needs a SqlClient. */
-export const TaskServicesLive = RunExecutor.layer.pipe(Layer.provide(Stores))
+/** The executor and the run watchdog on the adapters' stores; needs a SqlClient. */
+export const TaskServicesLive = Layer.merge(RunExecutor.layer, RunWatchdog.layer).pipe(Layer.provide(Stores))
 
 /**
  * The task's process: `DATABASE_URL` is required (an embedded database on a
@@ -58,7 +66,7 @@ export const TaskLive = Layer.mergeAll(TaskServicesLive.pipe(Layer.provide(Datab
 )
 
 /** Built on the first run of this process, kept for the next ones (Trigger.dev reuses warm processes). */
-const runtime = ManagedRuntime.make(TaskLive)
+export const runtime = ManagedRuntime.make(TaskLive)
 
 export const enrichRunTask = task({
   id: "enrich-run",

@@ -324,6 +324,11 @@ const evolveRun = (s: RunState, event: RunEvent): void => {
       s.running += event.ordinals.length
       s.updatedAt = event.startedAt
       break
+    case "ItemBatchAbandoned":
+      s.pending += event.ordinals.length
+      s.running -= event.ordinals.length
+      s.updatedAt = event.abandonedAt
+      break
     case "ItemBatchRecorded":
       s.running -= event.outcomes.length
       for (const o of event.outcomes) {
@@ -439,17 +444,34 @@ const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
         row.updatedAt = event.recordedAt
       }
       break
+    case "ItemBatchAbandoned":
+      for (const ordinal of event.ordinals) {
+        const row = run.items.get(ordinal)
+        if (row === undefined || row.status !== "running") continue
+        row.status = "pending"
+        row.updatedAt = event.abandonedAt
+      }
+      break
     case "RunCancelled":
-    case "RunFailed":
+    case "RunFailed": {
       run.ended = true
       // a second stop finds no pending item left
       if (run.stop !== undefined) break
-      run.stop = {
+      const stop = {
         reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
         at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
       }
-      // the items folded so far were all started (a pending one is never kept): the stop leaves them be
+      run.stop = stop
+      // the items folded so far were started; those an abandoned batch gave back are pending again: skipped
+      for (const row of run.items.values()) {
+        if (row.status !== "pending") continue
+        row.status = "skipped"
+        row.skippedReason = stop.reason
+        row.completedAt = stop.at
+        row.updatedAt = stop.at
+      }
       break
+    }
     case "RunCompleted":
       run.ended = true
       break
@@ -597,6 +619,17 @@ const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
               if (item.first === 0) item.first = ref
               if (item.start !== 0 && item.afterStart === 0) item.afterStart = ref
             }
+            break
+          }
+          case "ItemBatchAbandoned": {
+            // items go back from running to pending, which the per-item fold (pending → running → terminal, once)
+            // does not know: the segment so far is written, then this event, by its own statement (it is rare)
+            const closed = segment
+            segment = new ItemSegment()
+            yield* updateItems(sql, closed)
+            yield* sql`UPDATE run_items SET status = 'pending', updated_at = ${event.abandonedAt}::timestamptz
+              WHERE run_id = ${runId} AND ordinal = ANY(${event.ordinals.map((o) => Math.trunc(o))}::int[])
+                AND status = 'running'`
             break
           }
           case "RunCancelled":

@@ -206,6 +206,21 @@ const eventRows = (
         )
       ]
     }
+    case "ItemBatchAbandoned":
+      // the items go back to pending, keeping their claim token (the lost batch, should it come back, finds
+      // them no longer running) and their attempts
+      return [
+        sql`run AS (
+          UPDATE enrichment_runs SET count_running = count_running - ${event.ordinals.length},
+            count_pending = count_pending + ${event.ordinals.length}, updated_at = ${event.abandonedAt}
+          WHERE id = ${runId} AND ${gate}
+        )`,
+        sql`items AS (
+          UPDATE run_items SET status = 'pending', updated_at = ${event.abandonedAt}
+          WHERE id = ANY(${itemIds(runId, event.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
+            AND ${gate}
+        )`
+      ]
     case "RunCompleted":
       return [
         sql`run AS (
