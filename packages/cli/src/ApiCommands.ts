@@ -308,6 +308,26 @@ export const credit = Command.make("credit").pipe(
 
 // --- operator ---------------------------------------------------------------------------
 
+const runFail = Command.make(
+  "fail",
+  {
+    id: idArg("run"),
+    reason: Flag.String("reason").pipe(Flag.withDescription("Why (1..500 characters; becomes the run's error message)"))
+  },
+  Effect.fn(function* ({ id, reason }) {
+    yield* print(yield* admin((client) => client.admin.failRun({ params: { id }, payload: { reason } })))
+  })
+).pipe(
+  Command.withDescription(
+    "Operator: end a run now (POST /admin/runs/{id}/fail): an active run fails, pending and running items are skipped, credits settle by its chargeOn; prints the run (ENRICH_ADMIN_TOKEN)"
+  )
+)
+
+export const run = Command.make("run").pipe(
+  Command.withDescription("Operator: runs that nothing else will end (ENRICH_ADMIN_TOKEN)"),
+  Command.withSubcommands([runFail])
+)
+
 const workspaceCreate = Command.make(
   "create",
   {

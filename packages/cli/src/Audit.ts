@@ -15,11 +15,13 @@ import { SqlClient } from "effect/sql"
 import { runMigrations } from "@enrich/adapters/postgres/Migrations"
 import { projectionTables, RebuildProgress, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
+import { WatchdogConfig } from "@enrich/adapters/runs/RunWatchdog"
 import { EventStore, type RecordedEvent } from "@enrich/domain/ports/EventStore"
+import { isOverdue, type LivenessPolicy, settlementBoundMs } from "@enrich/domain/runs/Liveness"
 import * as Run from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 import { decodeCredit, decodeRun, withDatabase } from "./Database.ts"
-import { CliFailure, errorBody, ExitCode, fail, Format, print, writeErr, writeOut } from "./Output.ts"
+import { CliFailure, errorBody, ExitCode, fail, Format, print, usage, writeErr, writeOut } from "./Output.ts"
 
 // --- audit run ------------------------------------------------------------------------
 
@@ -240,7 +242,63 @@ const compareWithRebuild = Effect.gen(function* () {
   return outcome as { replayed: number; diffs: Array<TableDiff>; failed?: string }
 })
 
-const verify = Effect.gen(function* () {
+/** An unsettled run the watchdog should have ended by now (`runs_settled_within_bound`). */
+interface OverdueRun {
+  readonly runId: string
+  readonly status: string
+  readonly ageSeconds: number
+  /** how long ago its last lease expired; null when no worker ever held it */
+  readonly lastLeaseExpiredSecondsAgo: number | null
+}
+
+const toSeconds = (ms: number) => Math.round(ms / 100) / 10
+
+/**
+ * Unsettled runs none of whose holders is alive, past the watchdog's bound (domain/runs/Liveness.ts
+ * `isOverdue`): from `run_leases` (any alive? when did the last one expire?) and the run's age, on the
+ * database's clock, with the settings of the watchdog (ENRICH_RUN_LEASE_SECONDS, …) of this environment.
+ */
+const overdueRuns = (watchdog: { readonly policy: LivenessPolicy; readonly intervalMs: number }) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{
+      id: string
+      status: string
+      age_ms: number
+      any_alive: boolean
+      last_expired_ago_ms: number | null
+    }>`
+      SELECT r.id, r.status,
+        (extract(epoch FROM now() - r.created_at) * 1000)::float8 AS age_ms,
+        coalesce(l.any_alive, false) AS any_alive,
+        (extract(epoch FROM now() - l.last_expiry) * 1000)::float8 AS last_expired_ago_ms
+      FROM enrichment_runs r
+      CROSS JOIN LATERAL (
+        SELECT bool_or(expires_at > now()) AS any_alive, max(expires_at) AS last_expiry
+        FROM run_leases WHERE run_id = r.id
+      ) l
+      WHERE r.settled_at IS NULL
+      ORDER BY r.id`
+    const overdue: Array<OverdueRun> = []
+    for (const row of rows) {
+      const lastLeaseExpiredAgoMs = row.last_expired_ago_ms ?? undefined
+      const late = isOverdue(
+        { settled: false, ageMs: row.age_ms, lastLeaseExpiredAgoMs, anyLeaseAlive: row.any_alive },
+        watchdog.policy,
+        watchdog.intervalMs
+      )
+      if (!late) continue
+      overdue.push({
+        runId: row.id,
+        status: row.status,
+        ageSeconds: toSeconds(row.age_ms),
+        lastLeaseExpiredSecondsAgo: lastLeaseExpiredAgoMs === undefined ? null : toSeconds(lastLeaseExpiredAgoMs)
+      })
+    }
+    return { unsettled: rows.length, overdue }
+  })
+
+const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy; readonly intervalMs: number }) {
   const sql = yield* SqlClient.SqlClient
   const store = yield* EventStore
   const violations: Array<Violation> = []
@@ -455,6 +513,21 @@ const verify = Effect.gen(function* () {
     flag("events_have_a_stream", o.stream_id, `${o.n} event(s) of a stream that has no event_streams row`)
   }
 
+  // runs nothing is ending: no live holder, and the watchdog's bound has passed since the last one went
+  const bound = settlementBoundMs(watchdog.policy, watchdog.intervalMs)
+  const liveness = yield* overdueRuns(watchdog)
+  for (const run of liveness.overdue) {
+    flag(
+      "runs_settled_within_bound",
+      `run-${run.runId}`,
+      `run ${run.runId} (${run.status}) is not settled ${run.ageSeconds} s after its request, ${
+        run.lastLeaseExpiredSecondsAgo === null
+          ? "and no worker ever held it"
+          : `and its last lease expired ${run.lastLeaseExpiredSecondsAgo} s ago`
+      }: the watchdog ends such a run within ${toSeconds(bound)} s (enrich run fail ends it now)`
+    )
+  }
+
   const rebuild = yield* compareWithRebuild
   if (rebuild.failed !== undefined) violations.push({ check: "projections_equal_rebuild", message: rebuild.failed })
   for (const d of rebuild.diffs) {
@@ -465,14 +538,25 @@ const verify = Effect.gen(function* () {
   }
   return {
     ok: violations.length === 0,
-    checked: { runs, creditAccounts: accounts, events, replayedByRebuild: rebuild.replayed },
+    checked: {
+      runs,
+      creditAccounts: accounts,
+      events,
+      replayedByRebuild: rebuild.replayed,
+      unsettledRuns: liveness.unsettled,
+      settlementBoundSeconds: toSeconds(bound)
+    },
     violations,
-    tableDiffs: rebuild.diffs
+    tableDiffs: rebuild.diffs,
+    overdueRuns: liveness.overdue
   }
 })
 
 export const auditVerify = Effect.gen(function* () {
-  const report = yield* withDatabase(verify)
+  const watchdog = yield* WatchdogConfig.pipe(
+    Effect.catch((error) => usage(`the watchdog's settings are invalid: ${error.message}`))
+  )
+  const report = yield* withDatabase(verify(watchdog))
   if (report.ok) return yield* print(report)
   return yield* new CliFailure({
     body: errorBody("AUDIT_FAILED", `${report.violations.length} violation(s): ${report.violations[0]!.message}`, {

@@ -71,6 +71,7 @@ const byCode: Record<string, number> = {
   RUN_NOT_CANCELLABLE: ExitCode.refused,
   BALANCE_WOULD_BE_NEGATIVE: ExitCode.refused,
   IDENTITY_CONFLICT: ExitCode.refused,
+  RUN_ALREADY_SETTLED: ExitCode.refused,
   RATE_LIMITED: ExitCode.unavailable,
   DISPATCH_FAILED: ExitCode.unavailable,
   NETWORK_ERROR: ExitCode.unavailable,

@@ -5,14 +5,14 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import { CliError, Command } from "effect/cli"
-import { apikey, credit, enrichment, enrichments, lead, listCommand, workspace } from "./ApiCommands.ts"
+import { apikey, credit, enrichment, enrichments, lead, listCommand, run, workspace } from "./ApiCommands.ts"
 import { audit, events, migrate, replay } from "./AuditCommands.ts"
 import { CliSettings } from "./Env.ts"
 import { CliFailure, errorBody, ExitCode, Format, report, untilStopped } from "./Output.ts"
 
 export const enrich = Command.make("enrich").pipe(
   Command.withDescription(
-    "The enrich command line. ENRICH_API_URL (default http://127.0.0.1:8787), ENRICH_API_KEY, ENRICH_ADMIN_TOKEN; DATABASE_URL for audit, events, replay, migrate."
+    "The enrich command line. ENRICH_API_URL (default http://127.0.0.1:8787), ENRICH_API_KEY; ENRICH_ADMIN_TOKEN for the operator commands (workspace, apikey, credit grant, run fail); DATABASE_URL for audit, events, replay, migrate."
   ),
   Command.withSubcommands([
     enrichment,
@@ -22,6 +22,7 @@ export const enrich = Command.make("enrich").pipe(
     credit,
     workspace,
     apikey,
+    run,
     audit,
     events,
     replay,

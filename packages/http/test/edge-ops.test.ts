@@ -29,6 +29,7 @@ describe("Rate limiter (unit)", () => {
     assert.strictEqual(routeOf("/api/enrichment/0193-abc"), "/api/enrichment/:id")
     assert.strictEqual(routeOf("/api/lists/xyz/leads"), "/api/lists/:id/leads")
     assert.strictEqual(routeOf("/admin/api-keys/k1/revoke"), "/admin/api-keys/:id/revoke")
+    assert.strictEqual(routeOf("/admin/runs/0193-abc/fail"), "/admin/runs/:id/fail")
     assert.strictEqual(routeOf("/metrics"), "/metrics")
     assert.strictEqual(routeOf("/%ff%fe/../x"), "other")
   })

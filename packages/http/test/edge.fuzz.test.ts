@@ -280,6 +280,8 @@ interface Seed {
   readonly doomedList: string
   /** a pending run: the target of the cancel template */
   readonly run: string
+  /** a pending run: the target of the operator's fail template (ended by its first valid request) */
+  readonly doomedRun: string
   /** an API key of the workspace that the fuzz does not use: the target of the revoke template */
   readonly spareKeyId: string
 }
@@ -397,6 +399,10 @@ const seededKinds = (s: Seed): ReadonlyArray<fc.Arbitrary<Request>> => {
     fc
       .tuple(param(s.workspaceId), query)
       .map(([id, q]) => ({ method: "GET" as const, path: `/admin/workspaces/${id}/api-keys${q}`, admin: true })),
+    fc
+      // a valid body often: the first ends the run (200), the next ones find it settled (409)
+      .tuple(param(s.doomedRun), fc.oneof(fc.constant({ reason: "fuzz" }), bodies({ reason: "fuzz" })))
+      .map(([id, body]) => to("POST", `/admin/runs/${id}/fail`, true)(body)),
     // Queries of every GET: the declared fields (mostly) or any
     ...(
       [
@@ -494,9 +500,17 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })("HTTP 
           }),
           202
         ).runId as string
+        const doomedRun = seeded(
+          yield* call(key, {
+            method: "POST",
+            path: "/api/enrichment",
+            body: { enrichmentId: "email_validation", scope: { type: "explicit_leads", leadIds: [lead] } }
+          }),
+          202
+        ).runId as string
         const kinds = [
           ...requestKinds,
-          ...seededKinds({ workspaceId, lead, doomedLead, list, doomedList, run, spareKeyId })
+          ...seededKinds({ workspaceId, lead, doomedLead, list, doomedList, run, doomedRun, spareKeyId })
         ]
         const seed = Number(process.env["ENRICH_FUZZ_SEED"] ?? 42)
         const samples = kinds.flatMap((kind, i) => fc.sample(kind, { numRuns: scaled(40), seed: seed + i }))

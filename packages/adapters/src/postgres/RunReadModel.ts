@@ -125,6 +125,8 @@ export class RunReadModel extends Context.Service<
   RunReadModel,
   {
     readonly getRun: (workspaceId: string, runId: string) => Effect.Effect<Option.Option<RunView>>
+    /** The run whatever its workspace: for the operator (`/admin`), never for a workspace's API key. */
+    readonly getRunOfAnyWorkspace: (runId: string) => Effect.Effect<Option.Option<RunView>>
     /** The run with its stream version: the position of this snapshot in the run's history. */
     readonly getSnapshot: (
       workspaceId: string,
@@ -171,6 +173,12 @@ export class RunReadModel extends Context.Service<
       const getRun = Effect.fn("RunReadModel.getRun")(function* (workspaceId: string, runId: string) {
         const rows = yield* sql<RunRow>`SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
           WHERE workspace_id = ${workspaceId} AND id = ${runId}`
+        return Option.map(Option.fromNullishOr(rows[0]), toRunView)
+      }, Effect.orDie)
+
+      const getRunOfAnyWorkspace = Effect.fn("RunReadModel.getRunOfAnyWorkspace")(function* (runId: string) {
+        const rows = yield* sql<RunRow>`SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
+          WHERE id = ${runId}`
         return Option.map(Option.fromNullishOr(rows[0]), toRunView)
       }, Effect.orDie)
 
@@ -234,7 +242,7 @@ export class RunReadModel extends Context.Service<
         return { runs, hasMore, nextCursor: hasMore ? runs[runs.length - 1]!.id : null }
       }, Effect.orDie)
 
-      return RunReadModel.of({ getRun, getSnapshot, listRuns, listItems })
+      return RunReadModel.of({ getRun, getRunOfAnyWorkspace, getSnapshot, listRuns, listItems })
     })
   )
 }

@@ -49,7 +49,8 @@ export const Conflict = Schema.Struct({
     "IDEMPOTENCY_KEY_IN_USE",
     "RUN_NOT_CANCELLABLE",
     "BALANCE_WOULD_BE_NEGATIVE",
-    "IDENTITY_CONFLICT"
+    "IDENTITY_CONFLICT",
+    "RUN_ALREADY_SETTLED"
   ]),
   ...base,
   reason: Schema.optionalKey(Schema.String),

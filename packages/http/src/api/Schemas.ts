@@ -228,6 +228,9 @@ export const CancelledRun = Schema.Struct({
   run: Schema.Struct({ id: Schema.String, status: Schema.Literal("cancelled"), cancelledAt: IsoDate })
 })
 
+/** An operator ends a run now (`POST /admin/runs/{id}/fail`): why, kept as the run's error message. */
+export const EndRunBody = Schema.Struct({ reason: TextUpTo(500).check(Schema.isMinLength(1)) })
+
 export const ItemStatus = Schema.Literals(["pending", "running", "completed", "skipped", "failed"])
 
 export const Item = Schema.Struct({

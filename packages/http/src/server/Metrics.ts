@@ -17,7 +17,8 @@ export const routeOf = (path: string): string => {
     [/^\/api\/enrichment\/[^/]+$/, "/api/enrichment/:id"],
     [/^\/api\/lists\/[^/]+\/leads$/, "/api/lists/:id/leads"],
     [/^\/admin\/workspaces\/[^/]+\/(api-keys|credits)$/, "/admin/workspaces/:id/$1"],
-    [/^\/admin\/api-keys\/[^/]+\/revoke$/, "/admin/api-keys/:id/revoke"]
+    [/^\/admin\/api-keys\/[^/]+\/revoke$/, "/admin/api-keys/:id/revoke"],
+    [/^\/admin\/runs\/[^/]+\/fail$/, "/admin/runs/:id/fail"]
   ]
   for (const [pattern, route] of known) if (pattern.test(clean)) return clean.replace(pattern, route)
   return /^\/(api|admin)\/[\w/-]*$|^\/(healthz|readyz|metrics|openapi\.json|docs)$/.test(clean) ? clean : "other"

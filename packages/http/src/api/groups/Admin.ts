@@ -1,4 +1,4 @@
-/** The operator surface: workspaces, API keys, credit grants. Enabled by ENRICH_ADMIN_TOKEN. */
+/** The operator surface: workspaces, API keys, credit grants, ending a run. Enabled by ENRICH_ADMIN_TOKEN. */
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { AdminAuth } from "../Auth.ts"
@@ -33,6 +33,13 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       params: { id: Id },
       payload: C.CreditMovement,
       success: C.CreditMovementResult,
+      error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
+    }),
+    // the run ends now (an active run fails) and settles; 409 RUN_ALREADY_SETTLED when it has settled already
+    HttpApiEndpoint.post("failRun", "/runs/:id/fail", {
+      params: { id: Id },
+      payload: S.EndRunBody,
+      success: S.RunStatusBody,
       error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
     })
   )

@@ -1,7 +1,9 @@
 /** Handlers of the admin group. */
 import { DateTime, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { RunWatchdog } from "@enrich/adapters/runs/RunWatchdog"
 import type { Adjust, Grant } from "@enrich/domain/credits/CreditAccount"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { EnrichApi } from "../../api/Api.ts"
@@ -16,6 +18,8 @@ export const AdminHandlers = HttpApiBuilder.group(
     const workspaces = yield* Workspaces
     const ledger = yield* CreditLedger
     const keys = yield* ApiKeyCache
+    const watchdog = yield* RunWatchdog
+    const runs = yield* RunReadModel
     const orNotFound =
       (what: string) =>
       <A, E, R>(effect: Effect.Effect<Option.Option<A>, E, R>) =>
@@ -62,6 +66,26 @@ export const AdminHandlers = HttpApiBuilder.group(
           })
         )
         return { balance: moved.balance }
+      }),
+      // the event's actor is "admin" (AdminAuth); the reason becomes the run's error message
+      failRun: Effect.fn(function* ({ params, payload }) {
+        const ended = yield* watchdog.endRun(params.id, payload.reason).pipe(
+          Effect.catchTags({
+            RunNotFound: () => Effect.fail(notFound("Enrichment run")),
+            RunAlreadySettled: () =>
+              Effect.fail(
+                apiError("RUN_ALREADY_SETTLED", "The run has settled already; there is nothing left to end", {
+                  reason: "run_settled"
+                })
+              )
+          })
+        )
+        yield* Effect.logWarning("run ended by an operator").pipe(
+          Effect.annotateLogs({ runId: ended.runId, status: ended.status, reason: payload.reason })
+        )
+        const run = yield* runs.getRunOfAnyWorkspace(params.id)
+        if (Option.isNone(run)) return yield* Effect.die(new Error(`run ${params.id} ended but has no read model row`))
+        return { run: run.value }
       })
     })
   })
