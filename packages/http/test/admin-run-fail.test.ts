@@ -10,29 +10,19 @@ import { SqlClient } from "effect/sql"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Persistence } from "@enrich/adapters/Services"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import type { Reply, TestClient } from "./support/HttpTestClient.ts"
-import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, TestServer } from "./support/TestServer.ts"
-
-const use = <A>(f: (api: TestClient) => Promise<A>) =>
-  Effect.gen(function* () {
-    const api = yield* TestServer
-    return yield* Effect.promise(() => f(api))
-  })
-
-const expectError = (reply: Reply, status: number, code: string) => {
-  assert.strictEqual(reply.status, status, JSON.stringify(reply.body))
-  assert.strictEqual(reply.body.code, code)
-  assert.strictEqual(reply.body.error, reply.body.message)
-}
+import {
+  ADMIN_TOKEN,
+  allTableCounts,
+  ApiOnlyTestServer,
+  expectError,
+  TestServer,
+  use,
+  writesNothing
+} from "./support/TestServer.ts"
+import { openEvents } from "./support/Sse.ts"
 
 /** Runs `attempt` and checks it changed no table at all (the engine's included). */
-const writesNothing = <A, E, R>(attempt: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* allTableCounts
-    const result = yield* attempt
-    assert.deepStrictEqual(yield* allTableCounts, before)
-    return result
-  })
+const writesNothingAtAll = <A, E, R>(attempt: Effect.Effect<A, E, R>) => writesNothing(attempt, allTableCounts)
 
 /** A workspace with `credits` and a dispatched run of email validation over `n` people (pending: no runner). */
 const aRun = (n: number, credits = n) =>
@@ -91,62 +81,6 @@ const fail = (runId: string, body: unknown, key: string | null = ADMIN_TOKEN) =>
 
 const status = (runId: string, key: string) => use((api) => api.get(`/api/enrichment/${runId}`, { key }))
 
-interface SseEvent {
-  readonly id: string | undefined
-  readonly data: any
-}
-
-/**
- * Opens a run's SSE stream; `next()` resolves with its next event, `undefined` once the server has ended the
- * response, and fails when neither happens within `timeoutMs` (a stream that never ends fails the test).
- */
-const openEvents = async (url: string, key: string) => {
-  const controller = new AbortController()
-  const response = await fetch(url, {
-    headers: { authorization: `Bearer ${key}`, accept: "text/event-stream" },
-    signal: controller.signal
-  })
-  const reader = response.body!.getReader()
-  const decoder = new TextDecoder()
-  let buffer = ""
-  const read = async (): Promise<SseEvent | undefined> => {
-    for (;;) {
-      const end = buffer.indexOf("\n\n")
-      if (end >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const fields = new Map<string, string>()
-        for (const line of block.split("\n")) {
-          const colon = line.indexOf(":")
-          if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart())
-        }
-        if (!fields.has("data")) continue
-        return { id: fields.get("id"), data: JSON.parse(fields.get("data")!) }
-      }
-      const chunk = await reader.read()
-      if (chunk.done) return undefined
-      buffer += decoder.decode(chunk.value, { stream: true })
-    }
-  }
-  const next = (timeoutMs = 10_000) => {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort()
-        reject(new Error(`the event stream neither sent an event nor ended within ${timeoutMs} ms`))
-      }, timeoutMs)
-    })
-    return Promise.race([read(), timeout]).finally(() => clearTimeout(timer))
-  }
-  /** every event until the server ends the stream */
-  const rest = async () => {
-    const events: Array<SseEvent> = []
-    for (let event = await next(); event !== undefined; event = await next()) events.push(event)
-    return events
-  }
-  return { status: response.status, next, rest }
-}
-
 layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
   "operator ends a run (integration, real server)",
   (it) => {
@@ -185,7 +119,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           })
 
           // refused: nothing written, the run still stuck
-          yield* writesNothing(
+          yield* writesNothingAtAll(
             Effect.gen(function* () {
               for (const body of [
                 {},
@@ -287,7 +221,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           assert.strictEqual(failed!.request_id, ended.headers.get("x-request-id"))
 
           // a second call: 409, nothing written
-          yield* writesNothing(
+          yield* writesNothingAtAll(
             Effect.gen(function* () {
               const again = yield* fail(run.runId, { reason: "again" })
               expectError(again, 409, "RUN_ALREADY_SETTLED")
@@ -315,7 +249,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           api.post(`/api/enrichment/${cancelled.runId}/cancel`, { key: cancelled.key })
         )
         assert.strictEqual(cancel.status, 200)
-        yield* writesNothing(
+        yield* writesNothingAtAll(
           Effect.map(fail(cancelled.runId, { reason: "x" }), (reply) => expectError(reply, 409, "RUN_ALREADY_SETTLED"))
         )
       })

@@ -6,29 +6,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Reply, TestClient } from "./support/HttpTestClient.ts"
-import { ADMIN_TOKEN, ApiOnlyTestServer, tableCounts, TestServer } from "./support/TestServer.ts"
-
-const use = <A>(f: (api: TestClient) => Promise<A>) =>
-  Effect.gen(function* () {
-    const api = yield* TestServer
-    return yield* Effect.promise(() => f(api))
-  })
-
-const expectError = (reply: Reply, status: number, code: string) => {
-  assert.strictEqual(reply.status, status, JSON.stringify(reply.body))
-  assert.strictEqual(reply.body.code, code)
-  assert.strictEqual(reply.body.error, reply.body.message)
-}
-
-/** Runs `attempt` and checks it changed no table. */
-const writesNothing = <A, E, R>(attempt: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const before = yield* tableCounts
-    const result = yield* attempt
-    assert.deepStrictEqual(yield* tableCounts, before)
-    return result
-  })
+import { ADMIN_TOKEN, ApiOnlyTestServer, expectError, use, writesNothing } from "./support/TestServer.ts"
 
 layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
   "filtered_list scopes (integration, real server)",

@@ -8,48 +8,13 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { TestClient } from "./support/HttpTestClient.ts"
 import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "./support/TestServer.ts"
+import { openEvents } from "./support/Sse.ts"
 
 const use = <A>(f: (api: TestClient) => Promise<A>) =>
   Effect.gen(function* () {
     const api = yield* TestServer
     return yield* Effect.promise(() => f(api))
   })
-
-interface SseEvent {
-  readonly id: string | undefined
-  readonly event: string | undefined
-  readonly data: any
-}
-
-/** Opens an SSE stream; `next()` resolves with the next event, or `undefined` once the server closed it. */
-const openEvents = async (url: string, key: string, lastEventId?: string) => {
-  const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "text/event-stream" }
-  if (lastEventId !== undefined) headers["last-event-id"] = lastEventId
-  const response = await fetch(url, { headers })
-  const reader = response.body!.getReader()
-  const decoder = new TextDecoder()
-  let buffer = ""
-  const next = async (): Promise<SseEvent | undefined> => {
-    for (;;) {
-      const end = buffer.indexOf("\n\n")
-      if (end >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        const fields = new Map<string, string>()
-        for (const line of block.split("\n")) {
-          const colon = line.indexOf(":")
-          if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart())
-        }
-        if (!fields.has("data")) continue
-        return { id: fields.get("id"), event: fields.get("event"), data: JSON.parse(fields.get("data")!) }
-      }
-      const chunk = await reader.read()
-      if (chunk.done) return undefined
-      buffer += decoder.decode(chunk.value, { stream: true })
-    }
-  }
-  return { status: response.status, contentType: response.headers.get("content-type"), next }
-}
 
 const setUp = (api: TestClient, credits: number) =>
   Effect.promise(async () => {

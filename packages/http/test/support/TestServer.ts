@@ -4,6 +4,7 @@
  * dispatched and stay pending: enough to test the HTTP surface) or a full
  * composition provided by the caller.
  */
+import { assert } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
@@ -12,7 +13,7 @@ import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/
 import { ServicesLive } from "@enrich/adapters/Services"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { serveApi } from "../../src/server/HttpLive.ts"
-import { makeClient, type TestClient } from "./HttpTestClient.ts"
+import { makeClient, type Reply, type TestClient } from "./HttpTestClient.ts"
 
 export const ADMIN_TOKEN = "test-admin-token"
 
@@ -87,3 +88,29 @@ export const allTableCounts = Effect.gen(function* () {
   const rows = yield* sql.unsafe<Record<string, number>>(`SELECT ${counts.join(", ")}`)
   return rows[0]!
 })
+
+/** `f` with the server's client, as an effect. */
+export const use = <A>(f: (api: TestClient) => Promise<A>) =>
+  Effect.gen(function* () {
+    const api = yield* TestServer
+    return yield* Effect.promise(() => f(api))
+  })
+
+/** An error answer in the API's envelope: this status and code, `error` the same as `message`. */
+export const expectError = (reply: Reply, status: number, code: string) => {
+  assert.strictEqual(reply.status, status, JSON.stringify(reply.body))
+  assert.strictEqual(reply.body.code, code)
+  assert.strictEqual(reply.body.error, reply.body.message)
+}
+
+/** Runs `attempt` and checks that `counts` (our tables by default; `allTableCounts`: every table) did not move. */
+export const writesNothing = <A, E, R>(
+  attempt: Effect.Effect<A, E, R>,
+  counts: Effect.Effect<Record<string, number>, unknown, SqlClient.SqlClient> = tableCounts
+) =>
+  Effect.gen(function* () {
+    const before = yield* counts
+    const result = yield* attempt
+    assert.deepStrictEqual(yield* counts, before)
+    return result
+  })
