@@ -91,14 +91,17 @@ export class RunWatchdog extends Context.Service<
       const runs = yield* RunStore
       const { policy, intervalMs } = yield* WatchdogConfig
 
-      /** The run's running items, taken (ordinal order, before the run's stream row, as a batch's record takes them). */
-      const lockRunning = (runId: string) =>
+      /**
+       * The run's running items; `lock`: taken (ordinal order, before the run's stream row, as a batch's record
+       * takes them).
+       */
+      const runningItems = (runId: string, lock: boolean) =>
         sql<RunningRow>`
           SELECT id, lead_id, claim_token, ordinal, attempts,
             (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::float8 AS started_ago_ms
           FROM run_items WHERE run_id = ${runId} AND status = 'running'
           ORDER BY ordinal
-          FOR UPDATE`
+          ${lock ? sql`FOR UPDATE` : sql``}`
 
       const byBatch = (rows: ReadonlyArray<RunningRow>): Array<RunningBatch> => {
         const batches = new Map<
@@ -189,23 +192,39 @@ export class RunWatchdog extends Context.Service<
       const runningBatches = (running: ReadonlyArray<RunningRow>) =>
         byBatch(running).map((b) => ({ batch: b.batch, ordinals: b.items.map((i) => i.ordinal) }))
 
-      /** Judges one run afresh in its own transaction and does what the rules say. */
+      /**
+       * The run as the rules see it: its state, age, leases and running batches. `lock`: its running items and
+       * its stream row are taken first (to act on it); without, it is only read (to see whether to act at all).
+       */
+      const watchOf = (runId: string, lock: boolean) =>
+        Effect.gen(function* () {
+          const running = yield* runningItems(runId, lock)
+          const known = lock ? yield* runs.lock(runId) : { state: yield* runs.load(runId), version: 0 }
+          const leases = yield* sql<{ holder: string; alive: boolean }>`
+            SELECT holder, expires_at > now() AS alive FROM run_leases WHERE run_id = ${runId}`
+          const [age] = yield* sql<{ age_ms: number }>`
+            SELECT (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
+            FROM enrichment_runs WHERE id = ${runId}`
+          const actions =
+            known.state.status === "none"
+              ? []
+              : judgeRun({ state: known.state, ageMs: age?.age_ms ?? 0, leases, running: byBatch(running) }, policy)
+          return { running, known, actions }
+        })
+
+      /**
+       * Judges one run: read first, without a lock (a run whose gone holder left nothing behind — a partition
+       * that ended — is left alone at the cost of a read, and live batches are not held up); when the rules
+       * say to act, judged again and acted on in a transaction that holds what it acts on.
+       */
       const watchRun = (run: { readonly runId: string; readonly workspaceId: string }) =>
-        sql
-          .withTransaction(
+        Effect.gen(function* () {
+          const seen = yield* watchOf(run.runId, false)
+          if (seen.actions.length === 0) return []
+          return yield* sql.withTransaction(
             Effect.gen(function* () {
-              const running = yield* lockRunning(run.runId)
-              let known = yield* runs.lock(run.runId)
-              if (known.state.status === "none") return []
-              const leases = yield* sql<{ holder: string; alive: boolean }>`
-                SELECT holder, expires_at > now() AS alive FROM run_leases WHERE run_id = ${run.runId}`
-              const [age] = yield* sql<{ age_ms: number }>`
-                SELECT (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
-                FROM enrichment_runs WHERE id = ${run.runId}`
-              const actions = judgeRun(
-                { state: known.state, ageMs: age?.age_ms ?? 0, leases, running: byBatch(running) },
-                policy
-              )
+              const { running, actions, known: locked } = yield* watchOf(run.runId, true)
+              let known = locked
               for (const action of actions) {
                 yield* Effect.logWarning(`run watchdog: ${action._tag}`, action)
                 known = yield* act(run, known, action, running)
@@ -213,10 +232,10 @@ export class RunWatchdog extends Context.Service<
               return actions
             })
           )
-          .pipe(
-            Effect.annotateLogs({ runId: run.runId }),
-            Effect.retry({ while: (e) => e._tag === "SqlError" && e.isRetryable, times: 3 })
-          )
+        }).pipe(
+          Effect.annotateLogs({ runId: run.runId }),
+          Effect.retry({ while: (e) => e._tag === "SqlError" && e.isRetryable, times: 3 })
+        )
 
       const sweep = Effect.gen(function* () {
         // every unsettled run (a partial index), with its lease counts: the ones some holder of which is gone,
@@ -263,7 +282,7 @@ export class RunWatchdog extends Context.Service<
         function* (runId: string, reason: string) {
           const ended = yield* sql.withTransaction(
             Effect.gen(function* () {
-              const running = yield* lockRunning(runId)
+              const running = yield* runningItems(runId, true)
               const known = yield* runs.lock(runId)
               if (known.state.status === "none") return yield* new RunNotFound({ runId })
               if (known.state.settled) return yield* new RunAlreadySettled({ runId })
