@@ -1,5 +1,7 @@
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { fromInput, groupByIdentity, identityKeysOf, mergeInto } from "../src/leads/Lead.ts"
+import { isStorable } from "../src/ClientText.ts"
 import { normaliseDomain, normaliseLinkedinUrl } from "../src/leads/Identity.ts"
 
 describe("Lead identity (unit)", () => {
@@ -18,6 +20,30 @@ describe("Lead identity (unit)", () => {
       "domain:acme.io"
     ])
     expect(normaliseLinkedinUrl("not a url")).toBeUndefined()
+  })
+
+  it("regression_a_percent_in_a_linkedin_url_was_a_500", () => {
+    // decodeURIComponent threw on a `%` that starts no escape, and every Lead write path let it through
+    expect(normaliseLinkedinUrl("https://linkedin.com/in/jane-100%")).toBe("linkedin.com/in/jane-100%")
+    expect(normaliseLinkedinUrl("https://linkedin.com/in/ren%C3%A9e")).toBe("linkedin.com/in/renée")
+    // a cut UTF-8 sequence, and an escape of NUL (which no identity key may hold): kept as written
+    expect(normaliseLinkedinUrl("https://linkedin.com/in/x%E2%82")).toBe("linkedin.com/in/x%e2%82")
+    expect(normaliseLinkedinUrl("https://linkedin.com/in/a%00b")).toBe("linkedin.com/in/a%00b")
+    fc.assert(
+      // what reaches here passed the edge's check (ClientText): decoding must not make it unstorable again
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary" }).filter(isStorable),
+          fc
+            .array(fc.constantFrom("%", "%00", "%C3", "%A9", "%E2%82", "%ED%A0%80", "%25", "%zz", "a", "-"))
+            .map((parts) => parts.join(""))
+        ),
+        (slug) => {
+          const key = normaliseLinkedinUrl(`https://www.linkedin.com/in/${slug}`)
+          expect(key === undefined || isStorable(key)).toBe(true)
+        }
+      )
+    )
   })
 
   it("rows_sharing_a_key_become_one_lead_and_the_first_values_win", () => {

@@ -4,6 +4,9 @@
  * (lower-case, no scheme, no `www.`, no path). The first key that matches an
  * existing Lead wins.
  */
+import { isStorable } from "../ClientText.ts"
+
+/** What a Lead's identity is computed from. */
 export interface IdentityFacts {
   readonly type: "person" | "company"
   readonly emails: ReadonlyArray<string>
@@ -28,11 +31,22 @@ export const normaliseDomain = (input: string): string | undefined => {
   return /^[^\s.]+(\.[^\s.]+)+$/.test(host) ? host : undefined
 }
 
+/**
+ * A profile's slug with its percent-escapes decoded, when they decode to storable text; as written
+ * otherwise (`jane-100%`, a cut `%E2%82`, or `%00`: a client's URL is data, never a reason to fail).
+ */
+const decodedSlug = (slug: string): string => {
+  try {
+    const decoded = decodeURIComponent(slug)
+    return isStorable(decoded) ? decoded : slug
+  } catch {
+    return slug
+  }
+}
+
 export const normaliseLinkedinUrl = (input: string): string | undefined => {
   const match = /linkedin\.com\/(in|company)\/([^/?#\s]+)/i.exec(input.trim())
-  return match === null
-    ? undefined
-    : `linkedin.com/${match[1]!.toLowerCase()}/${decodeURIComponent(match[2]!).toLowerCase()}`
+  return match === null ? undefined : `linkedin.com/${match[1]!.toLowerCase()}/${decodedSlug(match[2]!).toLowerCase()}`
 }
 
 /** Identity keys in priority order; empty when the Lead has no identity (it is then never merged). */

@@ -301,7 +301,10 @@ export const makeHttpEntry = (
             duration: config.timeoutMs,
             orElse: () => Effect.fail(fail(`timed out after ${config.timeoutMs} ms`, true, { kind: "timeout" }))
           }),
-          Effect.provideService(HttpClient.TracerPropagationEnabled, false)
+          Effect.provideService(HttpClient.TracerPropagationEnabled, false),
+          // a redirect is answered, not followed: the request (and its secret header) goes nowhere but the
+          // configured host (a fetch-based client; the others do not follow redirects by default either)
+          Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" })
         )
         const now = yield* Clock.currentTimeMillis
         const wait = vendorWait(answer.status, answer.headers, now)
@@ -334,11 +337,17 @@ export const makeHttpEntry = (
       })
 
     const clientError = (answer: Answer) =>
-      fail(`HTTP ${answer.status}: ${excerpt(answer.text)}`, false, {
-        kind: "status",
-        status: answer.status,
-        excerpt: excerpt(answer.text)
-      })
+      answer.status >= 300 && answer.status < 400
+        ? fail(
+            `HTTP ${answer.status}: a redirect${answer.headers["location"] === undefined ? "" : ` to ${excerpt(answer.headers["location"], 500)}`}, not followed (the vendor's URL must be the final one)`,
+            false,
+            { kind: "redirect", status: answer.status, location: answer.headers["location"] ?? null }
+          )
+        : fail(`HTTP ${answer.status}: ${excerpt(answer.text)}`, false, {
+            kind: "status",
+            status: answer.status,
+            excerpt: excerpt(answer.text)
+          })
 
     const parseJson = (answer: Answer): Result.Result<unknown, ProviderError> => {
       if (answer.text.trim() === "") return Result.succeed(null)

@@ -34,8 +34,19 @@ const EnvName = Schema.String.check(
 )
 const PositiveInt = (max: number) => Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: max }))
 const NonNegativeInt = (max: number) => Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: max }))
+/**
+ * An absolute http(s) URL whose scheme, host and port are fixed: a `{lead.…}` or `{input.…}` placeholder may
+ * stand in the path or the query only. A Lead's field choosing the host would choose where the vendor's
+ * secret header goes (regression_a_templated_host_chose_where_the_vendors_secret_went).
+ */
 const HttpUrl = Schema.String.check(
   Schema.makeFilter((s: string) => {
+    const scheme = s.indexOf("://")
+    const pathAt = scheme < 0 ? -1 : s.slice(scheme + 3).search(/[/?#]/)
+    const origin = scheme < 0 ? s : pathAt < 0 ? s : s.slice(0, scheme + 3 + pathAt)
+    if (/\{(lead|input)\./.test(origin)) {
+      return "the scheme, host and port must be fixed: a {lead.…} or {input.…} placeholder may stand in the path or the query only"
+    }
     try {
       const url = new URL(s.replace(/\{(lead|input)\.[^{}]+\}/g, "x"))
       return url.protocol === "http:" || url.protocol === "https:" || "must be an http(s) URL"
