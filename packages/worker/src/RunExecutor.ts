@@ -26,7 +26,7 @@ import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
 import { textArray } from "@enrich/adapters/postgres/TextArray"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
-import { Catalog, type CatalogEntry } from "@enrich/domain/ports/Catalog"
+import { Catalog, type CatalogEntry, type ProviderCall } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 import { callWithRetry } from "@enrich/adapters/providers/Retry"
@@ -364,8 +364,12 @@ export class RunExecutor extends Context.Service<
        * own `retry` policy when it has one (an operator-configured vendor), else
        * by ENRICH_PROVIDER_MAX_ATTEMPTS / ENRICH_PROVIDER_BACKOFF_MS.
        */
-      const callProvider = (entry: CatalogEntry, snapshot: Record<string, unknown>, input: unknown) =>
-        callWithRetry(() => entry.execute(snapshot, input), entry.retry ?? { maxAttempts, backoffMs })
+      const callProvider = (
+        entry: CatalogEntry,
+        snapshot: Record<string, unknown>,
+        input: unknown,
+        call: ProviderCall
+      ) => callWithRetry(() => entry.execute(snapshot, input, call), entry.retry ?? { maxAttempts, backoffMs })
 
       /** Computes one item's outcome, outside any transaction (the provider may be slow or remote). */
       const computeItem = Effect.fnUntraced(function* (
@@ -373,7 +377,8 @@ export class RunExecutor extends Context.Service<
         entry: CatalogEntry | undefined,
         slug: string,
         output: { readonly target: string; readonly attributeKey: string; readonly writePolicy: WritePolicy },
-        input: unknown
+        input: unknown,
+        call: ProviderCall
       ) {
         const base = noResult(row)
         const outcome = (
@@ -403,7 +408,7 @@ export class RunExecutor extends Context.Service<
           } satisfies ItemWrite
         }
         const snapshot = entry.snapshot(toFields(row))
-        const { attempts, result } = yield* callProvider(entry, snapshot, input)
+        const { attempts, result } = yield* callProvider(entry, snapshot, input, call)
         // whatever a provider answers is made storable here (no NUL, no lone surrogate, bounded), whichever
         // provider it is: PostgreSQL refuses such text in jsonb, and a refused write must not be the run's end
         if (Result.isFailure(result)) {
@@ -627,7 +632,7 @@ export class RunExecutor extends Context.Service<
         const entry = catalog.find(run.slug)
         const computed = yield* Effect.forEach(
           read,
-          (row) => computeItem(row, entry, run.slug, run.output, run.input),
+          (row) => computeItem(row, entry, run.slug, run.output, run.input, { workspaceId }),
           // an entry may ask for more at once (a bulk API fills its batches from concurrent calls)
           { concurrency: entry?.concurrency ?? providerConcurrency }
         )

@@ -31,6 +31,7 @@ import {
   type CatalogEntry,
   decodeEntryInput,
   type EnrichmentOutcome,
+  type ProviderCall,
   ProviderError
 } from "@enrich/domain/ports/Catalog"
 import { noInputSchema } from "./Catalog.ts"
@@ -165,7 +166,11 @@ export const makeWaterfallEntry = (
   const stepNames = steps.map((s) => s.slug)
   const byStep = new Map(stepEntries.map((s) => [s.slug, s]))
 
-  const execute = (snapshot: Record<string, unknown>): Effect.Effect<EnrichmentOutcome, ProviderError> =>
+  const execute = (
+    snapshot: Record<string, unknown>,
+    _input: unknown,
+    call?: ProviderCall
+  ): Effect.Effect<EnrichmentOutcome, ProviderError> =>
     Effect.gen(function* () {
       const attempts: Array<StepAttempt> = []
       let answer: EnrichmentOutcome | undefined
@@ -174,7 +179,7 @@ export const makeWaterfallEntry = (
         const step = byStep.get(slug)!
         const stepSnapshot = (snapshot[slug] ?? {}) as Record<string, unknown>
         const { attempts: n, result } = yield* callWithRetry(
-          () => step.entry.execute(stepSnapshot, step.input),
+          () => step.entry.execute(stepSnapshot, step.input, call),
           step.retry
         )
         if (Result.isFailure(result)) {

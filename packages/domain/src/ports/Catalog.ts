@@ -33,6 +33,14 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
   retryAfterMs: Schema.optionalKey(Schema.Number)
 }) {}
 
+/**
+ * Who a provider call is for. An entry that coalesces calls (a vendor's bulk request) groups them by workspace:
+ * one tenant's Leads never share a request — nor its failure, nor an error that echoes it — with another's.
+ */
+export interface ProviderCall {
+  readonly workspaceId: string
+}
+
 export interface CatalogEntry {
   readonly contract: EnrichmentContract
   /** the Lead fields the enrichment reads, recorded as the item's leadSnapshot */
@@ -40,7 +48,8 @@ export interface CatalogEntry {
   /** computes one Lead's outcome: at once (offline enrichments) or as an effect (a provider call) */
   readonly execute: (
     snapshot: Record<string, unknown>,
-    input: unknown
+    input: unknown,
+    call?: ProviderCall
   ) => EnrichmentOutcome | Effect.Effect<EnrichmentOutcome, ProviderError>
   /**
    * The run input the entry accepts (decoded at dispatch, defaults applied; the

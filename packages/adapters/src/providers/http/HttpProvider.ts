@@ -19,7 +19,7 @@
  *   retryable, with the reason; a not-found status → a completed outcome with
  *   `found: false`. Retries are the executor's (the entry exposes its `retry`).
  * - Batch mode: concurrent `execute` calls coalesce (Effect's RequestResolver)
- *   into bulk requests of up to `maxBatchSize` Leads sharing the same run
+ *   into bulk requests of up to `maxBatchSize` Leads of one workspace sharing the same run
  *   input; each Lead gets its own outcome from its record; a failed bulk
  *   request fails each of its Leads with the same error. The entry's
  *   `concurrency` hint lets the executor start enough calls to fill a batch.
@@ -35,7 +35,12 @@ import {
 import { storableJson, storableText } from "@enrich/domain/ClientText"
 import type { EnrichmentContract } from "@enrich/domain/catalog/Enrichment"
 import { leadSnapshot } from "@enrich/domain/leads/LeadPath"
-import { type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
+import {
+  type CatalogEntry,
+  type EnrichmentOutcome,
+  type ProviderCall,
+  ProviderError
+} from "@enrich/domain/ports/Catalog"
 import { canonicalJson } from "@enrich/domain/runs/Idempotency"
 import {
   type HttpProviderConfig,
@@ -547,7 +552,7 @@ export const makeHttpEntry = (
         : undefined
 
     const execute = Effect.fn("HttpProvider.execute")(
-      function* (snapshot: Record<string, unknown>, rawInput: unknown) {
+      function* (snapshot: Record<string, unknown>, rawInput: unknown, call?: ProviderCall) {
         const decoded = decodeInput(rawInput ?? {})
         if (Result.isFailure(decoded)) {
           return yield* fail(`invalid run input: ${decoded.failure.message}`, false, { kind: "input" })
@@ -564,7 +569,10 @@ export const makeHttpEntry = (
           } satisfies EnrichmentOutcome
         }
         if (resolver === undefined) return yield* perLead(snapshot, input)
-        return yield* Effect.request(new LeadCall({ lead: snapshot, input, group: canonicalJson(input) }), resolver)
+        // one bulk request per workspace and input: a tenant's Leads never share a request (its failure, an error
+        // echoing it) with another tenant's
+        const group = `${call?.workspaceId ?? ""}\u0000${canonicalJson(input)}`
+        return yield* Effect.request(new LeadCall({ lead: snapshot, input, group }), resolver)
       },
       Effect.annotateSpans({ provider: slug })
     )
