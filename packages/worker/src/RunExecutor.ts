@@ -14,9 +14,9 @@
  * it could not even claim, the run), so the run goes on to settle. Whatever
  * executes a run holds a lease on it (`holding`), which the run watchdog reads.
  */
-import { Cause, Config, Context, Effect, Layer, Result, Schedule, Schema, Semaphore } from "effect"
+import { Cause, Config, Context, Effect, Layer, Result, Schema, Semaphore } from "effect"
 import { hostname } from "node:os"
-import { SqlClient, SqlError, type Statement } from "effect/sql"
+import { SqlClient, type SqlError, type Statement } from "effect/sql"
 import { storableJson, storableText } from "@enrich/domain/ClientText"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
@@ -31,6 +31,7 @@ import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 import { callWithRetry } from "@enrich/adapters/providers/Retry"
 import { LeaseConfig, renewLease } from "@enrich/adapters/postgres/RunLeases"
+import { retryTransient } from "@enrich/adapters/postgres/Transient"
 
 interface ClaimedRow {
   id: string
@@ -127,39 +128,6 @@ export const partitionsFor = (leadCount: number, size: number, max: number): num
 const workerActor = `worker:${hostname()}/${process.pid}`
 
 const nothing: BatchOutcome = { claimed: 0, completed: 0, failed: 0, skipped: 0 }
-
-/**
- * A failure PostgreSQL says may pass (a deadlock it broke by failing us, a serialization failure, a lock or
- * statement timeout, a lost connection), whether it came as an error or, through the run store, as a defect.
- */
-const isTransient = (cause: Cause.Cause<unknown>): boolean => {
-  if (Cause.hasInterrupts(cause)) return false
-  const error = Cause.squash(cause)
-  return SqlError.isSqlError(error) && error.isRetryable
-}
-
-/**
- * Runs a step again when it failed transiently: up to 5 more times, 100 ms doubling with jitter. Every step is
- * safe to run again (a batch resumes what its key claimed or reports what it recorded; completing a settled run
- * decides nothing), and a step that fails for good still dies, as before. Without this, a batch that PostgreSQL
- * chose as a deadlock's victim failed its run's workflow, leaving the run `running` with its credits held
- * (regression_a_batch_that_lost_a_deadlock_failed_its_run_instead_of_running_again).
- */
-const retryTransient =
-  (step: string) =>
-  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    effect.pipe(
-      Effect.sandbox,
-      Effect.tapError((cause) =>
-        isTransient(cause) ? Effect.logWarning(`${step} failed transiently; running it again`, cause) : Effect.void
-      ),
-      Effect.retry({
-        while: isTransient,
-        times: 5,
-        schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
-      }),
-      Effect.catch((cause) => Effect.failCause(cause))
-    )
 
 /** `retryTransient`, then a step that still fails dies. */
 const orDieAfterRetries =

@@ -5,6 +5,7 @@
  */
 import { Effect, Layer } from "effect"
 import { Migrator, SqlClient } from "effect/sql"
+import { withoutTimeouts } from "./Transient.ts"
 import initial from "./migrations/0001_initial.ts"
 import globalOrder from "./migrations/0002_global_order.ts"
 import runItemsLead from "./migrations/0003_run_items_lead.ts"
@@ -38,6 +39,8 @@ export const runMigrations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   return yield* sql.withTransaction(
     Effect.gen(function* () {
+      // the operator's long work: no statement or lock timeout of the connection's (Database.ts)
+      yield* withoutTimeouts(sql)
       yield* sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`
       return yield* Migrator.make({})({ loader: migrations })
     })

@@ -16,6 +16,7 @@ import { SqlClient, SqlError } from "effect/sql"
 import { decodeCreditEvent } from "@enrich/domain/credits/CreditAccount"
 import { decodeRunEvent } from "@enrich/domain/runs/RunEvents"
 import { type ItemBudgets, makePageProjector, type PageEvent } from "./projections/RebuildBatch.ts"
+import { withoutTimeouts } from "./Transient.ts"
 
 /** Tables whose every row comes from events. */
 export const projectionTables = [
@@ -58,6 +59,8 @@ export const rebuildReadModelsWith = (options: { readonly pageSize?: number } & 
     const onProgress = yield* RebuildProgress
     return yield* sql.withTransaction(
       Effect.gen(function* () {
+        // the operator's long work: no statement or lock timeout of the connection's (Database.ts)
+        yield* withoutTimeouts(sql)
         yield* sql`SELECT pg_advisory_xact_lock(${REBUILD_LOCK})`
         const tables = [...projectionTables, ...cacheTables].join(", ")
         yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)

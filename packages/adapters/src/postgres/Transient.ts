@@ -1,0 +1,41 @@
+/**
+ * Failures PostgreSQL says may pass, and running again what they failed: the one policy of every process
+ * (decision 45 for the worker's steps, decision 48 for every transaction). A deadlock PostgreSQL broke by
+ * failing us, a serialization failure, a lock timeout, a lost connection (not a statement timeout: it would
+ * run as long again): the whole of what failed is run again — up to 5 more times, 100 ms doubling with jitter, a warning each time — whether it came as an error
+ * or, through a store that made it a defect, as a defect. An interruption is never retried.
+ */
+import { Cause, Effect, Schedule } from "effect"
+import { SqlError } from "effect/sql"
+
+/**
+ * Whether `cause` is a failure the driver marks retryable (and not an interruption) — but not a statement
+ * that ran past `statement_timeout`: the same statement would run as long again.
+ */
+export const isTransient = (cause: Cause.Cause<unknown>): boolean => {
+  if (Cause.hasInterrupts(cause)) return false
+  const error = Cause.squash(cause)
+  return SqlError.isSqlError(error) && error.isRetryable && error.reason._tag !== "StatementTimeoutError"
+}
+
+/** Lifts the connection's statement and lock timeouts for the rest of the caller's transaction (the operator's long work). */
+export const withoutTimeouts = (sql: {
+  readonly unsafe: (statement: string) => Effect.Effect<unknown, SqlError.SqlError>
+}) => Effect.andThen(sql.unsafe("SET LOCAL statement_timeout = 0"), sql.unsafe("SET LOCAL lock_timeout = 0"))
+
+/** `effect` run again while it fails transiently; `what` names it in the warning. Its errors are kept as they were. */
+export const retryTransient =
+  (what: string) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    effect.pipe(
+      Effect.sandbox,
+      Effect.tapError((cause) =>
+        isTransient(cause) ? Effect.logWarning(`${what} failed transiently; running it again`, cause) : Effect.void
+      ),
+      Effect.retry({
+        while: isTransient,
+        times: 5,
+        schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
+      }),
+      Effect.catch((cause) => Effect.failCause(cause))
+    )
