@@ -455,13 +455,13 @@ const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
     case "RunCancelled":
     case "RunFailed": {
       run.ended = true
-      // a second stop finds no pending item left
-      if (run.stop !== undefined) break
       const stop = {
         reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
         at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
       }
-      run.stop = stop
+      // the first stop skips the items never touched (`untouched`); every stop, as the inline statement does,
+      // skips the folded items pending at its time (given back by an abandoned batch)
+      run.stop ??= stop
       // the items folded so far were started; those an abandoned batch gave back are pending again: skipped
       for (const row of run.items.values()) {
         if (row.status !== "pending") continue
