@@ -6,29 +6,19 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { Persistence } from "@enrich/adapters/Services"
 import { ConfiguredCatalogLive } from "@enrich/adapters/providers/CatalogConfig"
-import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
 import { eventually } from "@enrich/http/testing/HttpTestClient"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "../src/App.ts"
+import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
+import { fullApp } from "./support/FullApp.ts"
 
-const App = Layer.unwrap(
-  Effect.gen(function* () {
-    const runnerPort = yield* Effect.promise(freePort)
-    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
-  })
-).pipe(
-  Layer.provideMerge(TestDatabaseUrl),
-  testConfig({
-    ENRICH_RUN_LEASE_SECONDS: "1",
-    ENRICH_WATCHDOG_INTERVAL_SECONDS: "1",
-    ENRICH_RUN_START_TIMEOUT_SECONDS: "3"
-  })
-)
+const App = fullApp({
+  ENRICH_RUN_LEASE_SECONDS: "1",
+  ENRICH_WATCHDOG_INTERVAL_SECONDS: "1",
+  ENRICH_RUN_START_TIMEOUT_SECONDS: "3"
+})
 
 /** A dispatch whose engine accepts the run and never starts it (a lost message, a queue that never drains). */
 const LostHandOver = Layer.fresh(DispatchRun.layer).pipe(
