@@ -41,8 +41,16 @@ for _ in $(seq 1 100); do
 done
 echo "$STATUS" | json 'v.run.status + "  items " + JSON.stringify(v.run.scope.counts) + "  credits " + JSON.stringify(v.run.cost.actual)'
 
-say "5. read the per-Lead results"
-curl -sS -m 10 "$API/api/enrichment/$RUN_ID/items?limit=10" -H "Authorization: Bearer $KEY" \
-  | json 'v.items.map(i => i.status + "  " + i.result.email + "  " + i.result.verdict + (i.result.reason ? " (" + i.result.reason + ")" : "")).join("\n")'
+say "5. read the per-Lead results (syntax, then deliverability from DNS: without DNS it is unknown, never valid)"
+ITEMS=$(curl -sS -m 10 "$API/api/enrichment/$RUN_ID/items?limit=10" -H "Authorization: Bearer $KEY")
+echo "$ITEMS" | json 'v.items.map(i => i.status + "  " + i.result.email + "  " + i.result.verdict +
+  (i.result.reason ? " (" + i.result.reason + ")" : "") + "  syntax " + (i.result.syntaxValid ? "ok" : "bad") +
+  ", deliverability " + i.result.deliverability).join("\n")'
 
 test "$(echo "$STATUS" | json v.run.status)" = completed
+# what step 5 shows, whatever the network: a documentation domain is invalid, a disposable address
+# risky, and navy.mil valid only when DNS says it takes mail (unknown without DNS, as in CI)
+verdict() { echo "$ITEMS" | json "v.items.find(i => i.result.email === '$1').result.verdict"; }
+test "$(verdict info@example.org)" = invalid
+test "$(verdict someone@mailinator.com)" = risky
+case "$(verdict grace.hopper@navy.mil)" in valid | unknown) ;; *) echo "unexpected verdict for grace.hopper@navy.mil"; exit 1 ;; esac

@@ -86,22 +86,23 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Built-in enrich
       const api = yield* TestServer
       const key = yield* setUp(api, 100)
       const { run, items, leads } = yield* runOn(key, "phone_normalization", [
-        { type: "person", phone: "+44 20 7946 0958" },
+        { type: "person", phone: "+44 20 7123 4567" },
         { type: "person", phone: "030 12345678", location: { country: "Deutschland" } },
         { type: "person", contacts: [{ type: "phone", value: "1-800-FLOWERS ext. 7" }], location: { country: "US" } },
         { type: "person", phone: "not a phone" },
-        { type: "person", name: { full: "No Phone" } }
+        { type: "person", name: { full: "No Phone" } },
+        { type: "person", phone: "(212) 555-0100", location: { country: "US" } }
       ])
-      const [uk, berlin, vanity, garbage, none] = items
+      const [uk, berlin, vanity, garbage, none, fiction] = items
       assert.strictEqual(run.status, "completed")
-      assert.deepStrictEqual(run.scope.counts, { pending: 0, running: 0, completed: 5, skipped: 0, failed: 0 })
-      assert.deepStrictEqual(run.cost.actual, { reserved: 5, captured: 3, released: 2 })
+      assert.deepStrictEqual(run.scope.counts, { pending: 0, running: 0, completed: 6, skipped: 0, failed: 0 })
+      assert.deepStrictEqual(run.cost.actual, { reserved: 6, captured: 3, released: 3 })
 
       assert.deepStrictEqual(
         [uk.result.e164, uk.result.country, uk.result.lineType, uk.result.found],
-        ["+442079460958", "GB", "fixed_line", true]
+        ["+442071234567", "GB", "fixed_line", true]
       )
-      assert.deepStrictEqual(uk.metadata.leadSnapshot, { phone: "+44 20 7946 0958", country: null })
+      assert.deepStrictEqual(uk.metadata.leadSnapshot, { phone: "+44 20 7123 4567", country: null })
       assert.deepStrictEqual(
         [berlin.result.e164, berlin.result.national, berlin.result.defaultCountry],
         ["+493012345678", "030 12345678", "DE"]
@@ -112,8 +113,13 @@ layer(FullApp, { timeout: 180_000, excludeTestServices: true })("Built-in enrich
       )
       assert.deepStrictEqual([garbage.result.reason, garbage.result.found], ["not_a_number", false])
       assert.deepStrictEqual([none.result.reason, none.result.found], ["missing", false])
+      // 555-0100 is reserved for fiction: formatted, but no one answers it, so not found and not charged
+      assert.deepStrictEqual(
+        [fiction.result.e164, fiction.result.valid, fiction.result.reason, fiction.result.found],
+        ["+12125550100", false, "fictional_number", false]
+      )
 
-      assert.strictEqual(leads[0].attributes.phone_normalization.e164, "+442079460958")
+      assert.strictEqual(leads[0].attributes.phone_normalization.e164, "+442071234567")
       assert.strictEqual(leads[1].attributes.phone_normalization.country, "DE")
     })
   )

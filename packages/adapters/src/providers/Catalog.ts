@@ -1,13 +1,15 @@
 /**
- * The built-in enrichments: contracts and executors that work offline with
- * real logic (see builtin/).
+ * The built-in enrichments: contracts and executors with real logic (see
+ * builtin/). All work offline but `email_validation`'s deliverability stage,
+ * which asks DNS through the `MailDomains` it is made with.
  */
-import { Layer, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import type { EnrichmentContract } from "@enrich/domain/catalog/Enrichment"
 import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
 import { emailsOf } from "@enrich/domain/leads/Lead"
 import { CompanyDomainOutput, normaliseCompanyDomain } from "./builtin/companyDomain.ts"
 import { EmailValidationOutput, validateEmail } from "./builtin/emailValidation.ts"
+import { type MailDomains, noMailDomainLookups } from "./builtin/mailDomain.ts"
 import { classifyJobTitle, JobTitleClassificationOutput } from "./builtin/jobTitleClassification.ts"
 import { NameParsingOutput, parseName } from "./builtin/nameParsing.ts"
 import { normalisePhone, PhoneNormalizationOutput, phoneOf } from "./builtin/phoneNormalization.ts"
@@ -39,15 +41,20 @@ const contract = (
 
 const str = (value: unknown): string | null => (typeof value === "string" && value !== "" ? value : null)
 
-export const builtinEntries: ReadonlyArray<CatalogEntry> = [
+/**
+ * The built-in entries, `email_validation` asking `mail` whether a domain takes
+ * mail (the process's catalog uses the DNS of `ENRICH_DNS_SERVERS`: CatalogConfig.ts).
+ */
+export const makeBuiltinEntries = (mail: MailDomains): ReadonlyArray<CatalogEntry> => [
   {
     contract: contract({
       slug: "email_validation",
       name: "Email validation",
       description:
-        "Checks a person's email offline: syntax, normalisation, free-mail, disposable and role-account flags, and a deliverability verdict (valid | risky | invalid).",
+        "Checks a person's email: syntax, normalisation, free-mail, disposable and role-account flags and reserved domains offline, then the domain's deliverability from DNS (does it receive mail: MX records); verdict valid | risky | invalid | unknown.",
       subject: "person",
-      version: 1,
+      // 2: deliverability from DNS, the verdict `unknown`, `found` = the domain takes mail (decision 49)
+      version: 2,
       enabled: true,
       visibility: "public",
       reads: ["email"],
@@ -58,10 +65,14 @@ export const builtinEntries: ReadonlyArray<CatalogEntry> = [
       toolBinding: { type: "builtin", taskId: "builtin.email_validation" }
     }),
     snapshot: (lead) => ({ email: emailsOf(lead)[0] ?? null }),
-    execute: (snapshot) => {
-      const output = validateEmail(str(snapshot["email"]))
-      return { result: output, raw: output, found: output.found, provider: "builtin", providerSubmissionId: null }
-    }
+    execute: (snapshot) =>
+      Effect.map(validateEmail(str(snapshot["email"]), mail), (output) => ({
+        result: output,
+        raw: output,
+        found: output.found,
+        provider: "builtin",
+        providerSubmissionId: null
+      }))
   },
   {
     contract: contract({
@@ -173,5 +184,12 @@ export const builtinEntries: ReadonlyArray<CatalogEntry> = [
   }
 ]
 
-/** The built-in catalog. */
+/**
+ * The built-in entries without DNS (as with `ENRICH_DNS_SERVERS=none`):
+ * `email_validation`'s deliverability is always `unknown` (`dns_disabled`).
+ * Their contracts are those of every `makeBuiltinEntries`.
+ */
+export const builtinEntries: ReadonlyArray<CatalogEntry> = makeBuiltinEntries(noMailDomainLookups)
+
+/** The built-in catalog, without DNS (see `builtinEntries`). */
 export const BuiltinCatalogLive = Layer.succeed(Catalog, makeCatalog(builtinEntries))

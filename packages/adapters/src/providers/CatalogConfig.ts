@@ -22,7 +22,8 @@ import { readFile } from "node:fs/promises"
 import { planWaterfalls, type StepFacts } from "@enrich/domain/catalog/Waterfall"
 import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
 import { pathIssues } from "@enrich/domain/SchemaIssues"
-import { builtinEntries } from "./Catalog.ts"
+import { builtinEntries, makeBuiltinEntries } from "./Catalog.ts"
+import { MailDomainsFromConfig } from "./builtin/mailDomain.ts"
 import { defaultRetryPolicy, type RetryPolicy, RetryPolicyConfig } from "./Retry.ts"
 import { makeHttpEntry } from "./http/HttpProvider.ts"
 import { decodeHttpProviderConfig, type HttpProviderConfig } from "./http/HttpProviderConfig.ts"
@@ -136,6 +137,8 @@ export interface LoadOptions {
   readonly retry?: RetryPolicy
   /** entries defined in code, added to the built-ins before the files (their slugs are reserved too) */
   readonly extraEntries?: ReadonlyArray<CatalogEntry>
+  /** the built-in entries (default: `builtinEntries`, without DNS) */
+  readonly builtins?: ReadonlyArray<CatalogEntry>
 }
 
 /**
@@ -147,7 +150,8 @@ export const loadCatalogEntries = (
   options: LoadOptions = {}
 ): Effect.Effect<ReadonlyArray<CatalogEntry>, CatalogConfigError> =>
   Effect.gen(function* () {
-    const fixed = [...builtinEntries, ...(options.extraEntries ?? [])]
+    const builtins = options.builtins ?? builtinEntries
+    const fixed = [...builtins, ...(options.extraEntries ?? [])]
     if (files.length === 0) return fixed
     const texts = yield* Effect.forEach(files, (file) =>
       Effect.promise(() =>
@@ -172,7 +176,7 @@ export const loadCatalogEntries = (
     const definedBy = new Map<string, string>(
       fixed.map((e) => [
         e.contract.slug,
-        builtinEntries.includes(e) ? "the built-in catalog" : "an enrichment defined in code"
+        builtins.includes(e) ? "the built-in catalog" : "an enrichment defined in code"
       ])
     )
     const claim = (at: Located<{ readonly slug: string }>) => {
@@ -202,7 +206,7 @@ export const loadCatalogEntries = (
     // built-in overrides: a built-in, at most once
     const overridden = new Map<string, Located<BuiltinOverrideConfig>>()
     for (const o of all.overrides) {
-      if (!builtinEntries.some((e) => e.contract.slug === o.config.slug)) {
+      if (!builtins.some((e) => e.contract.slug === o.config.slug)) {
         issues.push({ file: o.file, path: `${o.path}.slug`, message: `no built-in enrichment "${o.config.slug}"` })
       } else if (overridden.has(o.config.slug)) {
         const first = overridden.get(o.config.slug)!
@@ -215,7 +219,7 @@ export const loadCatalogEntries = (
     }
     const base = fixed.map((entry): CatalogEntry => {
       const o = overridden.get(entry.contract.slug)?.config
-      if (o === undefined || !builtinEntries.includes(entry)) return entry
+      if (o === undefined || !builtins.includes(entry)) return entry
       return {
         ...entry,
         contract: {
@@ -285,14 +289,15 @@ export const parseCatalogFiles = (value: string): ReadonlyArray<string> =>
     .map((f) => f.trim())
     .filter((f) => f !== "")
 
-/** The catalog entries of this process's configuration. */
+/** The catalog entries of this process's configuration (built-ins asking the DNS of `ENRICH_DNS_SERVERS`). */
 export const configuredCatalogEntries = Effect.gen(function* () {
   const files = parseCatalogFiles(yield* Config.String("ENRICH_CATALOG_FILES").pipe(Config.withDefault("")))
   const retry = yield* RetryPolicyConfig
-  const entries = yield* loadCatalogEntries(files, { retry })
+  const builtins = makeBuiltinEntries(yield* MailDomainsFromConfig)
+  const entries = yield* loadCatalogEntries(files, { retry, builtins })
   if (files.length > 0) {
     yield* Effect.logInfo("catalog configured").pipe(
-      Effect.annotateLogs({ files, enrichments: entries.length - builtinEntries.length })
+      Effect.annotateLogs({ files, enrichments: entries.length - builtins.length })
     )
   }
   return entries

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url"
 import { Catalog, type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { builtinEntries } from "../../src/providers/Catalog.ts"
+import { dnsServer } from "../support/DnsServer.ts"
 import {
   type CatalogConfigError,
   ConfiguredCatalogLive,
@@ -156,10 +157,16 @@ describe("Catalog configuration (ENRICH_CATALOG_FILES)", () => {
           })
         ]
       })
+      // the built-ins ask the DNS of ENRICH_DNS_SERVERS: a real local server that knows navy.mil
+      const dns = yield* dnsServer({ "navy.mil": { MX: [{ priority: 10, exchange: "mx.navy.mil" }] } })
       const catalog = yield* Effect.provide(
         Effect.service(Catalog),
         ConfiguredCatalogLive.pipe(
-          Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { ENRICH_CATALOG_FILES: path } })))
+          Layer.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromEnv({ env: { ENRICH_CATALOG_FILES: path, ENRICH_DNS_SERVERS: dns.address } })
+            )
+          )
         )
       )
       const slugs = catalog.list(undefined).map((c) => c.slug)
@@ -197,8 +204,9 @@ describe("Catalog configuration (ENRICH_CATALOG_FILES)", () => {
       assert.isTrue(Exit.isSuccess(exit))
       if (!Exit.isSuccess(exit)) return
       assert.strictEqual(exit.value.provider, "email_validation")
-      assert.isTrue(exit.value.found)
-      assert.strictEqual((exit.value.result as { email: string }).email, "grace.hopper@navy.mil")
+      assert.isTrue(exit.value.found, "navy.mil takes mail (its MX record)")
+      assert.deepInclude(exit.value.result as object, { email: "grace.hopper@navy.mil", verdict: "valid" })
+      assert.strictEqual(dns.count("navy.mil", "MX"), 1)
       assert.deepStrictEqual((exit.value.raw as { steps: unknown }).steps, [
         { step: "phone_normalization", status: "not_found", attempts: 1 },
         { step: "email_validation", status: "found", attempts: 1 }

@@ -7,33 +7,33 @@ const domainOf = (value: string) => normaliseCompanyDomain({ domain: value }).do
 describe("normaliseCompanyDomain", () => {
   describe("URL and host normalisation", () => {
     it("reduces a full URL with scheme, www, path, query and uppercase", () => {
-      expect(normaliseCompanyDomain({ website: "https://WWW.Example.COM/about?x=1" })).toEqual({
-        domain: "example.com",
+      expect(normaliseCompanyDomain({ website: "https://WWW.Acme.COM/about?x=1" })).toEqual({
+        domain: "acme.com",
         source: "website",
-        input: "https://WWW.Example.COM/about?x=1",
+        input: "https://WWW.Acme.COM/about?x=1",
         reason: null,
         found: true
       })
     })
 
     it.each([
-      ["example.com", "example.com"],
-      ["Example.COM", "example.com"],
-      ["www.example.com", "example.com"],
-      ["http://example.com", "example.com"],
-      ["https://www.example.com/", "example.com"],
-      ["//example.com/path", "example.com"],
-      ["example.com/about/team", "example.com"],
-      ["example.com?utm_source=x", "example.com"],
-      ["example.com#contact", "example.com"],
-      ["www.example.com:8080/path", "example.com"],
-      ["https://user:secret@example.com:443/", "example.com"],
+      ["acme.com", "acme.com"],
+      ["Acme.COM", "acme.com"],
+      ["www.acme.com", "acme.com"],
+      ["http://acme.com", "acme.com"],
+      ["https://www.acme.com/", "acme.com"],
+      ["//acme.com/path", "acme.com"],
+      ["acme.com/about/team", "acme.com"],
+      ["acme.com?utm_source=x", "acme.com"],
+      ["acme.com#contact", "acme.com"],
+      ["www.acme.com:8080/path", "acme.com"],
+      ["https://user:secret@acme.com:443/", "acme.com"],
       ["ftp://files.example.de", "example.de"],
-      ["example.com.", "example.com"],
-      ["https://example.com./about", "example.com"],
-      ["  https://example.com  ", "example.com"],
-      ["HTTPS://WWW.EXAMPLE.COM", "example.com"],
-      ["https://example.com\\about", "example.com"]
+      ["acme.com.", "acme.com"],
+      ["https://acme.com./about", "acme.com"],
+      ["  https://acme.com  ", "acme.com"],
+      ["HTTPS://WWW.ACME.COM", "acme.com"],
+      ["https://acme.com\\about", "acme.com"]
     ])("%j → %s", (input, expected) => {
       expect(domainOf(input)).toBe(expected)
     })
@@ -48,7 +48,7 @@ describe("normaliseCompanyDomain", () => {
       ["example.co.uk", "example.co.uk"],
       ["shop.example.co.uk", "example.co.uk"],
       ["https://a.b.c.example.co.uk/x", "example.co.uk"],
-      ["blog.example.com", "example.com"],
+      ["blog.acme.com", "acme.com"],
       ["mail.example.com.au", "example.com.au"],
       ["www.example.co.jp", "example.co.jp"],
       ["example.de", "example.de"],
@@ -111,9 +111,18 @@ describe("normaliseCompanyDomain", () => {
       ["http://[::1]:3000/", "ip_address"],
       ["[2001:db8::1]", "ip_address"],
       ["intranet", "unknown_suffix"],
-      ["acme.local", "unknown_suffix"],
-      ["foo.test", "unknown_suffix"],
-      ["server.corp.internal", "unknown_suffix"],
+      ["acme.corp", "unknown_suffix"],
+      // reserved and special-use names (RFC 2606, RFC 6761, …): no company's website
+      ["example.com", "reserved"],
+      ["https://www.example.org/about", "reserved"],
+      ["shop.example.net", "reserved"],
+      ["corp.example", "reserved"],
+      ["acme.local", "reserved"],
+      ["foo.test", "reserved"],
+      ["acme.invalid", "reserved"],
+      ["server.corp.internal", "reserved"],
+      ["printer.home.arpa", "reserved"],
+      ["duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", "reserved"],
       ["not a domain", "invalid"],
       ["http://", "invalid"],
       ["exa_mple.com", "invalid"],
@@ -125,6 +134,23 @@ describe("normaliseCompanyDomain", () => {
         source: null,
         input,
         reason,
+        found: false
+      })
+    })
+  })
+
+  describe("reserved names are no company's domain", () => {
+    it("a reserved domain, website or e-mail domain is passed over for the next fact, or reported", () => {
+      expect(normaliseCompanyDomain({ domain: "example.com", website: "https://acme.de" })).toMatchObject({
+        domain: "acme.de",
+        source: "website",
+        found: true
+      })
+      expect(normaliseCompanyDomain({ email: "ken.hopper1@example.org" })).toEqual({
+        domain: null,
+        source: null,
+        input: "ken.hopper1@example.org",
+        reason: "reserved",
         found: false
       })
     })

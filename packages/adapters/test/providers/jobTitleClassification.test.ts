@@ -248,7 +248,7 @@ describe("classifyJobTitle", () => {
       })
     })
 
-    it.each(["asdfgh", "---", "Ninja", "🚀"])("%j is unrecognised", (title) => {
+    it.each(["Wizard of Light", "---", "Ninja", "🚀"])("%j is unrecognised", (title) => {
       expect(classifyJobTitle(title)).toMatchObject({
         seniority: null,
         department: "other",
@@ -256,6 +256,38 @@ describe("classifyJobTitle", () => {
         reason: "unrecognised",
         found: false
       })
+    })
+
+    it.each([
+      "N/A",
+      "#N/A",
+      "none",
+      "NULL",
+      "unknown",
+      "TBD",
+      "test",
+      "Test",
+      "asdf",
+      "asdfgh",
+      "xxx",
+      "(none)",
+      "n.a."
+    ])("the placeholder %j is no title: nothing found (test is no tester)", (title) => {
+      expect(classifyJobTitle(title)).toEqual({
+        input: title,
+        seniority: null,
+        department: null,
+        departments: [],
+        founderOrOwner: false,
+        matched: [],
+        reason: "placeholder",
+        found: false
+      })
+    })
+
+    it("titles that contain such words are still read", () => {
+      expect(classifyJobTitle("Test Engineer")).toMatchObject({ department: "engineering", found: true })
+      expect(classifyJobTitle("QA Test Manager")).toMatchObject({ seniority: "manager", found: true })
     })
   })
 

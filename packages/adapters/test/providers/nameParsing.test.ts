@@ -244,6 +244,62 @@ describe("parseName", () => {
       expect(parseName(facts)).toMatchObject({ first: null, last: null, reason, found: false })
     })
 
+    it.each([
+      "N/A",
+      "#N/A",
+      "n.a.",
+      "NA",
+      "none",
+      "NULL",
+      "undefined",
+      "Unknown",
+      "TBD",
+      "test",
+      "Test User",
+      "Test Test",
+      "asdf",
+      "asdf asdf",
+      "xxx",
+      "No name",
+      "First Last",
+      "firstname lastname",
+      "(none)"
+    ])("the placeholder %j is no name: nothing found", (full) => {
+      expect(parseName({ full })).toMatchObject({
+        input: full,
+        first: null,
+        last: null,
+        reason: "placeholder",
+        found: false
+      })
+    })
+
+    it("placeholders in first and last: both are none; one is left out", () => {
+      expect(parseName({ first: "N/A", last: "N/A" })).toMatchObject({ reason: "placeholder", found: false })
+      expect(parseName({ first: "unknown", last: "" })).toMatchObject({ reason: "placeholder", found: false })
+      expect(parseName({ first: "Grace", last: "N/A" })).toMatchObject({ first: "Grace", last: null, found: true })
+      expect(parseName({ first: "none", last: "Hopper" })).toMatchObject({ first: null, last: "Hopper", found: true })
+    })
+
+    it("real names that look alike are names: Na (a surname), Doe, Test in a longer name", () => {
+      expect(parseName({ first: "Jiwon", last: "NA" })).toMatchObject({ first: "Jiwon", last: "NA", found: true })
+      expect(parseName({ full: "Na Jiwon" })).toMatchObject({ first: "Na", last: "Jiwon", found: true })
+      expect(parseName({ full: "John Doe" })).toMatchObject({ first: "John", last: "Doe", found: true })
+    })
+
+    it("emoji are no part of a name: dropped, and a name of emoji alone is not_a_name", () => {
+      expect(parseName({ full: "👋 Anna Schmidt 🚀" })).toMatchObject({
+        input: "Anna Schmidt",
+        first: "Anna",
+        last: "Schmidt",
+        found: true
+      })
+      expect(parseName({ full: "Zoë 👩🏽‍💻 Kravitz" })).toMatchObject({ first: "Zoë", last: "Kravitz" })
+      expect(parseName({ full: "🇩🇪 Jörg" })).toMatchObject({ first: "Jörg", last: null })
+      expect(parseName({ full: "😀" })).toMatchObject({ input: "😀", reason: "not_a_name", found: false })
+      expect(parseName({ first: "🙂", last: "" })).toMatchObject({ reason: "not_a_name", found: false })
+    })
+
     it("words that are object keys are plain names", () => {
       expect(parts("__proto__")).toEqual([null, "__proto__", null, null, null])
       expect(parts("Constructor ToString")).toEqual([null, "Constructor", null, "ToString", null])

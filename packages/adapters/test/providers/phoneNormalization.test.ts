@@ -16,12 +16,12 @@ const pick = (raw: string | null, country?: string) => {
 describe("normalisePhone", () => {
   describe("international numbers", () => {
     it("a UK landline in full", () => {
-      expect(normalisePhone("+44 20 7946 0958")).toEqual({
-        input: "+44 20 7946 0958",
-        e164: "+442079460958",
-        national: "020 7946 0958",
-        international: "+44 20 7946 0958",
-        uri: "tel:+442079460958",
+      expect(normalisePhone("+44 20 7123 4567")).toEqual({
+        input: "+44 20 7123 4567",
+        e164: "+442071234567",
+        national: "020 7123 4567",
+        international: "+44 20 7123 4567",
+        uri: "tel:+442071234567",
         country: "GB",
         countryCallingCode: "44",
         extension: null,
@@ -51,10 +51,10 @@ describe("normalisePhone", () => {
       ["+33 9 70 12 34 56", ["+33970123456", "FR", "voip", true]],
       ["+33 8 00 12 34 56", ["+33800123456", "FR", "toll_free", true]],
       // North America: the plan does not tell fixed from mobile; Canada and the Bahamas share +1
-      ["+1 212 555 0100", ["+12125550100", "US", "fixed_line_or_mobile", true]],
-      ["+1 416 555 0199", ["+14165550199", "CA", "fixed_line_or_mobile", true]],
+      ["+1 212 234 5678", ["+12122345678", "US", "fixed_line_or_mobile", true]],
+      ["+1 416 234 5678", ["+14162345678", "CA", "fixed_line_or_mobile", true]],
       ["+1 242 357 1234", ["+12423571234", "BS", "mobile", true]],
-      ["+1 900 555 0123", ["+19005550123", "US", "premium_rate", true]],
+      ["+1 900 234 5678", ["+19002345678", "US", "premium_rate", true]],
       // India, Brazil (9-digit mobiles), Japan
       ["+91 98765 43210", ["+919876543210", "IN", "mobile", true]],
       ["+55 11 91234-5678", ["+5511912345678", "BR", "mobile", true]],
@@ -94,7 +94,7 @@ describe("normalisePhone", () => {
 
   describe("default region from the Lead's country", () => {
     it.each([
-      ["020 7946 0958", "United Kingdom", "+442079460958", "GB"],
+      ["020 7123 4567", "United Kingdom", "+442071234567", "GB"],
       ["07400 123456", "UK", "+447400123456", "GB"],
       ["030 12345678", "Deutschland", "+493012345678", "DE"],
       ["0151 23456789", "germany", "+4915123456789", "DE"],
@@ -124,7 +124,7 @@ describe("normalisePhone", () => {
     })
 
     it("reads a leading 00 as + when there is no default region", () => {
-      expect(pick("0044 20 7946 0958")).toEqual(["+442079460958", "GB", "fixed_line", true])
+      expect(pick("0044 20 7123 4567")).toEqual(["+442071234567", "GB", "fixed_line", true])
     })
 
     it("a national number without a usable country is not found", () => {
@@ -147,11 +147,11 @@ describe("normalisePhone", () => {
 
   describe("extensions", () => {
     it.each([
-      ["+1 212 555 0100 ext. 123", "123"],
-      ["+1 212 555 0100 x 22", "22"],
-      ["+1 212 555 0100 #22", "22"],
-      ["+44 20 7946 0958 x45", "45"],
-      ["tel:+1-201-555-0123;ext=456", "456"]
+      ["+1 212 234 5678 ext. 123", "123"],
+      ["+1 212 234 5678 x 22", "22"],
+      ["+1 212 234 5678 #22", "22"],
+      ["+44 20 7123 4567 x45", "45"],
+      ["tel:+1-201-234-6789;ext=456", "456"]
     ])("%s → extension %s", (input, extension) => {
       const r = normalisePhone(input)
       expect(r.extension).toBe(extension)
@@ -242,16 +242,56 @@ describe("normalisePhone", () => {
       expect(normalisePhone("12", "US").reason).toBe("too_short")
     })
 
-    it("a well-formed but unallocated number normalises but is not found (UK drama range 07700 900xxx)", () => {
-      expect(normalisePhone("+44 7700 900123")).toMatchObject({
-        e164: "+447700900123",
-        country: null,
+    it("a well-formed but unallocated number normalises but is not found", () => {
+      expect(normalisePhone("+49 123 456789")).toMatchObject({
+        e164: "+49123456789",
         lineType: null,
         valid: false,
         possible: true,
         reason: "invalid_number",
         found: false
       })
+    })
+
+    it.each([
+      // North America: 555-0100 to 555-0199 in any area code (NANPA)
+      ["+1 212 555 0100", "US"],
+      ["(415) 555-0199", "US"],
+      ["+1 416 555 0123", "CA"],
+      ["+1 900 555 0123", "US"],
+      // Ofcom's drama ranges
+      ["+44 20 7946 0958", "GB"],
+      ["0113 496 0123", "UK"],
+      ["0161 496 0000", "UK"],
+      ["0191 498 0999", "UK"],
+      ["029 2018 0123", "UK"],
+      ["01632 960123", "UK"],
+      ["07700 900461", "UK"],
+      ["0808 157 0123", "UK"],
+      ["0909 879 0123", "UK"],
+      ["0306 999 0123", "UK"]
+    ])("%s (%s) is reserved for fiction: formatted, but not valid and not found", (input, country) => {
+      const r = normalisePhone(input, country)
+      expect(r).toMatchObject({
+        possible: true,
+        valid: false,
+        lineType: null,
+        reason: "fictional_number",
+        found: false
+      })
+      expect(r.e164).toMatch(/^\+(1|44)\d+$/)
+    })
+
+    it("next to the fictional ranges, numbers stay valid", () => {
+      for (const [input, country] of [
+        ["+1 212 555 0200", "US"],
+        ["+1 212 555 0099", "US"],
+        ["+44 20 7946 1958", "GB"],
+        ["0161 496 1000", "UK"]
+      ] as const) {
+        const r = normalisePhone(input, country)
+        expect([r.reason, r.found], input).toEqual([null, true])
+      }
     })
   })
 

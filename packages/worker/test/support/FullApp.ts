@@ -2,12 +2,16 @@
 import { Effect, Layer } from "effect"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { testServer, withTestConfig } from "@enrich/http/testing/TestServer"
+import { testServer, testConfig } from "@enrich/http/testing/TestServer"
 import { apiAndWorker } from "../../src/App.ts"
 
-export const FullApp = Layer.unwrap(
-  Effect.gen(function* () {
-    const runnerPort = yield* Effect.promise(freePort)
-    return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
-  })
-).pipe(Layer.provideMerge(TestDatabaseUrl), withTestConfig)
+/** The whole process, configured by `env` over the test configuration. */
+export const fullApp = (env: Record<string, string> = {}) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const runnerPort = yield* Effect.promise(freePort)
+      return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
+    })
+  ).pipe(Layer.provideMerge(TestDatabaseUrl), testConfig(env))
+
+export const FullApp = fullApp()

@@ -5,7 +5,8 @@
  * `domain`, `website` and `email` facts (in that order) and reduces it to the
  * registrable domain (eTLD+1) according to the Public Suffix List bundled with
  * `tldts`, e.g. `https://WWW.Shop.Example.CO.UK:8080/about?x=1#top` →
- * `example.co.uk`. No DNS lookup is done.
+ * `example.co.uk`. No DNS lookup is done, so `found` means "a registrable
+ * domain that a company can hold was given", not "the domain exists".
  *
  * Decisions:
  * - The result is always lower-case ASCII: internationalised domains are returned
@@ -16,9 +17,12 @@
  *   `foo.github.io` or `acme.myshopify.com` keeps that host as its domain rather
  *   than collapsing to `github.io` / `myshopify.com`.
  * - Rejected (reason in brackets): IP addresses (`ip_address`), `localhost` and
- *   `*.localhost` (`localhost`), hosts that are themselves a public suffix such as
+ *   `*.localhost` (`localhost`), reserved and special-use names, which no
+ *   company's website can use (`example.com`, `www.example.org`, `foo.test`,
+ *   `acme.local`, `x.home.arpa`, `*.onion`: `reserved`, table in
+ *   specialUseDomains.ts), hosts that are themselves a public suffix such as
  *   `co.uk` or `github.io` (`public_suffix`), hosts whose top-level domain is not
- *   on the Public Suffix List such as `intranet`, `acme.local`, `foo.test`
+ *   on the Public Suffix List such as `intranet` or `acme.corp`
  *   (`unknown_suffix`), unparseable input (`invalid`); for e-mails also
  *   syntactically invalid addresses (`invalid_email`), free-mail providers
  *   (`free_mail`, list shared with `emailValidation.ts`) and disposable domains
@@ -32,7 +36,8 @@
 import { isIP } from "node:net"
 import { Schema } from "effect"
 import { parse as parseDomain } from "tldts"
-import { asciiDomainProblem, isDisposableDomain, isFreeMailDomain, validateEmail } from "./emailValidation.ts"
+import { asciiDomainProblem, isDisposableDomain, isFreeMailDomain, parseEmail } from "./emailValidation.ts"
+import { specialUseDomainOf } from "./specialUseDomains.ts"
 
 export const CompanyDomainOutput = Schema.Struct({
   /** Registrable domain, lower-case ASCII (punycode for IDNs); null when not found. */
@@ -77,6 +82,7 @@ const fromHostOrUrl = (text: string): Attempt => {
   if (isIP(host) !== 0) return { ok: false, reason: "ip_address" }
   if (host === "localhost" || host.endsWith(".localhost")) return { ok: false, reason: "localhost" }
   if (!host.split(".").every((label) => HOST_LABEL.test(label))) return { ok: false, reason: "invalid" }
+  if (specialUseDomainOf(host) !== null) return { ok: false, reason: "reserved" }
 
   const parsed = parseDomain(host, { allowPrivateDomains: true, extractHostname: false })
   if (parsed.isIp === true) return { ok: false, reason: "ip_address" }
@@ -89,7 +95,7 @@ const fromHostOrUrl = (text: string): Attempt => {
 }
 
 const fromEmail = (text: string): Attempt => {
-  const checked = validateEmail(text)
+  const checked = parseEmail(text)
   if (!checked.syntaxValid || checked.domain === null) return { ok: false, reason: "invalid_email" }
   if (isFreeMailDomain(checked.domain)) return { ok: false, reason: "free_mail" }
   if (isDisposableDomain(checked.domain)) return { ok: false, reason: "disposable" }

@@ -1,10 +1,32 @@
 /**
- * Offline e-mail validation for lead enrichment.
+ * E-mail validation for lead enrichment, in two stages that the result keeps
+ * apart:
  *
- * `validateEmail` is a pure function: it does syntax checking and list lookups
- * only. No network check is done — no DNS/MX lookup, no SMTP probe — so a
- * `"valid"` verdict means "well-formed and not obviously throw-away or shared",
- * not "the mailbox exists".
+ * 1. **Syntax** (`parseEmail`, pure, offline): normalisation, a practical
+ *    RFC 5321 syntax check, the free-mail / disposable / role-account / plus
+ *    flags, and the reserved and special-use domains (`example.org`,
+ *    `*.example`, `.test`, `.invalid`, `.localhost`, `.local`, `.onion`,
+ *    `home.arpa`, … — specialUseDomains.ts), which can receive no mail.
+ * 2. **Deliverability** (`validateEmail`): whether the domain receives mail,
+ *    from its MX records (or the RFC 5321 A/AAAA fallback) — mailDomain.ts.
+ *    No SMTP probe is made, so `deliverable` means "the domain takes mail",
+ *    not "this mailbox exists".
+ *
+ * The verdict (`emailResult`), first rule that applies:
+ * - `invalid`: no address (`missing`), bad syntax (`syntax: …`), a reserved
+ *   domain (`reserved: example.org: reserved for documentation (RFC 2606 §3, …)`),
+ *   or a domain that receives no mail (`nxdomain`, `null_mx`, `no_mail_host`);
+ * - `risky`: a disposable domain (`disposable`) or a role account
+ *   (`role_account`) — both known offline, so also when deliverability is unknown;
+ * - `unknown`: DNS did not say (`dns_timeout`, `dns_unreachable`,
+ *   `dns_unreliable`, `dns_disabled`, `dns_error: …`): offline, the answer is
+ *   `unknown`, never `valid`;
+ * - `valid`: well-formed, not disposable or shared, and the domain takes mail.
+ * `reason` says why the verdict is not `valid` (null when it is);
+ * `deliverabilityReason` why deliverability is not `deliverable` (the same
+ * `missing` / `syntax: …` / `reserved: …` for an address with no lookup).
+ * `found` is `deliverability === "deliverable"`: a well-formed address at a
+ * domain that takes mail (verdict `valid` or `risky`).
  *
  * Normalisation decisions:
  * - Leading/trailing whitespace, a `mailto:` prefix and one pair of surrounding
@@ -33,14 +55,25 @@
  */
 import { createRequire } from "node:module"
 import { domainToASCII, domainToUnicode } from "node:url"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { parse as parseDomain } from "tldts"
+import type { MailDomainAnswer, MailDomains } from "./mailDomain.ts"
+import { specialUseDomainOf, specialUseReason } from "./specialUseDomains.ts"
 
 export const EmailValidationOutput = Schema.Struct({
   /** Normalised address (see module comment); null when no input was given. */
   email: Schema.NullOr(Schema.String),
+  /** The syntax stage: the address is well-formed. */
   syntaxValid: Schema.Boolean,
-  verdict: Schema.Literals(["valid", "risky", "invalid"]),
+  /** The deliverability stage: whether the domain receives mail (see module comment). */
+  deliverability: Schema.Literals(["deliverable", "undeliverable", "unknown"]),
+  /** Why deliverability is not `deliverable`; null when it is. */
+  deliverabilityReason: Schema.NullOr(Schema.String),
+  /** Where the domain's mail goes, best first (MX exchanges, or the domain itself for an implicit MX). */
+  mailHosts: Schema.Array(Schema.String),
+  /** No MX records: the domain takes mail at its own A/AAAA address (RFC 5321 §5.1). */
+  implicitMx: Schema.Boolean,
+  verdict: Schema.Literals(["valid", "risky", "invalid", "unknown"]),
   freeMail: Schema.Boolean,
   disposable: Schema.Boolean,
   roleAccount: Schema.Boolean,
@@ -49,6 +82,7 @@ export const EmailValidationOutput = Schema.Struct({
   domain: Schema.NullOr(Schema.String),
   /** Why the verdict is not `valid`; null when it is. */
   reason: Schema.NullOr(Schema.String),
+  /** The domain takes mail (`deliverability` is `deliverable`). */
   found: Schema.Boolean
 })
 export type EmailValidationOutput = typeof EmailValidationOutput.Type
@@ -453,20 +487,37 @@ const localSyntaxProblem = (local: string): string | null => {
 }
 
 // ---------------------------------------------------------------------------
-// validateEmail
+// parseEmail (the syntax stage), emailResult and validateEmail
 // ---------------------------------------------------------------------------
 
-const invalid = (email: string | null, reason: string): EmailValidationOutput => ({
+/** The syntax stage of an address: what is known without any lookup. */
+export interface ParsedEmail {
+  /** normalised address; null when no input was given */
+  readonly email: string | null
+  readonly syntaxValid: boolean
+  /** ASCII (punycode) domain; null when the syntax is not valid */
+  readonly domain: string | null
+  readonly freeMail: boolean
+  readonly disposable: boolean
+  readonly roleAccount: boolean
+  readonly plusAddressed: boolean
+  /**
+   * Why no mail can reach the address whatever DNS says: `missing`,
+   * `syntax: …`, `reserved: …` (a reserved or special-use domain); null when
+   * only DNS can tell.
+   */
+  readonly problem: string | null
+}
+
+const malformed = (email: string | null, problem: string): ParsedEmail => ({
   email,
   syntaxValid: false,
-  verdict: "invalid",
+  domain: null,
   freeMail: false,
   disposable: false,
   roleAccount: false,
   plusAddressed: false,
-  domain: null,
-  reason,
-  found: false
+  problem
 })
 
 /** Removes whitespace, a `mailto:` prefix and surrounding `<...>`; NFC + lower case. */
@@ -478,59 +529,95 @@ const clean = (raw: string): string => {
 }
 
 /**
- * Validates and normalises an e-mail address offline (no MX/SMTP check).
- *
- * - `invalid`: missing/empty (`email: null`, reason `"missing"`) or syntactically
- *   invalid (reason `"syntax: ..."`); `email` then holds the cleaned input.
- * - `risky`: well-formed but disposable (reason `"disposable"`) or a role account
- *   (reason `"role_account"`); disposable wins when both apply.
- * - `valid`: otherwise (free-mail addresses are valid, just flagged).
- *
- * `found` is `verdict !== "invalid"`: an address was present and usable.
+ * The syntax stage, offline: normalises the address, checks its syntax, flags
+ * it, and names the reservation its domain falls under (see the module comment).
  */
-export const validateEmail = (raw: string | null | undefined): EmailValidationOutput => {
-  if (raw === null || raw === undefined) return invalid(null, "missing")
+export const parseEmail = (raw: string | null | undefined): ParsedEmail => {
+  if (raw === null || raw === undefined) return malformed(null, "missing")
   const cleaned = clean(raw)
-  if (cleaned === "") return invalid(null, "missing")
+  if (cleaned === "") return malformed(null, "missing")
 
   const at = cleaned.indexOf("@")
-  if (at === -1) return invalid(cleaned, "syntax: missing @")
-  if (cleaned.indexOf("@", at + 1) !== -1) return invalid(cleaned, "syntax: more than one @")
+  if (at === -1) return malformed(cleaned, "syntax: missing @")
+  if (cleaned.indexOf("@", at + 1) !== -1) return malformed(cleaned, "syntax: more than one @")
 
   const local = cleaned.slice(0, at)
   const localProblem = localSyntaxProblem(local)
-  if (localProblem !== null) return invalid(cleaned, `syntax: ${localProblem}`)
+  if (localProblem !== null) return malformed(cleaned, `syntax: ${localProblem}`)
 
   const rawDomain = cleaned.slice(at + 1).replace(/\.$/, "")
-  if (rawDomain === "") return invalid(cleaned, "syntax: empty domain")
-  if (/\s/.test(rawDomain)) return invalid(cleaned, "syntax: domain contains whitespace")
-  if (rawDomain.startsWith("[")) return invalid(cleaned, "syntax: address literals are not supported")
-  if (/(?:^|\.)[0-9]+$/.test(rawDomain)) return invalid(cleaned, "syntax: numeric top-level domain")
+  if (rawDomain === "") return malformed(cleaned, "syntax: empty domain")
+  if (/\s/.test(rawDomain)) return malformed(cleaned, "syntax: domain contains whitespace")
+  if (rawDomain.startsWith("[")) return malformed(cleaned, "syntax: address literals are not supported")
+  if (/(?:^|\.)[0-9]+$/.test(rawDomain)) return malformed(cleaned, "syntax: numeric top-level domain")
   const domain = domainToASCII(rawDomain)
-  if (domain === "") return invalid(cleaned, "syntax: invalid domain")
+  if (domain === "") return malformed(cleaned, "syntax: invalid domain")
   const domainProblem = asciiDomainProblem(domain)
-  if (domainProblem !== null) return invalid(cleaned, `syntax: ${domainProblem}`)
+  if (domainProblem !== null) return malformed(cleaned, `syntax: ${domainProblem}`)
   if (utf8Length(local) + 1 + domain.length > MAX_ADDRESS_OCTETS) {
-    return invalid(cleaned, `syntax: address longer than ${MAX_ADDRESS_OCTETS} characters`)
+    return malformed(cleaned, `syntax: address longer than ${MAX_ADDRESS_OCTETS} characters`)
   }
 
-  const email = `${local}@${domainToUnicode(domain)}`
-  const freeMail = isFreeMailDomain(domain)
-  const disposable = isDisposableDomain(domain)
-  const roleAccount = isRoleLocalPart(local)
-  const plusAddressed = local.indexOf("+") > 0
-  const reason = disposable ? "disposable" : roleAccount ? "role_account" : null
-  const verdict = reason === null ? "valid" : "risky"
+  const reserved = specialUseDomainOf(domain)
   return {
-    email,
+    email: `${local}@${domainToUnicode(domain)}`,
     syntaxValid: true,
-    verdict,
-    freeMail,
-    disposable,
-    roleAccount,
-    plusAddressed,
     domain,
-    reason,
-    found: true
+    freeMail: isFreeMailDomain(domain),
+    disposable: isDisposableDomain(domain),
+    roleAccount: isRoleLocalPart(local),
+    plusAddressed: local.indexOf("+") > 0,
+    problem: reserved === null ? null : `reserved: ${specialUseReason(reserved)}`
   }
+}
+
+/**
+ * The result of an address from its syntax stage and, when it has no
+ * `problem`, what DNS said about its domain (the verdicts: see the module
+ * comment). An address with a problem is `undeliverable` for that reason.
+ */
+export const emailResult = (parsed: ParsedEmail, answer: MailDomainAnswer | null): EmailValidationOutput => {
+  const mail: MailDomainAnswer =
+    parsed.problem !== null || answer === null
+      ? { deliverability: "undeliverable", reason: parsed.problem ?? "missing", mailHosts: [], implicitMx: false }
+      : answer
+  const why = mail.reason ?? "unknown"
+  const risk = parsed.disposable ? "disposable" : parsed.roleAccount ? "role_account" : null
+  const verdict =
+    mail.deliverability === "undeliverable"
+      ? "invalid"
+      : risk !== null
+        ? "risky"
+        : mail.deliverability === "unknown"
+          ? "unknown"
+          : "valid"
+  return {
+    email: parsed.email,
+    syntaxValid: parsed.syntaxValid,
+    deliverability: mail.deliverability,
+    deliverabilityReason: mail.deliverability === "deliverable" ? null : why,
+    mailHosts: [...mail.mailHosts],
+    implicitMx: mail.implicitMx,
+    verdict,
+    freeMail: parsed.freeMail,
+    disposable: parsed.disposable,
+    roleAccount: parsed.roleAccount,
+    plusAddressed: parsed.plusAddressed,
+    domain: parsed.domain,
+    reason: verdict === "valid" ? null : verdict === "risky" ? risk : why,
+    found: mail.deliverability === "deliverable"
+  }
+}
+
+/**
+ * Validates an address: the syntax stage, then — only for a well-formed
+ * address at an ordinary domain — `mail`'s answer about its domain.
+ */
+export const validateEmail = (
+  raw: string | null | undefined,
+  mail: MailDomains
+): Effect.Effect<EmailValidationOutput> => {
+  const parsed = parseEmail(raw)
+  if (parsed.problem !== null || parsed.domain === null) return Effect.succeed(emailResult(parsed, null))
+  return Effect.map(mail.check(parsed.domain), (answer) => emailResult(parsed, answer))
 }

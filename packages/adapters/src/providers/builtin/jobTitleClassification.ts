@@ -55,10 +55,16 @@
  * operations; IT support is `it`, other support `customer_success`. A title
  * that names no department is `other`.
  *
+ * A placeholder instead of a title (`N/A`, `none`, `unknown`, `test`, `TBD`,
+ * `asdf`: placeholders.ts) is no title: `reason` `placeholder`, nothing found
+ * (`test` would otherwise read as a tester: engineering).
+ *
  * `found` is a seniority or a department other than `other` was recognised;
- * `reason` is then null, else `missing` (no title) or `unrecognised`.
+ * `reason` is then null, else `missing` (no title), `placeholder` or
+ * `unrecognised`.
  */
 import { Schema } from "effect"
+import { isPlaceholder } from "./placeholders.ts"
 
 export const Seniority = Schema.Literals(["c_level", "vp", "director", "manager", "senior_ic", "ic", "intern"])
 export type Seniority = typeof Seniority.Type
@@ -1300,6 +1306,18 @@ export const classifyJobTitle = (raw: string | null | undefined): JobTitleClassi
       founderOrOwner: false,
       matched: [],
       reason: "missing",
+      found: false
+    }
+  }
+  if (isPlaceholder(input)) {
+    return {
+      input,
+      seniority: null,
+      department: null,
+      departments: [],
+      founderOrOwner: false,
+      matched: [],
+      reason: "placeholder",
       found: false
     }
   }

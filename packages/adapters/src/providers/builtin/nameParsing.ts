@@ -67,11 +67,18 @@
  *   `Nguyễn Văn An`) are read like any other (first `Kim`) unless written with a
  *   comma or an upper-case surname (`KIM Jong-un`).
  * - A single name (`Madonna`, `Björk`) is a `first` name.
+ * - **Not names.** A placeholder (`N/A`, `none`, `unknown`, `test`, `asdf`,
+ *   `xxx`, `No name`, `First Last`: placeholders.ts) is `placeholder`, in the
+ *   full name or as the whole of first and last; a first or last field that
+ *   is only a placeholder is left out (`John` + `N/A` → `John`). Emoji and
+ *   other pictographs are dropped (`👋 Anna` → `Anna`); text with no letter
+ *   left, or with an `@`, is `not_a_name`.
  * - `found` is a first or last name came out; `reason` is null then, else
- *   `missing`, `not_a_name`, `no_name` (only an honorific or suffix) or
- *   `ambiguous`.
+ *   `missing`, `placeholder`, `not_a_name`, `no_name` (only an honorific or
+ *   suffix) or `ambiguous`.
  */
 import { Schema } from "effect"
+import { isPlaceholder } from "./placeholders.ts"
 
 export const NameParsingOutput = Schema.Struct({
   /** The name text read (the full name, or first and last joined); null when none. */
@@ -935,17 +942,35 @@ const parseFields = (first: string, last: string): NameParsingOutput => {
 
 const notAName = (text: string) => text.includes("@") || !/\p{L}/u.test(text)
 
+/** Emoji and other pictographs (with their modifiers, flags and keycaps): never part of a name. */
+const PICTOGRAPHS = /\p{Extended_Pictographic}|\p{Emoji_Modifier}|\p{Regional_Indicator}|\u{FE0F}|\u{20E3}/gu
+const withoutPictographs = (text: string): string => text.replace(PICTOGRAPHS, " ").replace(/\s+/gu, " ").trim()
+
+/** A field that only holds a placeholder (`N/A`, `unknown`) is empty; `NA` alone stays (the surname Na). */
+const field = (text: string | null | undefined): string => {
+  const cleaned = clean(text)
+  return isPlaceholder(cleaned) && cleaned.toLowerCase() !== "na" ? "" : cleaned
+}
+
 /**
  * Parses a person's name from `full`, else from `first` and `last` (see the
  * module comment for the rules).
  */
 export const parseName = (facts: NameFacts): NameParsingOutput => {
   const full = clean(facts.full)
-  if (full !== "") return notAName(full) ? empty(full, "full", "not_a_name") : parseFull(full)
-  const first = clean(facts.first)
-  const last = clean(facts.last)
-  if (first === "" && last === "") return empty(null, null, "missing")
-  const input = [first, last].filter((s) => s !== "").join(" ")
-  if (notAName(input)) return empty(input, "first_last", "not_a_name")
+  if (full !== "") {
+    if (isPlaceholder(full)) return empty(full, "full", "placeholder")
+    const text = withoutPictographs(full)
+    return notAName(text) ? empty(full, "full", "not_a_name") : parseFull(text)
+  }
+  const rawInput = [clean(facts.first), clean(facts.last)].filter((s) => s !== "").join(" ")
+  if (rawInput === "") return empty(null, null, "missing")
+  if (isPlaceholder(rawInput)) return empty(rawInput, "first_last", "placeholder")
+  const firstField = field(facts.first)
+  const lastField = field(facts.last)
+  if (firstField === "" && lastField === "") return empty(rawInput, "first_last", "placeholder")
+  const first = withoutPictographs(firstField)
+  const last = withoutPictographs(lastField)
+  if (notAName([first, last].join(" "))) return empty(rawInput, "first_last", "not_a_name")
   return parseFields(first, last)
 }

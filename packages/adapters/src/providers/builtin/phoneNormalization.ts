@@ -4,7 +4,10 @@
  *
  * `normalisePhone` is pure: no carrier lookup, no HLR/ping, so `valid` means
  * "matches a number range that is allocated in that country's numbering plan",
- * not "the line is in service".
+ * not "the line is in service". Numbers reserved for fiction are not valid
+ * (`fictional_number`): North American `555-0100` to `555-0199` in any area
+ * code (`+1 212 555 0100`), and Ofcom's UK drama ranges (`020 7946 0xxx`,
+ * `07700 900xxx`, `01632 960xxx`, …).
  *
  * Decisions:
  * - **Default region.** A number written with `+` (or `00` — see below) carries
@@ -45,7 +48,8 @@
  *   `not_a_number`, `missing_country` (no `+` and no default region),
  *   `unknown_default_country` (no `+`, and `location.country` was not
  *   recognised), `invalid_country` (unknown calling code), `too_short`,
- *   `too_long`, `invalid_length`, `invalid_number` (possible but unallocated).
+ *   `too_long`, `invalid_length`, `invalid_number` (possible but unallocated),
+ *   `fictional_number` (reserved for fiction, see above; still formatted).
  */
 import { Schema } from "effect"
 import {
@@ -351,6 +355,51 @@ export const normalisePhone = (
   return describeNumber(input, parsed, defaultCountry, vanity)
 }
 
+// ---------------------------------------------------------------------------
+// Numbers reserved for fiction
+// ---------------------------------------------------------------------------
+
+/**
+ * UK numbers Ofcom keeps for TV, radio and film drama, never allocated: prefixes
+ * of the national significant number (no leading 0), each followed by three
+ * more digits (`020 7946 0xxx` is `2079460` + 3 digits).
+ */
+const UK_DRAMA_PREFIXES: ReadonlyArray<string> = [
+  "1134960", // Leeds 0113 496 0xxx
+  "1144960", // Sheffield
+  "1154960", // Nottingham
+  "1164960", // Leicester
+  "1174960", // Bristol
+  "1184960", // Reading
+  "1214960", // Birmingham
+  "1314960", // Edinburgh
+  "1414960", // Glasgow
+  "1514960", // Liverpool
+  "1614960", // Manchester
+  "1914980", // Tyneside 0191 498 0xxx
+  "2079460", // London 020 7946 0xxx
+  "2896496", // Northern Ireland 028 9649 6xxx
+  "2920180", // Cardiff 029 2018 0xxx
+  "1632960", // no area: 01632 960xxx
+  "7700900", // mobile 07700 900xxx
+  "8081570", // freephone 08081 570xxx
+  "9098790", // premium rate 0909 879 0xxx
+  "3069990" // UK-wide 03069 990xxx
+]
+
+/**
+ * Whether a number is reserved for fiction, so it reaches no one: in the North
+ * American plan `NXX-555-0100` to `0199` in every area code (NANPA), in the UK
+ * Ofcom's drama ranges.
+ */
+export const isFictionalNumber = (countryCallingCode: string, nationalNumber: string): boolean => {
+  if (countryCallingCode === "1") return /^\d{3}55501\d{2}$/.test(nationalNumber)
+  if (countryCallingCode === "44") {
+    return nationalNumber.length === 10 && UK_DRAMA_PREFIXES.some((prefix) => nationalNumber.startsWith(prefix))
+  }
+  return false
+}
+
 const describeNumber = (
   input: string,
   parsed: PhoneNumber,
@@ -359,7 +408,8 @@ const describeNumber = (
 ): PhoneNormalizationOutput => {
   // Formats without the extension: a copy of the number without it.
   const bare = parsePhoneNumberFromString(parsed.number) ?? parsed
-  const valid = parsed.isValid()
+  const fictional = isFictionalNumber(parsed.countryCallingCode, parsed.nationalNumber)
+  const valid = parsed.isValid() && !fictional
   const type = valid ? parsed.getType() : undefined
   return {
     input,
@@ -375,7 +425,7 @@ const describeNumber = (
     possible: true,
     defaultCountry,
     vanity,
-    reason: valid ? null : "invalid_number",
+    reason: valid ? null : fictional ? "fictional_number" : "invalid_number",
     found: valid
   }
 }
