@@ -8,7 +8,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -95,6 +95,19 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })("enric
             assert.deepStrictEqual([wrongKey.code, lastJson(wrongKey.stderr).code], [6, "UNAUTHORIZED"])
             assert.strictEqual(help.code, 0, help.stderr)
             assert.include(help.stdout, "credits")
+
+            // the CSV reader (csv-parse) is in the bundle: a `;`-separated file with a BOM, dry run
+            const csv = join(work, "people.csv")
+            writeFileSync(csv, '\uFEFFFirst Name;E-mail;Job Title\nAda;ada@x.example;"CTO; founder"\n')
+            const dry = await run(enrich, ["lead", "import", csv, "--dry-run"])
+            assert.strictEqual(dry.code, 0, dry.stderr)
+            assert.include(dry.stderr, 'delimiter ";"')
+            assert.deepStrictEqual(JSON.parse(dry.stdout).leads[0].lead, {
+              type: "person",
+              name: { first: "Ada" },
+              email: "ada@x.example",
+              title: "CTO; founder"
+            })
 
             // the database side of the bundle (pg, the event store, the lazy audit chunk)
             const [audit, unknown] = await Promise.all([

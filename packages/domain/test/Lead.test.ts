@@ -14,6 +14,22 @@ describe("Lead identity (unit)", () => {
     expect(identityKeysOf(lead)).toEqual(["email:ada@example.com", "linkedin:linkedin.com/in/ada-l"])
   })
 
+  it("the_phone_shorthand_is_the_first_phone_contact_as_email_is_the_first_email", () => {
+    const lead = fromInput({
+      type: "person",
+      email: "a@x.example",
+      phone: "+1 555 0100",
+      contacts: [
+        { type: "email", value: "b@x.example" },
+        { type: "phone", value: "+1 555 0199" }
+      ]
+    })
+    expect(lead.contacts.map((c) => c.value)).toEqual(["a@x.example", "b@x.example", "+1 555 0100", "+1 555 0199"])
+    expect(fromInput({ type: "person", phone: "+1 555 0100" }).contacts).toEqual([
+      { type: "phone", value: "+1 555 0100" }
+    ])
+  })
+
   it("a_company_is_known_by_its_domain", () => {
     expect(normaliseDomain("https://WWW.Example.com/about?x=1")).toBe("example.com")
     expect(identityKeysOf(fromInput({ type: "company", company: { domain: "www.acme.io" } }))).toEqual([

@@ -17,8 +17,10 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })("Typed
         const enrich = yield* EnrichClient
         const { enrichments } = yield* enrich.enrichments.catalog({ query: { id: "email_validation" } })
         assert.strictEqual(enrichments[0]!.costModel.creditAction, "EMAIL_VALIDATION")
+        // the query is the options of a CSV import: empty with a JSON body
         const imported = yield* enrich.lists.import({
-          payload: { leads: [{ type: "person", email: "typed@corp.example" }] }
+          payload: { leads: [{ type: "person", email: "typed@corp.example" }] },
+          query: {}
         })
         assert.ok("leadIds" in imported)
         const leadIds = "leadIds" in imported ? imported.leadIds : []

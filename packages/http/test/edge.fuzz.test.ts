@@ -3,7 +3,9 @@
  * a 4xx is JSON with a `code`, and a 4xx writes nothing (no row count of any
  * table of the database moves, the engine's included); a 2xx may write. Bodies
  * are random JSON, mutations of valid bodies and hostile strings (NUL, lone
- * surrogates, long text, dates PostgreSQL cannot read); paths and queries are
+ * surrogates, long text, dates PostgreSQL cannot read), and CSV bodies (`text/csv`
+ * to the import: known headers over hostile cells, stray quotes, delimiters and
+ * line breaks, random bytes); paths and queries are
  * random too. Every POST, PATCH and DELETE endpoint and every GET with a query
  * or a path parameter has its own kind of request, with a valid template aimed
  * at seeded records (so requests get past the 404s). Samples per kind: 40 ×
@@ -216,8 +218,57 @@ interface Request {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE"
   readonly path: string
   readonly body?: unknown
+  /** a CSV body (`text/csv`), instead of JSON */
+  readonly csv?: string | Uint8Array
   readonly admin?: boolean
 }
+
+/** A plausible value nine times in ten, else any text. */
+const mostly = (plausible: fc.Arbitrary<string>) =>
+  fc.oneof({ arbitrary: plausible, weight: 9 }, { arbitrary: text, weight: 1 })
+
+/** CSV bodies: a known header (mostly) over rows of hostile cells, quotes, delimiters and line breaks; or bytes. */
+const csvCell = fc.oneof(
+  { arbitrary: text, weight: 2 },
+  {
+    arbitrary: fc.constantFrom(
+      '"',
+      '""',
+      '"a"b',
+      ",",
+      ";",
+      "\t",
+      "\n",
+      "\r\n",
+      "a@corp.example",
+      "person",
+      "company",
+      "Acme",
+      ""
+    ),
+    weight: 3
+  }
+)
+const csvBody = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom(
+        "Email,Name,Type",
+        "First Name;Last Name;Email;Company",
+        "Company Name\tCompany Domain",
+        "email,attributes.score,Notes",
+        '"Email","Job Title"'
+      ),
+      fc.array(fc.array(csvCell, { maxLength: 5 }), { maxLength: 4 }),
+      fc.constantFrom(",", ";", "\t"),
+      fc.constantFrom("\n", "\r\n")
+    )
+    .map(([header, rows, d, eol]) => [header, ...rows.map((r) => r.join(d))].join(eol)),
+  fc
+    .array(fc.array(csvCell, { maxLength: 4 }), { maxLength: 4 })
+    .map((rows) => rows.map((r) => r.join(",")).join("\n")),
+  fc.uint8Array({ maxLength: 64 })
+)
 
 const validImport = {
   leads: [
@@ -344,6 +395,62 @@ const seededKinds = (s: Seed): ReadonlyArray<fc.Arbitrary<Request>> => {
     bodies({ leads: [lead, { type: "company", domain: "corp.example" }], listId: s.list, preview: false }).map(
       to("POST", "/api/lists/import")
     ),
+    // the CSV import: any body, its query's fields (mostly plausible) or any query
+    fc
+      .tuple(
+        csvBody,
+        fc.oneof(
+          {
+            arbitrary: fc
+              .record(
+                {
+                  listId: mostly(fc.constantFrom(s.list, "all")),
+                  type: mostly(fc.constantFrom("person", "company")),
+                  map: mostly(
+                    fc.constantFrom("Email=email", "Notes=attributes.notes", "Name=-", "Email=email", "Type=nope")
+                  ),
+                  delimiter: mostly(fc.constantFrom(",", ";", "tab")),
+                  strict: fc.constantFrom("true", "false", "false", "false", "1"),
+                  preview: fc.constantFrom("true", "false", "false", "false", "yes")
+                },
+                { requiredKeys: [] }
+              )
+              .map((q) => toQueryString(q as Record<string, string>)),
+            weight: 4
+          },
+          { arbitrary: query, weight: 1 }
+        )
+      )
+      .map(([csv, q]) => ({ method: "POST" as const, path: `/api/lists/import${q}`, csv })),
+    // mostly valid CSV (plausible cells, some hostile, quoted or not) into the seeded List or none: past the checks
+    fc
+      .tuple(
+        fc.array(
+          fc.tuple(
+            mostly(fc.emailAddress()),
+            mostly(fc.constantFrom("Ada Lovelace", "Grace", "")),
+            fc.constantFrom("person", "", "Contact", "robot"),
+            fc.boolean()
+          ),
+          { minLength: 1, maxLength: 5 }
+        ),
+        fc.constantFrom(
+          "",
+          `?listId=${s.list}`,
+          "?listId=all&preview=true",
+          "?type=person&map=Notes%3Dattributes.notes"
+        )
+      )
+      .map(([rows, q]) => ({
+        method: "POST" as const,
+        path: `/api/lists/import${q}`,
+        csv: [
+          "Email,Name,Type,Notes",
+          ...rows.map(([email, name, type, quote]) =>
+            [email, name, type, "n"].map((v) => (quote ? `"${v.replaceAll('"', '""')}"` : v)).join(",")
+          )
+        ].join("\n")
+      })),
     // Dispatch: a filtered List previewed, explicit Leads persisted to membership attributes
     bodies({
       enrichmentId: "email_validation",
@@ -436,9 +543,17 @@ const send = async (baseUrl: string, key: string, request: Request) => {
     method: request.method,
     headers: {
       authorization: `Bearer ${request.admin === true ? ADMIN_TOKEN : key}`,
-      ...(request.body === undefined ? {} : { "content-type": "application/json" })
+      ...(request.csv !== undefined
+        ? { "content-type": "text/csv" }
+        : request.body === undefined
+          ? {}
+          : { "content-type": "application/json" })
     },
-    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+    ...(request.csv !== undefined
+      ? { body: request.csv }
+      : request.body === undefined
+        ? {}
+        : { body: JSON.stringify(request.body) }),
     signal: AbortSignal.timeout(30_000)
   })
   const text = await response.text()
@@ -520,7 +635,7 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })("HTTP 
         for (const request of samples) {
           const reply = yield* call(key, request)
           const after = yield* allTableCounts
-          const where = `${request.method} ${request.path} ${JSON.stringify(request.body)?.slice(0, 300)} → ${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`
+          const where = `${request.method} ${request.path} ${JSON.stringify(request.csv === undefined ? request.body : String(request.csv))?.slice(0, 300)} → ${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`
           if (process.env["FUZZ_DEBUG"]) console.log(where.slice(0, 200))
           statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
           assert.isBelow(reply.status, 500, where)

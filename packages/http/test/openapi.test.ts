@@ -43,6 +43,16 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })("OpenA
         assert.property(dispatch.responses, status, `POST /api/enrichment documents ${status}`)
       }
       assert.property(document.components.securitySchemes, "bearer")
+
+      // the import takes JSON or a CSV stream; the CSV's options are its query
+      const importOp = document.paths["/api/lists/import"].post
+      assert.deepStrictEqual(Object.keys(importOp.requestBody.content).sort(), ["application/json", "text/csv"])
+      assert.deepStrictEqual(
+        importOp.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`),
+        ["query:listId", "query:type", "query:map", "query:delimiter", "query:strict", "query:preview"]
+      )
+      for (const status of ["200", "400", "401", "413"]) assert.property(importOp.responses, status)
+      assert.include(importOp.description, "text/csv")
     })
   )
 })

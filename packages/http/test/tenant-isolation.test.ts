@@ -25,6 +25,8 @@ interface Call {
   readonly method: "GET" | "POST" | "PATCH" | "DELETE"
   readonly path: string
   readonly body?: unknown
+  /** a CSV body (`text/csv`) instead of JSON */
+  readonly csv?: string
   readonly headers?: Record<string, string>
 }
 
@@ -34,10 +36,18 @@ const send = (baseUrl: string, key: string, call: Call): Promise<Reply> =>
     method: call.method,
     headers: {
       authorization: `Bearer ${key}`,
-      ...(call.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(call.csv !== undefined
+        ? { "content-type": "text/csv" }
+        : call.body === undefined
+          ? {}
+          : { "content-type": "application/json" }),
       ...call.headers
     },
-    ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+    ...(call.csv !== undefined
+      ? { body: call.csv }
+      : call.body === undefined
+        ? {}
+        : { body: JSON.stringify(call.body) }),
     signal: AbortSignal.timeout(10_000)
   }).then(async (response) => {
     const text = await response.text()
@@ -383,6 +393,16 @@ const cases: ReadonlyArray<Case> = [
       method: "POST",
       path: "/api/lists/import",
       body: { leads: [{ type: "person", email: "new@corp.example" }], listId: v.people }
+    }),
+    expected: listNotFound
+  },
+  {
+    route: "post /api/lists/import",
+    covers: ["query.listId"],
+    call: (_, v) => ({
+      method: "POST",
+      path: `/api/lists/import?listId=${v.people}`,
+      csv: "First Name,Email\nNew,new@corp.example\n"
     }),
     expected: listNotFound
   },

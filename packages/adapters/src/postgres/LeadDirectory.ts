@@ -499,6 +499,20 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
+    const getList = Effect.fn("LeadDirectory.getList")(
+      function* (workspaceId: string, listId: string) {
+        if (listId === ALL_LIST_ID) {
+          const page = yield* listLists(workspaceId, { limit: 1, cursor: undefined })
+          return page.lists[0]!
+        }
+        const rows = yield* sql<Parameters<typeof listView>[0]>`SELECT ${listRowColumns} FROM lists
+          WHERE workspace_id = ${workspaceId} AND id = ${listId}`
+        if (rows[0] === undefined) return yield* new ListNotFound({ listId })
+        return listView(rows[0])
+      },
+      Effect.catchTag("SqlError", Effect.die)
+    )
+
     const updateList = Effect.fn("LeadDirectory.updateList")(
       function* (workspaceId: string, listId: string, patch: ListPatch) {
         return yield* sql.withTransaction(
@@ -778,6 +792,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       findLeads,
       updateLead,
       deleteLead,
+      getList,
       listLists,
       updateList,
       deleteList,

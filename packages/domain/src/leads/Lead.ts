@@ -57,7 +57,9 @@ export const fromInput = (input: LeadInput): LeadFields => {
     contacts.unshift({ type: "email", value: input.email })
   }
   if (input.phone !== undefined && !contacts.some((c) => c.value === input.phone)) {
-    contacts.push({ type: "phone", value: input.phone })
+    // the Lead's phone is its first phone contact (as `email` is its first email)
+    const firstPhone = contacts.findIndex((c) => c.type === "phone")
+    contacts.splice(firstPhone < 0 ? contacts.length : firstPhone, 0, { type: "phone", value: input.phone })
   }
   const socials = [...(input.socials ?? [])]
   if (input.linkedinUrl !== undefined && !socials.some((s) => s.url === input.linkedinUrl)) {

@@ -130,6 +130,8 @@ export class LeadDirectory extends Context.Service<
     ) => Effect.Effect<LeadView, LeadNotFound | IdentityConflict>
     /** Erases the Lead, its memberships, identity keys and item results; run items keep only its id. */
     readonly deleteLead: (workspaceId: string, leadId: string) => Effect.Effect<void, LeadNotFound>
+    /** One List of the workspace, `all` (the virtual List of every Lead, `mixed`) included. */
+    readonly getList: (workspaceId: string, listId: string) => Effect.Effect<ListView, ListNotFound>
     /** The protected `all` List first, then the workspace's Lists by ascending id. */
     readonly listLists: (
       workspaceId: string,

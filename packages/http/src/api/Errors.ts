@@ -57,6 +57,10 @@ export const Conflict = Schema.Struct({
   /** on BALANCE_WOULD_BE_NEGATIVE: the balance the adjustment may draw on */
   balance: Schema.optionalKey(Schema.Int)
 }).pipe(HttpApiSchema.status(409))
+/** 413: a body over 1 MiB (any endpoint: the error envelope), or a CSV import over its limits (declared there). */
+export const PayloadTooLarge = Schema.Struct({ code: Schema.Literal("PAYLOAD_TOO_LARGE"), ...base }).pipe(
+  HttpApiSchema.status(413)
+)
 export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
   HttpApiSchema.status(422)
 )

@@ -99,14 +99,65 @@ export const ImportLeads = Schema.Struct({
   listId: Schema.optionalKey(Id),
   preview: Schema.optionalKey(Schema.Boolean)
 })
+/** What a CSV import adds to the JSON import's answer: the rows read, the mapping, the rows not imported. */
+const CsvReport = {
+  /** data rows read (blank rows are skipped) */
+  rows: Schema.optionalKey(Schema.Int),
+  /** each column of the header, in order: the Lead field it fills, or null and why not */
+  mapping: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({
+        column: Schema.String,
+        field: Nullable(Schema.String),
+        reason: Schema.optionalKey(Schema.Literals(["unknown", "duplicate", "skipped", "empty"]))
+      })
+    )
+  ),
+  /** the columns not imported (not mapped, or a second column for the same field) */
+  unmapped: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** the rows that are not valid Leads: row 1 is the first after the header */
+  rejected: Schema.optionalKey(
+    Schema.Array(
+      Schema.Struct({
+        row: Schema.Int,
+        reasons: Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))
+      })
+    )
+  )
+}
 export const ImportResult = Schema.Struct({
   created: Schema.Int,
   matched: Schema.Int,
-  leadIds: Schema.Array(Schema.String)
+  /** one per imported row, in order (a CSV import: the rows that are not `rejected`) */
+  leadIds: Schema.Array(Schema.String),
+  ...CsvReport
 })
 export const ImportPreview = Schema.Struct({
-  preview: Schema.Struct({ leadCount: Schema.Int, personCount: Schema.Int, companyCount: Schema.Int })
+  preview: Schema.Struct({ leadCount: Schema.Int, personCount: Schema.Int, companyCount: Schema.Int }),
+  ...CsvReport
 })
+const truth = Schema.Literals(["true", "false"])
+/** The query of a CSV import (`Content-Type: text/csv`): what a JSON import's body carries, and the mapping. */
+export const CsvImportQuery = {
+  listId: Schema.optionalKey(Id.annotate({ description: "Add the Leads to this List" })),
+  type: Schema.optionalKey(
+    Schema.Literals(["person", "company"]).annotate({
+      description: "The type of every row without a type column value (default: inferred per row)"
+    })
+  ),
+  map: Schema.optionalKey(
+    Schema.Array(TextUpTo(1000)).check(Schema.isMaxLength(2000)).annotate({
+      description:
+        "COLUMN=FIELD overrides, repeated: a column to a Lead field (Mail=email, Score=attributes.score); COLUMN=- skips it"
+    })
+  ),
+  delimiter: Schema.optionalKey(
+    Schema.Literals([",", ";", "tab"]).annotate({ description: "Default: detected from the header line" })
+  ),
+  strict: Schema.optionalKey(truth.annotate({ description: "true: refuse the CSV when a column is not mapped" })),
+  preview: Schema.optionalKey(truth.annotate({ description: "true: check and count, write nothing" }))
+}
+export type CsvImportQuery = Schema.Struct.Type<typeof CsvImportQuery>
 
 export const ListLeadsPage = Schema.Struct({
   leads: Schema.Array(LeadInList),

@@ -1,6 +1,6 @@
 /** Lists, their members and bulk import. */
 import { Schema } from "effect"
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
 import { NoQuery } from "../NoQuery.ts"
@@ -15,11 +15,17 @@ export class ListsGroup extends HttpApiGroup.make("lists")
       success: Schema.Struct({ list: S.List }).pipe(HttpApiSchema.status(201)),
       error: Errors.BadRequest
     }),
+    // a JSON body (`{ leads, listId?, preview? }`, no query), or a CSV body (`text/csv`, streamed and
+    // limited by the handler: 1 MiB, 5,000 rows) with the query
     HttpApiEndpoint.post("import", "/lists/import", {
-      payload: S.ImportLeads,
+      payload: [S.ImportLeads, HttpApiSchema.StreamUint8Array({ contentType: "text/csv" })],
+      query: S.CsvImportQuery,
       success: [S.ImportResult, S.ImportPreview],
-      error: Errors.BadRequest
-    }),
+      error: [Errors.BadRequest, Errors.PayloadTooLarge]
+    }).annotate(
+      OpenApi.Description,
+      "Imports up to 5,000 Leads (identity de-duplication), optionally into a List. application/json: `{ leads, listId?, preview? }`, no query. text/csv: a header row and up to 5,000 rows in at most 1 MiB, read as a stream; the columns map to Lead fields by name or alias (First Name, Email, Job Title, Company Name, Person Linkedin Url, …; `map=COLUMN=FIELD` overrides), the Lead type is inferred per row (`type=` forces it); the query carries listId, type, map, delimiter, strict and preview. The answer adds `rows`, `mapping`, `unmapped` and `rejected` (row numbers and reasons of the rows that are not Leads; the others are imported). A CSV that cannot be read, a header only, rows of the other type than the List's, or no valid row: 400, nothing written; over the limits: 413."
+    ),
     HttpApiEndpoint.get("leads", "/lists/:id/leads", {
       params: { id: Id },
       query: {

@@ -1,10 +1,14 @@
 /** Handlers of the lists group. */
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
+import { importCsv } from "@enrich/adapters/import/CsvImport"
+import { type Override, parseDelimiter, parseOverride } from "@enrich/domain/leads/ImportMapping"
 import { fromInput, groupByIdentity } from "@enrich/domain/leads/Lead"
 import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
+import type { CsvImportQuery } from "../../api/Schemas.ts"
+import { maxBodySize } from "../ErrorEnvelope.ts"
 import { notFound } from "./common.ts"
 
 const listProtected = apiError("LIST_PROTECTED", "The List all (every Lead) cannot be changed")
@@ -19,6 +23,54 @@ const typeMismatch = (e: {
 }) =>
   apiError("LEAD_TYPE_MISMATCH", `${e.total} Leads are not of the List's type ${e.leadType}`, {
     details: { leadType: e.leadType, leadIds: e.leadIds, total: e.total }
+  })
+
+const invalidQuery = (issues: ReadonlyArray<{ readonly path: string; readonly message: string }>) =>
+  apiError("VALIDATION_FAILED", `Invalid request: ${issues[0]!.path}: ${issues[0]!.message}`, {
+    details: { issues: issues.slice(0, 100), total: issues.length }
+  })
+
+/** A CSV import (`text/csv`): the query is its options; the body is read as a stream (CsvImport). */
+const csvImport = (
+  workspaceId: string,
+  body: Stream.Stream<Uint8Array, unknown>,
+  query: CsvImportQuery,
+  contentLength: string | undefined
+) =>
+  Effect.gen(function* () {
+    const overrides: Array<Override> = []
+    const issues: Array<{ path: string; message: string }> = []
+    ;(query.map ?? []).forEach((entry, i) => {
+      const parsed = parseOverride(entry)
+      if ("error" in parsed) issues.push({ path: `query.map[${i}]`, message: parsed.error })
+      else overrides.push(parsed)
+    })
+    if (issues.length > 0) return yield* Effect.fail(invalidQuery(issues))
+    const declared = contentLength === undefined ? undefined : Number(contentLength)
+    return yield* importCsv(workspaceId, {
+      body,
+      declaredLength: Number.isFinite(declared) ? declared : undefined,
+      listId: query.listId,
+      forced: query.type,
+      overrides,
+      delimiter: query.delimiter === undefined ? undefined : parseDelimiter(query.delimiter),
+      strict: query.strict === "true",
+      preview: query.preview === "true",
+      maxBytes: Number(maxBodySize),
+      maxRows: 5000
+    }).pipe(
+      Effect.catchTags({
+        CsvImportRefused: (e) =>
+          Effect.fail(apiError(e.code, e.message, e.details === undefined ? undefined : { details: e.details })),
+        ListNotFound: (e) => Effect.fail(apiError("LIST_NOT_FOUND", `List ${e.listId} does not exist`)),
+        LeadTypeMismatch: (e) =>
+          Effect.fail(
+            apiError("LEAD_TYPE_MISMATCH", `${e.total} Leads are not of the List's type ${e.leadType}`, {
+              details: { leadType: e.leadType, total: e.total }
+            })
+          )
+      })
+    )
   })
 
 export const ListsHandlers = HttpApiBuilder.group(
@@ -54,8 +106,23 @@ export const ListsHandlers = HttpApiBuilder.group(
           )
         return { list }
       }),
-      import: Effect.fn(function* ({ payload }) {
+      import: Effect.fn(function* ({ payload, query, request }) {
         const { workspaceId } = yield* CurrentWorkspace
+        if (Stream.isStream(payload)) {
+          return yield* csvImport(workspaceId, payload, query, request.headers["content-length"])
+        }
+        // a JSON body carries its options itself
+        const given = Object.keys(query)
+        if (given.length > 0) {
+          return yield* Effect.fail(
+            invalidQuery(
+              given.map((key) => ({
+                path: `query.${key}`,
+                message: "Expected no query with a JSON body (the query is the options of a text/csv import)"
+              }))
+            )
+          )
+        }
         if (payload.preview === true) {
           const { groups } = groupByIdentity(payload.leads.map(fromInput))
           return {
