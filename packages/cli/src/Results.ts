@@ -3,6 +3,7 @@
  * (`--limit`, `--cursor`); `--format jsonl|csv` exports every item of the run, streamed page
  * by page (100 items a request) to stdout, waiting on the pipe: memory stays flat.
  */
+import { stringify } from "csv-stringify/sync"
 import { Effect } from "effect"
 import { api } from "./Env.ts"
 import { Format, print, writeOut } from "./Output.ts"
@@ -21,11 +22,20 @@ const csvColumns = [
   "completedAt"
 ] as const
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break. */
-export const csvField = (value: unknown): string => {
-  const text = value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+/**
+ * Rows as CSV (RFC 4180, csv-stringify). Cells are Lead and vendor data, so any that begins with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return is prefixed with `'`: a spreadsheet opening the export shows it as
+ * text instead of running it as a formula (CSV injection; regression_a_csv_export_let_a_cell_run_as_a_formula).
+ */
+export const csvLines = (rows: ReadonlyArray<ReadonlyArray<unknown>>): string =>
+  stringify(
+    rows.map((row) =>
+      row.map((value) =>
+        value === null || value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
+      )
+    ),
+    { escape_formulas: true, record_delimiter: "unix" }
+  )
 
 interface ItemView {
   readonly id: string
@@ -40,22 +50,19 @@ interface ItemView {
   readonly timing: { readonly startedAt: string | null; readonly completedAt: string | null }
 }
 
-const csvRow = (item: ItemView) =>
-  [
-    item.id,
-    item.runId,
-    item.leadId,
-    item.listId,
-    item.status,
-    item.skippedReason,
-    item.error?.message ?? null,
-    item.attempts,
-    item.result,
-    item.timing.startedAt,
-    item.timing.completedAt
-  ]
-    .map(csvField)
-    .join(",")
+const csvRow = (item: ItemView): ReadonlyArray<unknown> => [
+  item.id,
+  item.runId,
+  item.leadId,
+  item.listId,
+  item.status,
+  item.skippedReason,
+  item.error?.message ?? null,
+  item.attempts,
+  item.result,
+  item.timing.startedAt,
+  item.timing.completedAt
+]
 
 export const results = Effect.fnUntraced(function* (
   runId: string,
@@ -71,7 +78,7 @@ export const results = Effect.fnUntraced(function* (
     )
     return yield* print(page)
   }
-  if (format === "csv") yield* writeOut(`${csvColumns.join(",")}\n`)
+  if (format === "csv") yield* writeOut(csvLines([csvColumns]))
   let cursor = query.cursor
   let exported = 0
   for (;;) {
@@ -83,9 +90,14 @@ export const results = Effect.fnUntraced(function* (
         >[0]["query"]
       })
     )
-    const lines = page.items.map((item) => (format === "csv" ? csvRow(item) : JSON.stringify(item)))
-    if (lines.length > 0) yield* writeOut(`${lines.join("\n")}\n`)
-    exported += lines.length
+    if (page.items.length > 0) {
+      yield* writeOut(
+        format === "csv"
+          ? csvLines(page.items.map(csvRow))
+          : `${page.items.map((item) => JSON.stringify(item)).join("\n")}\n`
+      )
+    }
+    exported += page.items.length
     if (!page.page.hasMore || page.page.nextCursor === null) break
     cursor = page.page.nextCursor
   }
