@@ -17,6 +17,7 @@ import itemResultsSameResult from "./migrations/0008_item_results_same_result.ts
 import eventIdsStored from "./migrations/0009_event_ids_stored.ts"
 import eventsWithoutStreamKey from "./migrations/0010_events_without_stream_key.ts"
 import runLeases from "./migrations/0011_run_leases.ts"
+import apiKeyAdded from "./migrations/0012_api_key_added.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -32,7 +33,8 @@ export const migrations = Migrator.fromRecord({
   "0008_item_results_same_result": itemResultsSameResult,
   "0009_event_ids_stored": eventIdsStored,
   "0010_events_without_stream_key": eventsWithoutStreamKey,
-  "0011_run_leases": runLeases
+  "0011_run_leases": runLeases,
+  "0012_api_key_added": apiKeyAdded
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -50,4 +52,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 11
+export const latestKnownMigration = 12

@@ -48,6 +48,13 @@ const sha256 = (secret: string) => createHash("sha256").update(secret).digest()
  */
 export const API_KEY_REVOKED_CHANNEL = "enrich_api_key_revoked"
 
+/**
+ * The channel a key that becomes valid notifies (empty payload), from a trigger on `api_keys` (migration
+ * 0012): inserted by the API or by SQL, or un-revoked. API processes then forget the unknown keys they
+ * remember (DECISIONS.md 50).
+ */
+export const API_KEY_ADDED_CHANNEL = "enrich_api_key_added"
+
 /** 256 random bits, base64url, with a readable prefix. */
 export const newApiKeySecret = () => `ek_${randomBytes(32).toString("base64url")}`
 

@@ -11,7 +11,11 @@ import { LeadsGroup } from "./groups/Leads.ts"
 import { ListsGroup } from "./groups/Lists.ts"
 import { SystemGroup } from "./groups/System.ts"
 
-export { AdminAuth, ApiKeyAuth, CurrentWorkspace } from "./Auth.ts"
+export { AdminAuth, ApiKeyAuth, CurrentWorkspace, MetricsAuth } from "./Auth.ts"
+
+/** Where the server serves the OpenAPI document and its reference page, besides the endpoints below. */
+export const OPENAPI_PATH = "/openapi.json"
+export const DOCS_PATH = "/docs"
 
 export class EnrichApi extends HttpApi.make("enrich")
   .add(SystemGroup)

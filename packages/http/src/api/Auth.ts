@@ -1,4 +1,4 @@
-/** Bearer security of the API: workspace API keys for /api, the operator token for /admin. */
+/** Bearer security of the API: workspace API keys for /api, the operator token for /admin, the metrics token. */
 import { Context } from "effect"
 import { HttpApiMiddleware, HttpApiSecurity } from "effect/http-api"
 import * as Errors from "./Errors.ts"
@@ -23,6 +23,14 @@ export class AdminAuth extends HttpApiMiddleware.Service<AdminAuth, { provides: 
   {
     requiredForClient: true,
     security: { bearer: HttpApiSecurity.bearer },
-    error: [Errors.Unauthorized, Errors.NotFound]
+    error: [Errors.Unauthorized, Errors.NotFound, Errors.RateLimited]
   }
 ) {}
+
+/**
+ * `/metrics` behind `ENRICH_METRICS_TOKEN` when it is set (`Authorization: Bearer <token>`), open
+ * otherwise. Not a security scheme of the document: the endpoint is open by default.
+ */
+export class MetricsAuth extends HttpApiMiddleware.Service<MetricsAuth>()("@enrich/http/MetricsAuth", {
+  error: [Errors.Unauthorized, Errors.RateLimited]
+}) {}

@@ -1,27 +1,37 @@
 /**
- * API keys this process has found valid, remembered for `ENRICH_API_KEY_CACHE_SECONDS` (default 60; 0
+ * API keys this process has looked up, remembered for `ENRICH_API_KEY_CACHE_SECONDS` (default 60; 0
  * turns it off), so a request costs no authentication statement while its key is remembered
- * (DECISIONS.md 36). Revocation still takes effect at once:
+ * (DECISIONS.md 36) — valid keys, and keys that do not exist (DECISIONS.md 50), so a client repeating
+ * a made-up key costs one statement, not one per request. Both stay exact:
  *
  * - a revocation notifies API_KEY_REVOKED_CHANNEL at its commit, and every API process listens on its own
  *   connection and forgets the key when the notification arrives (milliseconds);
+ * - a key that becomes valid (inserted, by the API or by SQL, or un-revoked) notifies API_KEY_ADDED_CHANNEL
+ *   at its commit (a trigger, migration 0012), and every API process forgets every unknown key it
+ *   remembers: a remembered "unknown" never outlives a key's creation;
  * - while that connection is down (and until it listens again) nothing is remembered: every request asks
  *   the database, as without the cache;
- * - a lookup that overlaps a revocation's notification is not remembered (a generation counter), so a
- *   request that read the key just before its revocation cannot make it outlive it.
+ * - a lookup that overlaps a notification is not remembered (a generation counter), so a request that
+ *   read the key just before its revocation or creation cannot make the old answer outlive it;
+ * - requests for a key being looked up wait for that lookup (begun since the last notification) instead
+ *   of each asking the database: a burst of one made-up key costs one statement.
  *
- * What is remembered is the key's id and workspace, by the SHA-256 of its secret, for at most MAX_ENTRIES
- * keys. An entry older than the TTL is looked up again, which also keeps `last_used_at` within about a
- * minute. A key revoked by SQL outside the API (no NOTIFY) is refused once its entry expires.
+ * What is remembered is, by the SHA-256 of the secret, the key's id and workspace for at most MAX_ENTRIES
+ * valid keys, and an expiry for at most MAX_UNKNOWN unknown ones (past that, the oldest go). An entry
+ * older than the TTL is looked up again, which also keeps `last_used_at` within about a minute. A key
+ * revoked by SQL outside the API (no NOTIFY) is refused once its entry expires.
  */
-import { Config, Context, Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
-import { PgClient } from "@effect/sql-pg"
-import * as Reactivity from "effect/reactivity/Reactivity"
+import { Config, Context, Deferred, Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
+import { PgClient, PgConnection } from "@effect/sql-pg"
 import { createHash } from "node:crypto"
-import { API_KEY_REVOKED_CHANNEL, Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { API_KEY_ADDED_CHANNEL, API_KEY_REVOKED_CHANNEL, Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import { apiKeyLookups, Metrics } from "./Metrics.ts"
 
-/** At most this many keys are remembered per process. */
+/** At most this many valid keys are remembered per process. */
 const MAX_ENTRIES = 10_000
+
+/** At most this many unknown keys are remembered per process (about 150 bytes each). */
+const MAX_UNKNOWN = 10_000
 
 export interface AuthenticatedKey {
   readonly workspaceId: string
@@ -31,8 +41,10 @@ export interface AuthenticatedKey {
 export class ApiKeyCache extends Context.Service<
   ApiKeyCache,
   {
-    /** The key's workspace, from memory while it is fresh and revocations are heard, else from the database. */
+    /** The key's workspace, from memory while it is fresh and notifications are heard, else from the database. */
     readonly authenticate: (secret: string) => Effect.Effect<Option.Option<AuthenticatedKey>>
+    /** The key's workspace if this process remembers it valid now; never asks the database. */
+    readonly remembered: (secret: string) => Option.Option<AuthenticatedKey>
     /** Forgets a key in this process at once (its revocation through this process). */
     readonly forget: (keyId: string) => Effect.Effect<void>
   }
@@ -42,9 +54,16 @@ export class ApiKeyCache extends Context.Service<
     Effect.gen(function* () {
       const workspaces = yield* Workspaces
       const pg = yield* PgClient.PgClient
+      const metrics = yield* Metrics
       const ttlMs = (yield* Config.Number("ENRICH_API_KEY_CACHE_SECONDS").pipe(Config.withDefault(60))) * 1000
       const entries = new Map<string, { readonly key: AuthenticatedKey; readonly until: number }>()
-      // whether revocations are heard now; bumped by every revocation heard and every (re)connection
+      // digest → expiry; insertion order is expiry order (one TTL), so the first is the oldest
+      const unknown = new Map<string, number>()
+      const inflight = new Map<
+        string,
+        { readonly generation: number; readonly answer: Deferred.Deferred<Option.Option<AuthenticatedKey>> }
+      >()
+      // whether notifications are heard now; bumped by every notification heard and every (re)connection
       let listening = false
       let generation = 0
       const remember = (digest: string, key: AuthenticatedKey, now: number) => {
@@ -55,55 +74,119 @@ export class ApiKeyCache extends Context.Service<
         }
         entries.set(digest, { key, until: now + ttlMs })
       }
+      const rememberUnknown = (digest: string, now: number) => {
+        unknown.delete(digest)
+        if (unknown.size >= MAX_UNKNOWN) {
+          const oldest = unknown.keys().next()
+          if (!oldest.done) unknown.delete(oldest.value)
+        }
+        unknown.set(digest, now + ttlMs)
+      }
       const forgetKey = (keyId: string) => {
         generation++
         for (const [digest, entry] of entries) if (entry.key.keyId === keyId) entries.delete(digest)
       }
+      const keyAdded = () => {
+        generation++
+        unknown.clear()
+      }
 
       if (ttlMs > 0) {
-        // on a connection of its own, not one of the pool's
+        const heard = Deferred.makeUnsafe<void>()
+        // on a connection of its own, not one of the pool's; both channels on it
         const listen = Effect.gen(function* () {
-          const own = yield* PgClient.makeClient(pg.config).pipe(Effect.provide(Reactivity.layer))
+          const own = yield* (yield* PgConnection.make(pg.config)).pin
           const revoked = yield* own.listen(API_KEY_REVOKED_CHANNEL)
+          const added = yield* own.listen(API_KEY_ADDED_CHANNEL)
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => {
               listening = false
               generation++
               entries.clear()
+              unknown.clear()
             })
           )
           listening = true
           generation++
-          for (;;) {
-            for (const notification of yield* Queue.takeAll(revoked)) forgetKey(notification.payload)
-          }
+          Deferred.doneUnsafe(heard, Effect.void)
+          const loop = <A>(queue: Queue.Dequeue<A, unknown>, onNotification: (notification: A) => void) =>
+            Effect.forever(
+              Effect.flatMap(Queue.takeAll(queue), (all) => Effect.sync(() => all.forEach(onNotification)))
+            )
+          return yield* Effect.raceFirst(
+            loop(revoked, (n) => forgetKey(n.payload)),
+            loop(added, keyAdded)
+          )
         }).pipe(Effect.scoped)
         yield* listen.pipe(
-          Effect.tapCause((cause) => Effect.logWarning("listening for API key revocations failed; retrying", cause)),
+          Effect.tapCause((cause) => Effect.logWarning("listening for API key changes failed; retrying", cause)),
           Effect.retry(Schedule.spaced(Duration.seconds(1))),
           Effect.forkScoped
         )
+        // the server opens once this process hears key changes (it remembers nothing until then), unless
+        // that takes long: then it opens without, and remembers from when it does
+        yield* Deferred.await(heard).pipe(Effect.timeout("5 seconds"), Effect.ignore)
       }
+
+      const digestOf = (secret: string) => createHash("sha256").update(secret).digest("base64")
+
+      const lookup = (secret: string) =>
+        workspaces
+          .authenticate(secret)
+          .pipe(
+            Effect.tap((found) =>
+              Effect.sync(() => metrics.count(Option.isSome(found) ? apiKeyLookups.found : apiKeyLookups.unknown))
+            )
+          )
 
       const authenticate = (secret: string) =>
         Effect.suspend(() => {
-          if (ttlMs <= 0) return workspaces.authenticate(secret)
-          const digest = createHash("sha256").update(secret).digest("base64")
+          if (ttlMs <= 0) return lookup(secret)
+          const digest = digestOf(secret)
           const now = Date.now()
-          const entry = listening ? entries.get(digest) : undefined
-          if (entry !== undefined && entry.until > now) return Effect.succeed(Option.some(entry.key))
+          if (listening) {
+            const entry = entries.get(digest)
+            if (entry !== undefined && entry.until > now) return Effect.succeedSome(entry.key)
+            const until = unknown.get(digest)
+            if (until !== undefined && until > now) return Effect.succeedNone
+          }
           const before = generation
-          return workspaces.authenticate(secret).pipe(
+          // a key already being looked up waits for that answer, unless a notification came since it began
+          const pending = listening ? inflight.get(digest) : undefined
+          if (pending !== undefined && pending.generation === before) return Deferred.await(pending.answer)
+          const answer = Deferred.makeUnsafe<Option.Option<AuthenticatedKey>>()
+          if (listening) inflight.set(digest, { generation: before, answer })
+          return lookup(secret).pipe(
             Effect.tap((found) =>
               Effect.sync(() => {
-                if (Option.isNone(found)) entries.delete(digest)
-                else if (listening && generation === before) remember(digest, found.value, now)
+                const current = listening && generation === before
+                if (Option.isNone(found)) {
+                  entries.delete(digest)
+                  if (current) rememberUnknown(digest, now)
+                } else {
+                  unknown.delete(digest)
+                  if (current) remember(digest, found.value, now)
+                }
               })
-            )
+            ),
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                if (inflight.get(digest)?.answer === answer) inflight.delete(digest)
+                Deferred.doneUnsafe(answer, exit)
+              })
+            ),
+            // one statement: it ends even when the request that began it is gone, for those waiting on it
+            Effect.uninterruptible
           )
         })
 
-      return ApiKeyCache.of({ authenticate, forget: (keyId) => Effect.sync(() => forgetKey(keyId)) })
+      const remembered = (secret: string): Option.Option<AuthenticatedKey> => {
+        if (ttlMs <= 0 || !listening) return Option.none()
+        const entry = entries.get(digestOf(secret))
+        return entry !== undefined && entry.until > Date.now() ? Option.some(entry.key) : Option.none()
+      }
+
+      return ApiKeyCache.of({ authenticate, remembered, forget: (keyId) => Effect.sync(() => forgetKey(keyId)) })
     })
   )
 }

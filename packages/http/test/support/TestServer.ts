@@ -19,15 +19,18 @@ export const ADMIN_TOKEN = "test-admin-token"
 
 export class TestServer extends Context.Service<TestServer, TestClient>()("@enrich/http/test/TestServer") {}
 
-/** Test configuration: the admin token, and no rate limit unless a test asks for one. */
+/** Test configuration: the admin token, and no rate limit (per key or per address) unless a test asks for one. */
 export const testConfig = (env: Record<string, string> = {}) =>
   Layer.provide(
     ConfigProvider.layer(
       ConfigProvider.fromEnv({
-        env: { ...process.env, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN, ENRICH_RATE_LIMIT: "0", ...env } as Record<
-          string,
-          string
-        >
+        env: {
+          ...process.env,
+          ENRICH_ADMIN_TOKEN: ADMIN_TOKEN,
+          ENRICH_RATE_LIMIT: "0",
+          ENRICH_UNAUTHENTICATED_RATE_LIMIT: "0",
+          ...env
+        } as Record<string, string>
       })
     )
   )

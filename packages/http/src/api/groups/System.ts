@@ -1,6 +1,7 @@
 /** Health, readiness and Prometheus metrics. */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
+import { MetricsAuth } from "../Auth.ts"
 import * as S from "../Schemas.ts"
 
 export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true }).add(
@@ -8,5 +9,5 @@ export class SystemGroup extends HttpApiGroup.make("system", { topLevel: true })
   HttpApiEndpoint.get("readyz", "/readyz", { success: [S.Ready, S.NotReady.pipe(HttpApiSchema.status(503))] }),
   HttpApiEndpoint.get("metrics", "/metrics", {
     success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4" }))
-  })
+  }).middleware(MetricsAuth)
 ) {}
