@@ -12,6 +12,7 @@ import { ConfiguredCatalogLive } from "@enrich/adapters/providers/CatalogConfig"
 import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
 import { eventually } from "@enrich/http/testing/HttpTestClient"
 import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
+import { dispatchAll } from "./support/Failures.ts"
 import { fullApp } from "./support/FullApp.ts"
 
 const App = fullApp({
@@ -47,20 +48,7 @@ layer(App, { timeout: 60_000, excludeTestServices: true })("Run watchdog in the 
           body: { leads: ["a@corp.example", "b@corp.example"].map((email) => ({ type: "person", email })) }
         })
       )
-      const dispatched = yield* Effect.flatMap(DispatchRun, (dispatchRun) =>
-        dispatchRun.dispatch(workspaceId, {
-          enrichmentId: "email_validation",
-          scope: { type: "list", listId: "all" },
-          mode: "persisted",
-          input: {},
-          output: undefined,
-          writePolicy: "overwrite",
-          displayRequest: undefined,
-          idempotencyKey: undefined
-        })
-      ).pipe(Effect.provide(LostHandOver), Effect.orDie)
-      assert.strictEqual(dispatched._tag, "Accepted")
-      const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+      const runId = yield* dispatchAll(workspaceId, "email_validation").pipe(Effect.provide(LostHandOver))
       // a client follows the run live; the stream must end when the run is settled
       const stream = fetch(`${api.baseUrl}/api/enrichment/${runId}/events`, {
         headers: { authorization: `Bearer ${key}`, accept: "text/event-stream" }
