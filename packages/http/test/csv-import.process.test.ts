@@ -17,68 +17,17 @@
  * rows kept.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
-import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
-import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
+import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
-import { eventually, makeClient } from "./support/HttpTestClient.ts"
+import { startApiProcess } from "./support/ApiProcess.ts"
 import { ADMIN_TOKEN } from "./support/TestServer.ts"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-
-/** The API process, stopped (SIGTERM, then SIGKILL) with the scope. */
-const apiProcess = Effect.acquireRelease(
-  Effect.gen(function* () {
-    const { url } = yield* DatabaseUrl
-    const port = yield* Effect.promise(freePort)
-    const child = spawn(process.execPath, ["packages/http/src/bin/http.ts"], {
-      cwd: root,
-      env: {
-        ...process.env,
-        DATABASE_URL: Redacted.value(url),
-        ENRICH_ADMIN_TOKEN: ADMIN_TOKEN,
-        PORT: String(port),
-        ENRICH_RATE_LIMIT: "0",
-        ENRICH_LOG_LEVEL: "Warn",
-        ENRICH_LOG_FORMAT: "json",
-        // a JS heap of 128 MiB at most: a process that kept what it read (bodies, rows, Leads) dies of it
-        NODE_OPTIONS: "--max-old-space-size=128"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    const collect = (d: unknown) => {
-      output += String(d)
-    }
-    child.stdout?.on("data", collect)
-    child.stderr?.on("data", collect)
-    const client = makeClient(`http://127.0.0.1:${port}`)
-    yield* Effect.promise(() =>
-      eventually(
-        async () => ((await client.get("/readyz").catch(() => undefined))?.status === 200 ? true : undefined),
-        60_000
-      )
-    ).pipe(Effect.tapCause(() => Effect.sync(() => console.log(output))))
-    return { child, client }
-  }),
-  ({ child }) => Effect.promise(() => stop(child))
-)
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    const force = setTimeout(() => child.kill("SIGKILL"), 15_000)
-    child.once("exit", () => {
-      clearTimeout(force)
-      resolve()
-    })
-    child.kill("SIGTERM")
-  })
+/** The API process; a JS heap of 128 MiB at most: a process that kept what it read (bodies, rows, Leads) dies of it. */
+const apiProcess = startApiProcess({ ENRICH_RATE_LIMIT: "0", NODE_OPTIONS: "--max-old-space-size=128" })
 
 /** The resident set of a process now, in MiB (Linux). */
 const rssMiB = (pid: number) => {

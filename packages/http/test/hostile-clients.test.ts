@@ -18,73 +18,20 @@
  * Each test prints its figures (console.log) so they can be quoted.
  */
 import { assert, layer } from "@effect/vitest"
-import { type Duration, Effect, Layer, Redacted } from "effect"
+import { type Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { type ChildProcess, spawn } from "node:child_process"
 import { readFile } from "node:fs/promises"
 import http from "node:http"
 import net from "node:net"
-import { fileURLToPath } from "node:url"
-import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
-import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
+import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { eventually } from "./support/HttpTestClient.ts"
+import { type ApiProcess, startApiProcess } from "./support/ApiProcess.ts"
 import { ADMIN_TOKEN } from "./support/TestServer.ts"
 
-const root = fileURLToPath(new URL("../../..", import.meta.url))
-
-interface ApiProcess {
-  readonly child: ChildProcess
-  readonly port: number
-  readonly output: () => string
-}
-
-/** The API entry point as a child process on the test database, ready (`/readyz` 200); stopped with the scope. */
-const apiProcess = (env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function* () {
-      const { url } = yield* DatabaseUrl
-      const port = yield* Effect.promise(freePort)
-      const child = spawn(process.execPath, ["packages/http/src/bin/http.ts"], {
-        cwd: root,
-        env: {
-          ...process.env,
-          DATABASE_URL: Redacted.value(url),
-          PORT: String(port),
-          ENRICH_ADMIN_TOKEN: ADMIN_TOKEN,
-          ENRICH_LOG_FORMAT: "json",
-          ENRICH_LOG_LEVEL: "Warn",
-          ...env
-        },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      child.stdout?.on("data", (d) => {
-        output += d
-      })
-      child.stderr?.on("data", (d) => {
-        output += d
-      })
-      const api: ApiProcess = { child, port, output: () => output }
-      yield* Effect.promise(() =>
-        eventually(async () => {
-          if (child.exitCode !== null) throw new Error(`the API process exited (${child.exitCode}): ${output}`)
-          return (await send(api, "GET", "/readyz").catch(() => undefined))?.status === 200 ? true : undefined
-        }, 60_000)
-      ).pipe(Effect.tapCause(() => Effect.sync(() => console.log(output))))
-      return api
-    }),
-    (api) =>
-      Effect.promise(
-        () =>
-          new Promise<void>((resolve) => {
-            if (api.child.exitCode !== null || api.child.signalCode !== null) return resolve()
-            api.child.once("exit", () => resolve())
-            api.child.kill("SIGTERM")
-          })
-      )
-  )
+/** The API entry point as a child process on the test database, ready; stopped with the scope. */
+const apiProcess = (env: Record<string, string>) => startApiProcess(env)
 
 interface Answer {
   readonly status: number
