@@ -8,6 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Result } from "effect"
 import { readFileSync } from "node:fs"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { fakeVendor, type VendorReply, type VendorRequest } from "@enrich/adapters/testing/FakeVendor"
 import { scaled } from "@enrich/adapters/testing/TestScale"
@@ -268,18 +269,27 @@ describe("HTTP provider (integration, real local vendor)", () => {
           })
         )
         const n = scaled(60)
+        // the vendor runs in the test process: a stall of the process (a loaded CI machine) delays the
+        // vendor's clock readings and bunches arrivals that left the client in time. A token bucket lets
+        // at most rps × (1 s + stall) + burst arrive in any 1 s the vendor measures, so the bound takes
+        // the stall measured during this test (seen: 27 of 23 with the whole suite on 2 cores, a fixed
+        // 150 ms allowance was not enough)
+        const stalls = monitorEventLoopDelay({ resolution: 10 })
+        stalls.enable()
         const results = yield* runAll(
           entry,
           Array.from({ length: n }, (_, i) => person(`r${i}@corp.example`)),
           {},
           64
-        )
+        ).pipe(Effect.ensuring(Effect.sync(() => stalls.disable())))
         for (const r of results) assert.isTrue(Result.isSuccess(r.result))
         const busiest = vendor.busiestWindow(1_000)
-        // the vendor runs in the test process: a stall of the process (a loaded CI machine) delays the
-        // vendor's clock readings and bunches arrivals that left the client in time; up to 150 ms of stall
-        // is allowed for (seen: 26 of 23 with the whole suite running on 2 cores)
-        assert.isAtMost(busiest, rps + burst + Math.ceil(rps * 0.15), `busiest 1 s window: ${busiest}`)
+        const stallMs = Math.max(50, stalls.max / 1e6)
+        assert.isAtMost(
+          busiest,
+          rps + burst + Math.ceil((rps * stallMs) / 1_000),
+          `busiest 1 s window: ${busiest} (longest stall ${stallMs.toFixed(0)} ms)`
+        )
         assert.isAtLeast(busiest, rps / 2, "and the calls did go at about the limit")
       }),
     scaled(60_000)
