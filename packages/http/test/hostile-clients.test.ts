@@ -20,93 +20,17 @@
 import { assert, layer } from "@effect/vitest"
 import { type Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { readFile } from "node:fs/promises"
 import http from "node:http"
 import net from "node:net"
 import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { eventually } from "./support/HttpTestClient.ts"
-import { type ApiProcess, startApiProcess } from "./support/ApiProcess.ts"
-import { ADMIN_TOKEN } from "./support/TestServer.ts"
+import { startApiProcess } from "./support/ApiProcess.ts"
+import { type Answer, counter, inParallel, mb, metricsOf, rss, send, workspaceKey } from "./support/RawHttp.ts"
 
 /** The API entry point as a child process on the test database, ready; stopped with the scope. */
 const apiProcess = (env: Record<string, string>) => startApiProcess(env)
-
-interface Answer {
-  readonly status: number
-  readonly headers: http.IncomingHttpHeaders
-  readonly body: string
-}
-
-/** One request over node:http (an agent of the caller's, or a connection of its own), from `localAddress`. */
-const send = (
-  api: ApiProcess,
-  method: string,
-  path: string,
-  options: {
-    readonly key?: string
-    readonly agent?: http.Agent
-    readonly localAddress?: string
-    readonly body?: unknown
-  } = {}
-) =>
-  new Promise<Answer>((resolve, reject) => {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
-    const request = http.request(
-      {
-        host: "127.0.0.1",
-        port: api.port,
-        method,
-        path,
-        agent: options.agent ?? false,
-        ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
-        headers: {
-          ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
-          ...(payload === undefined ? {} : { "content-type": "application/json" })
-        }
-      },
-      (response) => {
-        let body = ""
-        response.setEncoding("utf8")
-        response.on("data", (chunk) => {
-          body += chunk
-        })
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }))
-      }
-    )
-    request.on("error", reject)
-    request.end(payload)
-  })
-
-/** Runs `count` calls of `f(i)`, `concurrency` at a time; `every(i)` after each. */
-const inParallel = async (
-  count: number,
-  concurrency: number,
-  f: (i: number) => Promise<void>,
-  every: (done: number) => Promise<void> = async () => {}
-) => {
-  let next = 0
-  let done = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        await f(next++)
-        await every(++done)
-      }
-    })
-  )
-}
-
-const rss = async (api: ApiProcess) => {
-  const status = await readFile(`/proc/${api.child.pid}/status`, "utf8")
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
-}
-
-const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
-
-const metricsOf = (api: ApiProcess) =>
-  Effect.promise(() => send(api, "GET", "/metrics")).pipe(Effect.map((r) => r.body))
 
 /** The series of an exposition, without their values. */
 const seriesOf = (text: string) =>
@@ -116,11 +40,6 @@ const seriesOf = (text: string) =>
       .filter((line) => line !== "" && !line.startsWith("#"))
       .map((line) => line.slice(0, line.lastIndexOf(" ")))
   )
-
-const counter = (text: string, series: string) => {
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `))
-  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1))
-}
 
 /**
  * Committed transactions of the test database. Sessions report their statistics lazily (within 10 s of
@@ -133,17 +52,6 @@ const committed = (settle: Duration.Input) =>
     const rows = yield* sql<{ n: string }>`SELECT xact_commit::text AS n FROM pg_stat_database
       WHERE datname = current_database()`
     return Number(rows[0]?.n ?? 0)
-  })
-
-const workspaceKey = (api: ApiProcess, localAddress?: string) =>
-  Effect.promise(async () => {
-    const created = await send(api, "POST", "/admin/workspaces", {
-      key: ADMIN_TOKEN,
-      body: { name: "Hostile", credits: 0 },
-      ...(localAddress === undefined ? {} : { localAddress })
-    })
-    assert.strictEqual(created.status, 201, created.body)
-    return JSON.parse(created.body).apiKey as string
   })
 
 const Live = DatabaseLive.pipe(Layer.provideMerge(TestDatabaseUrl))

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { textArray } from "./TextArray.ts"
 
 const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 
@@ -132,6 +133,11 @@ export class RunReadModel extends Context.Service<
       workspaceId: string,
       runId: string
     ) => Effect.Effect<Option.Option<{ readonly run: RunView; readonly position: number }>>
+    /**
+     * The position (run stream version) of each of these runs, in one statement: how live streams
+     * learn which runs moved without reading every run (runs with no stream are left out).
+     */
+    readonly positions: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, number>>
     /** Runs newest first, by status, enrichment and creation time. */
     readonly listRuns: (
       workspaceId: string,
@@ -219,6 +225,14 @@ export class RunReadModel extends Context.Service<
         return Option.map(Option.fromNullishOr(rows[0]), (row) => ({ run: toRunView(row), position: row.position }))
       }, Effect.orDie)
 
+      const positions = Effect.fn("RunReadModel.positions")(function* (runIds: ReadonlyArray<string>) {
+        if (runIds.length === 0) return new Map<string, number>()
+        const rows = yield* sql<{ stream_id: string; version: number }>`
+          SELECT stream_id, version FROM event_streams
+          WHERE stream_id = ANY(${textArray(runIds.map((id) => `run-${id}`))}::text[])`
+        return new Map(rows.map((row) => [row.stream_id.slice("run-".length), Number(row.version)]))
+      }, Effect.orDie)
+
       const listRuns = Effect.fn("RunReadModel.listRuns")(function* (
         workspaceId: string,
         query: {
@@ -242,7 +256,7 @@ export class RunReadModel extends Context.Service<
         return { runs, hasMore, nextCursor: hasMore ? runs[runs.length - 1]!.id : null }
       }, Effect.orDie)
 
-      return RunReadModel.of({ getRun, getRunOfAnyWorkspace, getSnapshot, listRuns, listItems })
+      return RunReadModel.of({ getRun, getRunOfAnyWorkspace, getSnapshot, positions, listRuns, listItems })
     })
   )
 }

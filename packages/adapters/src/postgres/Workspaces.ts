@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { textArray } from "./TextArray.ts"
 import { createHash, randomBytes } from "node:crypto"
 import { uuidv7 } from "../Ids.ts"
 import { CreditLedger, type CreditBalance } from "@enrich/domain/ports/CreditLedger"
@@ -74,6 +75,8 @@ export class Workspaces extends Context.Service<
     readonly createApiKey: (
       workspaceId: string
     ) => Effect.Effect<Option.Option<{ readonly id: string; readonly apiKey: string }>>
+    /** Which of these keys are still valid (not revoked), in one statement. */
+    readonly validKeys: (keyIds: ReadonlyArray<string>) => Effect.Effect<ReadonlySet<string>>
     /** Revokes a key at once; revoking a revoked key keeps its first `revokedAt`. None when unknown. */
     readonly revokeApiKey: (keyId: string) => Effect.Effect<Option.Option<ApiKeySummary>>
     /**
@@ -159,6 +162,13 @@ export class Workspaces extends Context.Service<
         return rows.length === 0 ? Option.none() : Option.some({ id: keyId, apiKey: secret })
       }, Effect.orDie)
 
+      const validKeys = Effect.fn("Workspaces.validKeys")(function* (keyIds: ReadonlyArray<string>) {
+        if (keyIds.length === 0) return new Set<string>()
+        const rows = yield* sql<{ id: string }>`
+          SELECT id FROM api_keys WHERE id = ANY(${textArray(keyIds)}::text[]) AND revoked_at IS NULL`
+        return new Set(rows.map((row) => row.id))
+      }, Effect.orDie)
+
       const revokeApiKey = Effect.fn("Workspaces.revokeApiKey")(function* (keyId: string) {
         // API processes that remember the key forget it when this commits (API_KEY_REVOKED_CHANNEL)
         const rows = yield* sql<ApiKeyRow>`
@@ -184,7 +194,15 @@ export class Workspaces extends Context.Service<
         Effect.catchTag("SqlError", Effect.die)
       )
 
-      return Workspaces.of({ create, authenticate, listApiKeys, createApiKey, revokeApiKey, moveCredits })
+      return Workspaces.of({
+        create,
+        authenticate,
+        listApiKeys,
+        createApiKey,
+        validKeys,
+        revokeApiKey,
+        moveCredits
+      })
     })
   )
 }

@@ -38,9 +38,12 @@ export const InsufficientCredits = Schema.Struct({
   balance: Schema.Int
 }).pipe(HttpApiSchema.status(402))
 export const NotFound = Schema.Struct({ code: Schema.Literal("NOT_FOUND"), ...base }).pipe(HttpApiSchema.status(404))
-/** 429, with a `Retry-After` header (seconds) and the same number in `retryAfter`. */
+/**
+ * 429, with a `Retry-After` header (seconds) and the same number in `retryAfter`: too many requests
+ * (`RATE_LIMITED`), or too many open event streams for this API key (`TOO_MANY_STREAMS`).
+ */
 export const RateLimited = Schema.Struct({
-  code: Schema.Literal("RATE_LIMITED"),
+  code: Schema.Literals(["RATE_LIMITED", "TOO_MANY_STREAMS"]),
   ...base,
   retryAfter: Schema.Int
 }).pipe(HttpApiSchema.status(429))
@@ -64,6 +67,12 @@ export const PayloadTooLarge = Schema.Struct({ code: Schema.Literal("PAYLOAD_TOO
 export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
   HttpApiSchema.status(422)
 )
+/** 503, with a `Retry-After` header: this process serves as many event streams as it may (`SERVER_BUSY`). */
+export const ServiceUnavailable = Schema.Struct({
+  code: Schema.Literal("SERVER_BUSY"),
+  ...base,
+  retryAfter: Schema.Int
+}).pipe(HttpApiSchema.status(503))
 export const DispatchFailed = Schema.Struct({
   code: Schema.Literal("DISPATCH_FAILED"),
   ...base,

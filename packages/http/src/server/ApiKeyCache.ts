@@ -21,7 +21,7 @@
  * older than the TTL is looked up again, which also keeps `last_used_at` within about a minute. A key
  * revoked by SQL outside the API (no NOTIFY) is refused once its entry expires.
  */
-import { Config, Context, Deferred, Duration, Effect, Layer, Option, Queue, Schedule } from "effect"
+import { Config, Context, Deferred, Duration, Effect, Layer, Option, Queue, Schedule, Scope } from "effect"
 import { PgClient, PgConnection } from "@effect/sql-pg"
 import { createHash } from "node:crypto"
 import { API_KEY_ADDED_CHANNEL, API_KEY_REVOKED_CHANNEL, Workspaces } from "@enrich/adapters/postgres/Workspaces"
@@ -47,6 +47,11 @@ export class ApiKeyCache extends Context.Service<
     readonly remembered: (secret: string) => Option.Option<AuthenticatedKey>
     /** Forgets a key in this process at once (its revocation through this process). */
     readonly forget: (keyId: string) => Effect.Effect<void>
+    /**
+     * Calls `listener` with the id of every key revoked from now on, as this process hears of it
+     * (its own revocations and those notified), until the scope closes.
+     */
+    readonly onRevoked: (listener: (keyId: string) => void) => Effect.Effect<void, never, Scope.Scope>
   }
 >()("@enrich/http/ApiKeyCache") {
   static readonly layer = Layer.effect(
@@ -82,9 +87,11 @@ export class ApiKeyCache extends Context.Service<
         }
         unknown.set(digest, now + ttlMs)
       }
+      const revokedListeners = new Set<(keyId: string) => void>()
       const forgetKey = (keyId: string) => {
         generation++
         for (const [digest, entry] of entries) if (entry.key.keyId === keyId) entries.delete(digest)
+        for (const listener of revokedListeners) listener(keyId)
       }
       const keyAdded = () => {
         generation++
@@ -186,7 +193,18 @@ export class ApiKeyCache extends Context.Service<
         return entry !== undefined && entry.until > Date.now() ? Option.some(entry.key) : Option.none()
       }
 
-      return ApiKeyCache.of({ authenticate, remembered, forget: (keyId) => Effect.sync(() => forgetKey(keyId)) })
+      const onRevoked = (listener: (keyId: string) => void) =>
+        Effect.acquireRelease(
+          Effect.sync(() => revokedListeners.add(listener)),
+          () => Effect.sync(() => revokedListeners.delete(listener))
+        ).pipe(Effect.asVoid)
+
+      return ApiKeyCache.of({
+        authenticate,
+        remembered,
+        forget: (keyId) => Effect.sync(() => forgetKey(keyId)),
+        onRevoked
+      })
     })
   )
 }

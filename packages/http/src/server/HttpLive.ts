@@ -15,6 +15,7 @@ import { AdminAuthLive, ApiKeyAuthLive, MetricsAuthLive } from "./Auth.ts"
 import { NoQueryLive } from "./NoQuery.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
 import { HandlersLive } from "./Handlers.ts"
+import { LiveRuns } from "./LiveRuns.ts"
 import { Metrics } from "./Metrics.ts"
 import { RateLimiter, UnauthenticatedLimiter } from "./RateLimit.ts"
 import { serves } from "./Routes.ts"
@@ -22,8 +23,9 @@ import { serves } from "./Routes.ts"
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(EnrichApi, { openapiPath: OPENAPI_PATH }).pipe(
     Layer.provide(HandlersLive),
-    Layer.provide([ApiKeyAuthLive, AdminAuthLive, MetricsAuthLive, NoQueryLive]),
-    // one cache for authentication and for the revocations made through this process
+    Layer.provide([ApiKeyAuthLive, AdminAuthLive, MetricsAuthLive, NoQueryLive, LiveRuns.layer]),
+    // one cache for authentication, for the revocations made through this process and for the streams
+    // those revocations end
     Layer.provide(ApiKeyCache.layer)
   ),
   HttpApiScalar.layer(EnrichApi, { path: DOCS_PATH })

@@ -75,6 +75,8 @@ export class Metrics extends Context.Service<
     }) => void
     /** Adds `amount` (default 1) to a counter of this registry. */
     readonly count: (counter: Metric.Counter<number>, amount?: number) => void
+    /** Sets a gauge of this registry. */
+    readonly gauge: (gauge: Metric.Gauge<number>, value: number) => void
     readonly render: Effect.Effect<string>
   }
 >()("@enrich/http/Metrics") {
@@ -146,6 +148,7 @@ export class Metrics extends Context.Service<
       return Metrics.of({
         recordRequest,
         count: (counter, amount = 1) => counter.updateUnsafe(amount, context),
+        gauge: (gauge, value) => gauge.updateUnsafe(value, context),
         render
       })
     })

@@ -10,13 +10,15 @@ export interface SseEvent {
  * Opens an SSE stream (resuming after `lastEventId` when given). `next()` resolves with the next event,
  * `undefined` once the server has ended the response, and fails when neither happens within `timeoutMs`
  * (a stream that never ends fails the test instead of hanging it); `rest()` reads every event until the end.
+ * A refused stream (not 200) has its JSON error body in `error`, and no events.
  */
 export const openEvents = async (url: string, key: string, lastEventId?: string) => {
   const controller = new AbortController()
   const headers: Record<string, string> = { authorization: `Bearer ${key}`, accept: "text/event-stream" }
   if (lastEventId !== undefined) headers["last-event-id"] = lastEventId
   const response = await fetch(url, { headers, signal: controller.signal })
-  const reader = response.body!.getReader()
+  const error: any = response.status === 200 ? undefined : await response.json()
+  const reader = error === undefined ? response.body!.getReader() : undefined
   const decoder = new TextDecoder()
   let buffer = ""
   const read = async (): Promise<SseEvent | undefined> => {
@@ -33,6 +35,7 @@ export const openEvents = async (url: string, key: string, lastEventId?: string)
         if (!fields.has("data")) continue
         return { id: fields.get("id"), event: fields.get("event"), data: JSON.parse(fields.get("data")!) }
       }
+      if (reader === undefined) return undefined
       const chunk = await reader.read()
       if (chunk.done) return undefined
       buffer += decoder.decode(chunk.value, { stream: true })
@@ -53,5 +56,15 @@ export const openEvents = async (url: string, key: string, lastEventId?: string)
     for (let event = await next(); event !== undefined; event = await next()) events.push(event)
     return events
   }
-  return { status: response.status, contentType: response.headers.get("content-type"), next, rest }
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    /** The answer's header `name`. */
+    header: (name: string): string | null => response.headers.get(name),
+    error,
+    next,
+    rest,
+    /** Leaves the stream, as a client that goes away. */
+    close: () => controller.abort()
+  }
 }

@@ -49,7 +49,7 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
           data: Schema.fromJsonString(S.RunStatusBody)
         })
       }),
-      error: [Errors.BadRequest, Errors.NotFound]
+      error: [Errors.BadRequest, Errors.NotFound, Errors.RateLimited, Errors.ServiceUnavailable]
     }),
     HttpApiEndpoint.get("status", "/enrichment/:id", {
       params: { id: Id },

@@ -1,38 +1,39 @@
 /** Handlers of the enrichments group. */
-import { Effect, Option, Schedule, Stream } from "effect"
+import { Effect, Option, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { RunReadModel, type RunView } from "@enrich/adapters/postgres/RunReadModel"
+import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Catalog } from "@enrich/domain/ports/Catalog"
 import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
+import { LiveRuns, type StreamRefused } from "../LiveRuns.ts"
 import { notFound, planRejection } from "./common.ts"
 
-/**
- * A run's live progress: a snapshot whenever its history moves past the last
- * position sent (`id:` is the run stream's version, so `Last-Event-ID` resumes),
- * polled every 250 ms; the stream ends after the snapshot that carries `settledAt`.
- */
-const liveSnapshots = (poll: Effect.Effect<{ readonly run: RunView; readonly position: number }>, after: number) =>
-  Stream.suspend(() => {
-    let sent = after
-    return Stream.fromEffectSchedule(poll, Schedule.spaced("250 millis")).pipe(
-      // ends after the settled snapshot, also when the client had already seen it (then nothing is sent)
-      Stream.takeUntil((snapshot) => snapshot.run.timing.settledAt !== null),
-      Stream.filter((snapshot) => {
-        if (snapshot.position <= sent) return false
-        sent = snapshot.position
-        return true
-      }),
-      Stream.map((snapshot) => ({
-        id: String(snapshot.position),
-        event: "snapshot" as const,
-        data: { run: snapshot.run }
-      }))
-    )
-  })
+/** How long a client refused a stream is asked to wait. */
+const STREAM_RETRY_AFTER_SECONDS = 5
+
+/** 429 or 503 with `Retry-After`, as the contract declares them for the events endpoint. */
+const streamRefused = (refused: StreamRefused) =>
+  HttpServerResponse.jsonUnsafe(
+    refused.cap === "key"
+      ? apiError(
+          "TOO_MANY_STREAMS",
+          `This API key has ${refused.limit} event streams open, the most it may; close one or retry in ${STREAM_RETRY_AFTER_SECONDS} s`,
+          { retryAfter: STREAM_RETRY_AFTER_SECONDS }
+        )
+      : apiError(
+          "SERVER_BUSY",
+          `This server has ${refused.limit} event streams open, the most it may; retry in ${STREAM_RETRY_AFTER_SECONDS} s`,
+          { retryAfter: STREAM_RETRY_AFTER_SECONDS }
+        ),
+    {
+      status: refused.cap === "key" ? 429 : 503,
+      headers: { "retry-after": String(STREAM_RETRY_AFTER_SECONDS) }
+    }
+  )
 
 export const EnrichmentsHandlers = HttpApiBuilder.group(
   EnrichApi,
@@ -42,6 +43,7 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
     const dispatcher = yield* DispatchRun
     const canceller = yield* CancelRun
     const runs = yield* RunReadModel
+    const live = yield* LiveRuns
     return handlers.handleAll({
       catalog: Effect.fn(function* ({ query }) {
         if (query.id !== undefined) {
@@ -128,14 +130,25 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
           limit: query.limit ?? 50
         })
       }),
+      // a run's live progress: a snapshot whenever its history moves past the last position sent (`id:`
+      // is the run stream's version, so `Last-Event-ID` resumes), ending after the settled one (LiveRuns)
       events: Effect.fn(function* ({ headers, params }) {
-        const { workspaceId } = yield* CurrentWorkspace
-        const first = yield* runs.getSnapshot(workspaceId, params.id)
+        const key = yield* CurrentWorkspace
+        const first = yield* runs.getSnapshot(key.workspaceId, params.id)
         if (Option.isNone(first)) return yield* Effect.fail(notFound("Enrichment run"))
-        return liveSnapshots(
-          runs.getSnapshot(workspaceId, params.id).pipe(Effect.map(Option.getOrElse(() => first.value))),
-          headers["last-event-id"] ?? 0
+        const refused = yield* live.follow(key, first.value, headers["last-event-id"] ?? 0).pipe(
+          Effect.map((snapshots) =>
+            snapshots.pipe(
+              Stream.map((snapshot) => ({
+                id: String(snapshot.position),
+                event: "snapshot" as const,
+                data: { run: snapshot.run }
+              }))
+            )
+          ),
+          Effect.catchTag("StreamRefused", (refused) => Effect.succeed(streamRefused(refused)))
         )
+        return refused
       }),
       status: Effect.fn(function* ({ params }) {
         const { workspaceId } = yield* CurrentWorkspace
