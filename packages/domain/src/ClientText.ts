@@ -11,36 +11,59 @@ const message = "must be well-formed Unicode without NUL characters (U+0000)"
 /** Storable in PostgreSQL text and jsonb: well-formed UTF-16 (no lone surrogates) and no U+0000. */
 export const isStorable = (s: string): boolean => s.isWellFormed() && !s.includes("\u0000")
 
-/** The path of the first string (value or key) that is not storable, if any. */
-export const findUnstorable = (
+/**
+ * The deepest nesting of arrays and objects kept in stored JSON: a client's deeper JSON is refused, a
+ * vendor's is cut there (storableJson). PostgreSQL's jsonb reads deeper, but every walk of the value
+ * (ours, its) recurses, and no Lead attribute or input needs more.
+ */
+export const storableJsonMaxDepth = 64
+
+const tooDeep = `nests arrays and objects deeper than ${storableJsonMaxDepth} levels`
+
+/** The first problem of a client's JSON: a string (value or key) that is not storable, or nesting too deep. */
+const problemIn = (
   value: unknown,
-  path: ReadonlyArray<PropertyKey> = []
-): ReadonlyArray<PropertyKey> | undefined => {
-  if (typeof value === "string") return isStorable(value) ? undefined : path
+  path: ReadonlyArray<PropertyKey>,
+  depth: number
+): { readonly path: ReadonlyArray<PropertyKey>; readonly message: string } | undefined => {
+  if (typeof value === "string") return isStorable(value) ? undefined : { path, message }
+  if (value === null || typeof value !== "object") return undefined
+  if (depth >= storableJsonMaxDepth) return { path, message: tooDeep }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findUnstorable(value[i], [...path, i])
+      const found = problemIn(value[i], [...path, i], depth + 1)
       if (found !== undefined) return found
     }
     return undefined
   }
-  if (value !== null && typeof value === "object") {
-    for (const [key, inner] of Object.entries(value)) {
-      if (!isStorable(key)) return [...path, key]
-      const found = findUnstorable(inner, [...path, key])
-      if (found !== undefined) return found
-    }
+  for (const [key, inner] of Object.entries(value)) {
+    if (!isStorable(key)) return { path: [...path, key], message }
+    const found = problemIn(inner, [...path, key], depth + 1)
+    if (found !== undefined) return found
   }
   return undefined
 }
+
+/**
+ * The path of the first string (value or key) that is not storable, or of the first array or object
+ * nested past `storableJsonMaxDepth`, if any. Bounded by that depth, however deep `value` is.
+ */
+export const findUnstorable = (
+  value: unknown,
+  path: ReadonlyArray<PropertyKey> = []
+): ReadonlyArray<PropertyKey> | undefined => problemIn(value, path, 0)?.path
 
 export const isStorableText = Schema.makeFilter<string>((s) => (isStorable(s) ? undefined : message), {
   expected: "well-formed Unicode text without NUL characters"
 })
 
 export const isStorableJson = Schema.makeFilter<unknown>((value) => {
-  const path = findUnstorable(value)
-  return path === undefined ? undefined : path.length === 0 ? message : { path: [...path], issue: message }
+  const found = problemIn(value, [], 0)
+  return found === undefined
+    ? undefined
+    : found.path.length === 0
+      ? found.message
+      : { path: [...found.path], issue: found.message }
 })
 
 /** Any client string. */
@@ -83,8 +106,6 @@ export interface StorableJsonOptions {
   readonly maxBytes?: number | undefined
 }
 
-/** The deepest nesting kept; a deeper array or object becomes "[too deep]". */
-export const storableJsonMaxDepth = 64
 const defaultMaxStringChars = 10_000
 const defaultMaxBytes = 256 * 1024
 const excerptChars = 1_000

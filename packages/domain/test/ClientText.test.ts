@@ -1,6 +1,14 @@
 import { describe, expect, it, vi } from "vitest"
 import fc from "fast-check"
-import { findUnstorable, isStorable, storableJson, storableText } from "../src/ClientText.ts"
+import { Schema } from "effect"
+import {
+  findUnstorable,
+  isStorable,
+  JsonObject,
+  storableJson,
+  storableJsonMaxDepth,
+  storableText
+} from "../src/ClientText.ts"
 
 /** Any UTF-16 code unit, lone surrogates and U+0000 included, often the hostile ones. */
 const codeUnit = fc.oneof(
@@ -16,6 +24,24 @@ const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8")
 const emojiAt = (at: number) => `${"a".repeat(at)}\ud83d\ude00tail`
 
 describe("Storable text and JSON (unit)", () => {
+  it("regression_a_client_json_nested_100000_deep_overflowed_the_stack_and_answered_500", () => {
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    const value = { k: deep }
+    // the walk stops at the limit: the path of the first array past it, not a RangeError
+    const path = findUnstorable(value)
+    expect(path?.length).toBe(storableJsonMaxDepth)
+    expect(path?.[0]).toBe("k")
+    const decoded = Schema.decodeUnknownExit(JsonObject)(value)
+    expect(decoded._tag).toBe("Failure")
+    expect(String(decoded)).toMatch(/nests arrays and objects deeper than 64 levels/)
+    // as deep as allowed is accepted
+    let allowed: unknown = 1
+    for (let i = 0; i < storableJsonMaxDepth - 1; i++) allowed = [allowed]
+    expect(findUnstorable({ k: allowed })).toBeUndefined()
+    expect(Schema.decodeUnknownExit(JsonObject)({ k: allowed })._tag).toBe("Success")
+  })
+
   it("storable_text_removes_nul_and_replaces_lone_surrogates", () => {
     expect(storableText("a\u0000b")).toBe("ab")
     expect(storableText("x\ud83dy")).toBe("x\ufffdy")

@@ -218,6 +218,83 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
       })
     )
 
+    it.effect("regression_endpoints_without_a_body_schema_ignored_any_body", () =>
+      Effect.gen(function* () {
+        const { key, workspaceId } = yield* createWorkspace(5)
+        const document = expectOk(yield* use((a) => a.get("/openapi.json"))) as {
+          paths: Record<string, Record<string, { requestBody?: unknown }>>
+        }
+        const bodiless = Object.entries(document.paths).flatMap(([path, operations]) =>
+          Object.entries(operations)
+            .filter(([method, operation]) => method !== "get" && operation.requestBody === undefined)
+            .map(([method]) => ({ method: method.toUpperCase(), path }))
+        )
+        // cancel, create an API key, revoke one: every one the document says takes no body
+        assert.isAtLeast(bodiless.length, 3, JSON.stringify(bodiless))
+        for (const { method, path } of bodiless) {
+          const token = path.startsWith("/admin/") ? ADMIN_TOKEN : key
+          const concrete = path.replace("{id}", path.startsWith("/admin/workspaces/") ? workspaceId : "some-id")
+          for (const [raw, named] of [
+            ['{"scopes": ["read"], "name": "ci"}', "body.name"],
+            ["[1]", "body"],
+            ['"text"', "body"],
+            ["{not json", "body"]
+          ] as const) {
+            const before = yield* allTableCounts
+            const reply = yield* use((a) =>
+              a.post(concrete, { key: token, raw, headers: { "content-type": "application/json" } })
+            )
+            const where = `${method} ${path} ${raw} → ${JSON.stringify(reply.body)}`
+            assert.strictEqual(reply.status, 400, where)
+            assert.strictEqual(reply.body.code, "VALIDATION_FAILED", where)
+            const paths = reply.body.details.issues.map((i: { path: string }) => i.path)
+            assert.include(paths, named, where)
+            assert.include(reply.body.message, paths[0], where)
+            assert.deepStrictEqual(yield* allTableCounts, before, where)
+          }
+        }
+        // an empty body, whitespace, or {} still do what they always did
+        for (const raw of ["", " \n", "{}"]) {
+          const created = yield* use((a) =>
+            a.post(`/admin/workspaces/${workspaceId}/api-keys`, {
+              key: ADMIN_TOKEN,
+              ...(raw === "" ? {} : { raw })
+            })
+          )
+          assert.strictEqual(created.status, 201, `${JSON.stringify(raw)} → ${JSON.stringify(created.body)}`)
+        }
+        const keys = expectOk(
+          yield* use((a) => a.get(`/admin/workspaces/${workspaceId}/api-keys`, { key: ADMIN_TOKEN }))
+        )
+        assert.strictEqual(keys.apiKeys.length, 4, "the first key and the three just made; none by a refused request")
+      })
+    )
+
+    it.effect("a_body_that_is_not_json_or_of_another_content_type_is_refused_naming_where", () =>
+      Effect.gen(function* () {
+        const { key } = yield* createWorkspace(5)
+        const broken = yield* use((a) =>
+          a.post("/api/leads", { key, raw: '{"type": "person", "email": "a\\x41@corp.example"}' })
+        )
+        assert.strictEqual(broken.status, 400)
+        assert.strictEqual(broken.body.code, "VALIDATION_FAILED")
+        assert.strictEqual(broken.body.details.issues[0].path, "body")
+        assert.match(broken.body.message, /^Invalid request: body: .*JSON/, JSON.stringify(broken.body))
+        for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
+          const other = yield* use((a) =>
+            a.post("/api/leads", { key, raw: "type=person", headers: { "content-type": contentType } })
+          )
+          assert.strictEqual(other.status, 415, JSON.stringify(other.body))
+          assert.strictEqual(other.body.code, "UNSUPPORTED_MEDIA_TYPE")
+          assert.deepStrictEqual(
+            other.body.details.issues.map((i: { path: string }) => i.path),
+            ["headers.content-type"]
+          )
+          assert.include(other.body.message, contentType)
+        }
+      })
+    )
+
     it.effect("regression_dates_javascript_reads_but_postgresql_does_not_were_a_500", () =>
       Effect.gen(function* () {
         // year 0 (1 BC), past 9999 once in UTC, and offsets beyond PostgreSQL's ±15:59 reached SQL as given

@@ -1,9 +1,13 @@
 /**
  * Property: whatever a client sends to any endpoint, the answer is never a 5xx;
  * a 4xx is JSON with a `code`, and a 4xx writes nothing (no row count of any
- * table of the database moves, the engine's included); a 2xx may write. Bodies
+ * table of the database moves, the engine's included); a 2xx may write; a 400
+ * VALIDATION_FAILED names the path of each issue (`body.leads[0].email`). Bodies
  * are random JSON, mutations of valid bodies and hostile strings (NUL, lone
- * surrogates, long text, dates PostgreSQL cannot read), and CSV bodies (`text/csv`
+ * surrogates, any Unicode, text of 200,000 characters and past the 1 MiB limit,
+ * dates PostgreSQL cannot read), raw text to every write path (malformed escapes,
+ * truncations, bytes that are not UTF-8, 100,000-deep nesting, other content
+ * types), LeadFilters of any field, operator and value, and CSV bodies (`text/csv`
  * to the import: known headers over hostile cells, stray quotes, delimiters and
  * line breaks, random bytes); paths and queries are
  * random too. Every POST, PATCH and DELETE endpoint and every GET with a query
@@ -26,6 +30,8 @@ const hostile = fc.constantFrom(
   "x\udc00y",
   "x".repeat(5000),
   "💥",
+  "\u202e\u200b\ufeff",
+  "e\u0301\u0301\u0301",
   "null",
   "-1",
   "1e309",
@@ -33,11 +39,14 @@ const hostile = fc.constantFrom(
   "0000-01-01",
   "9999-12-31T23:00-05:00"
 )
+/** Extreme lengths, for bodies (a URL that long is cut off by Node before us): under the 1 MiB body limit, and over it (413). */
+const extreme = fc.constantFrom("é".repeat(200_000), "z".repeat(1_100_000), "💥".repeat(3000))
 /** Any UTF-16 code unit, so lone surrogates too (fast-check's "binary" unit only makes whole code points). */
 const utf16 = fc.string({ unit: fc.nat({ max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 8 })
 const text = fc.oneof(
   { arbitrary: fc.string(), weight: 1 },
   { arbitrary: fc.string({ unit: "binary" }), weight: 1 },
+  { arbitrary: fc.string({ unit: "grapheme-composite" }), weight: 1 },
   { arbitrary: utf16, weight: 2 },
   { arbitrary: hostile, weight: 3 }
 )
@@ -74,7 +83,7 @@ const setAt = (value: unknown, path: ReadonlyArray<string | number>, leaf: unkno
 /** A valid body with exactly one leaf made hostile, or one hostile key added to one of its objects. */
 const oneBadLeaf = (valid: Record<string, unknown>) =>
   fc
-    .tuple(fc.constantFrom(...pathsOf(valid)), fc.oneof(hostile, hostile, text, json), text, fc.boolean())
+    .tuple(fc.constantFrom(...pathsOf(valid)), fc.oneof(hostile, hostile, text, json, extreme), text, fc.boolean())
     .map(([path, leaf, key, addKey]) => {
       const target = path.reduce<any>((v, k) => v?.[k], valid)
       return addKey && target !== null && typeof target === "object" && !Array.isArray(target)
@@ -220,8 +229,94 @@ interface Request {
   readonly body?: unknown
   /** a CSV body (`text/csv`), instead of JSON */
   readonly csv?: string | Uint8Array
+  /** a body sent as is, with this content type: JSON text that does not parse, or not JSON at all */
+  readonly raw?: { readonly text: string | Uint8Array; readonly contentType: string }
   readonly admin?: boolean
 }
+
+/** `depth` arrays in one another around `inner`: deeper than any recursion of ours should go. */
+const nested = (depth: number, inner: string) => "[".repeat(depth) + inner + "]".repeat(depth)
+
+/**
+ * Bodies as text: malformed escapes, truncations, control characters, bytes that are not UTF-8, numbers
+ * past every range, duplicate keys, a BOM, deep nesting in a free-form field, and other content types.
+ */
+const rawBody = fc.oneof(
+  fc
+    .constantFrom(
+      '{"name": "\\x41"}',
+      '{"name": "\\u12"}',
+      '{"name": "\\uZZZZ"}',
+      '{"name": "\\ud800"}',
+      '{"name": "\\udc00\\ud800"}',
+      '{"name": "a\\',
+      '{"name": "\u0000"}',
+      '{"name": "tab\there"}',
+      '{"type": "person", "email": "a@corp.example",}',
+      '{"leads": [',
+      '{"leads": [{"type": "person"}]}}',
+      "[1, 2",
+      '"',
+      "\ufeff{}",
+      '{"name": 1e999999}',
+      '{"credits": 123456789012345678901234567890}',
+      '{"name": "a", "name": "b"}',
+      "{'name': 'single'}",
+      "NaN",
+      "undefined",
+      "{}{}",
+      `{"type": "person", "email": "a@corp.example", "attributes": {"k": ${nested(10_000, "1")}}}`,
+      `{"leads": [{"type": "person", "email": "a@corp.example", "attributes": {"k": ${nested(100_000, "")}}}]}`,
+      `{"enrichmentId": "email_validation", "scope": {"type": "list", "listId": "all"}, "input": ${nested(5_000, "{}")}}`
+    )
+    .map((text) => ({ text, contentType: "application/json" })),
+  fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({
+    text: Uint8Array.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, ...bytes, 0x22, 0x7d]),
+    contentType: "application/json"
+  })),
+  fc.constantFrom(
+    { text: "name=a&credits=1", contentType: "application/x-www-form-urlencoded" },
+    { text: '{"name": "a"}', contentType: "text/plain" },
+    { text: '{"name": "a"}', contentType: "application/json; charset=latin1" },
+    { text: "<xml/>", contentType: "application/xml" },
+    { text: '{"name": "a"}', contentType: "multipart/form-data; boundary=x" }
+  )
+)
+
+/** Every write path, each with a raw body. */
+const rawKinds: ReadonlyArray<fc.Arbitrary<Request>> = (
+  [
+    ["POST", "/api/leads"],
+    ["PATCH", "/api/leads"],
+    ["DELETE", "/api/leads"],
+    ["POST", "/api/lists"],
+    ["PATCH", "/api/lists"],
+    ["POST", "/api/lists/import"],
+    ["POST", "/api/enrichment"],
+    ["POST", "/api/credits/preview"],
+    ["POST", "/admin/workspaces"]
+  ] as const
+).map(([method, path]) =>
+  rawBody.map((raw) => ({ method, path, raw, ...(path.startsWith("/admin") ? { admin: true } : {}) }))
+)
+
+/** LeadFilter conditions: fields of every kind (and made-up ones), every operator (and made-up ones), any value. */
+const condition = fc.record(
+  {
+    field: fc.oneof(
+      fc.constantFrom("title", "email", "domain", "createdAt", "type", "attributes.k", "membership.attributes.score"),
+      text.map((t) => `attributes.${t}`),
+      text.map((t) => `membership.attributes.${t}`),
+      text
+    ),
+    op: fc.oneof(
+      fc.constantFrom("eq", "neq", "contains", "gt", "gte", "lt", "lte", "in", "exists", "not_exists"),
+      text
+    ),
+    value: fc.oneof(text, json, timestamps, fc.array(text, { maxLength: 3 }))
+  },
+  { requiredKeys: ["field", "op"] }
+)
 
 /** A plausible value nine times in ten, else any text. */
 const mostly = (plausible: fc.Arbitrary<string>) =>
@@ -288,6 +383,22 @@ const validDispatch = {
 /** Each kind of request is sampled on its own, so every endpoint gets its share. */
 const requestKinds: ReadonlyArray<fc.Arbitrary<Request>> = [
   shaped,
+  ...rawKinds,
+  fc
+    .record({
+      where: fc.array(condition, { maxLength: 3 }),
+      any: fc.array(condition, { maxLength: 2 }),
+      limit: fc.oneof(fc.integer(), text)
+    })
+    .map((filter) => ({
+      method: "POST" as const,
+      path: "/api/enrichment",
+      body: {
+        enrichmentId: "email_validation",
+        scope: { type: "filtered_list", listId: "all", filter },
+        mode: "preview"
+      }
+    })),
   oneBadLeaf(validImport).map((body) => ({ method: "POST" as const, path: "/api/lists/import", body })),
   oneBadLeaf(validDispatch).map((body) => ({ method: "POST" as const, path: "/api/enrichment", body })),
   oneBadLeaf({ name: "L", description: "d", leadType: "person", leadIds: [] }).map((body) => ({
@@ -543,17 +654,21 @@ const send = async (baseUrl: string, key: string, request: Request) => {
     method: request.method,
     headers: {
       authorization: `Bearer ${request.admin === true ? ADMIN_TOKEN : key}`,
-      ...(request.csv !== undefined
-        ? { "content-type": "text/csv" }
+      ...(request.raw !== undefined
+        ? { "content-type": request.raw.contentType }
+        : request.csv !== undefined
+          ? { "content-type": "text/csv" }
+          : request.body === undefined
+            ? {}
+            : { "content-type": "application/json" })
+    },
+    ...(request.raw !== undefined
+      ? { body: request.raw.text }
+      : request.csv !== undefined
+        ? { body: request.csv }
         : request.body === undefined
           ? {}
-          : { "content-type": "application/json" })
-    },
-    ...(request.csv !== undefined
-      ? { body: request.csv }
-      : request.body === undefined
-        ? {}
-        : { body: JSON.stringify(request.body) }),
+          : { body: JSON.stringify(request.body) }),
     signal: AbortSignal.timeout(30_000)
   })
   const text = await response.text()
@@ -635,13 +750,22 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })("HTTP 
         for (const request of samples) {
           const reply = yield* call(key, request)
           const after = yield* allTableCounts
-          const where = `${request.method} ${request.path} ${JSON.stringify(request.csv === undefined ? request.body : String(request.csv))?.slice(0, 300)} → ${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`
+          const where = `${request.method} ${request.path.slice(0, 200)} ${JSON.stringify(request.raw !== undefined ? `${request.raw.contentType}: ${String(request.raw.text)}` : request.csv === undefined ? request.body : String(request.csv))?.slice(0, 300)} → ${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`
           if (process.env["FUZZ_DEBUG"]) console.log(where.slice(0, 200))
           statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
           assert.isBelow(reply.status, 500, where)
           if (reply.status >= 400) {
             assert.isString(reply.body?.code, where)
             assert.deepStrictEqual(after, before, `a refused request wrote something: ${where}`)
+          }
+          // a request refused as invalid says where: each issue at a path of the request, the first in the
+          // message (a CSV's problems are named by line and row instead: csv-import.test.ts)
+          if (reply.body?.code === "VALIDATION_FAILED" && request.csv === undefined) {
+            const issues = reply.body.details?.issues
+            assert.isArray(issues, where)
+            assert.isAbove(issues.length, 0, where)
+            for (const issue of issues) assert.match(issue.path, /^(body|query|path|headers)([.[]|$)/, where)
+            assert.include(reply.body.message, issues[0].path, where)
           }
           before = after
         }

@@ -64,6 +64,10 @@ export const Conflict = Schema.Struct({
 export const PayloadTooLarge = Schema.Struct({ code: Schema.Literal("PAYLOAD_TOO_LARGE"), ...base }).pipe(
   HttpApiSchema.status(413)
 )
+/** 415: a body of a content type the endpoint does not take (any endpoint with a body: the error envelope). */
+export const UnsupportedMediaType = Schema.Struct({ code: Schema.Literal("UNSUPPORTED_MEDIA_TYPE"), ...base }).pipe(
+  HttpApiSchema.status(415)
+)
 export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
   HttpApiSchema.status(422)
 )

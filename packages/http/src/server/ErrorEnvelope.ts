@@ -37,6 +37,15 @@ export const validationDetails = (kind: string, error: Schema.SchemaError) => {
   return { issues: rendered.slice(0, 100), total: rendered.length }
 }
 
+/** A body that does not parse, at path `body`, with the parser's words (where it stopped), cut short. */
+const notJson = (cause: unknown) => {
+  const said = cause instanceof Error ? cause.message.slice(0, 200) : undefined
+  const message = said === undefined ? "not valid JSON" : `not valid JSON: ${said}`
+  return apiError("VALIDATION_FAILED", `Invalid request: body: ${message}`, {
+    details: { issues: [{ path: "body", message }], total: 1 }
+  })
+}
+
 const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
 const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
@@ -55,7 +64,7 @@ const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
         if (inner._tag === "RequestParseError") {
           return inner.reason === "BodyTooLarge"
             ? json(413, apiError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${ByteSize.format(maxBodySize)}`))
-            : json(400, apiError("VALIDATION_FAILED", "The request body is not valid JSON"))
+            : json(400, notJson(inner.cause))
         }
       }
     }
@@ -63,6 +72,34 @@ const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
     yield* Effect.logError("unhandled failure", cause).pipe(Effect.annotateLogs({ requestId }))
     return json(500, apiError("INTERNAL", `Internal error; quote request id ${requestId}`, { requestId }))
   })
+
+/**
+ * What the HttpApi answers by itself in plain text or with no body: a content type no payload of the
+ * endpoint takes (415, text) and a streamed body over its limit (413, empty). Answered with the
+ * envelope's JSON instead, as every other refusal is.
+ */
+const inEnvelope = (
+  request: HttpServerRequest.HttpServerRequest,
+  response: HttpServerResponse.HttpServerResponse
+): HttpServerResponse.HttpServerResponse => {
+  if (response.status === 415) {
+    const given = (request.headers["content-type"] ?? "").slice(0, 100)
+    const message = `${given === "" ? "a body without a content type" : given} is not taken here; send application/json (text/csv: POST /api/lists/import)`
+    return json(
+      415,
+      apiError("UNSUPPORTED_MEDIA_TYPE", `Invalid request: headers.content-type: ${message}`, {
+        details: { issues: [{ path: "headers.content-type", message }], total: 1 }
+      })
+    )
+  }
+  if (response.status === 413 && response.body._tag === "Empty") {
+    return HttpServerResponse.setHeaders(
+      json(413, apiError("PAYLOAD_TOO_LARGE", `Request bodies are limited to ${ByteSize.format(maxBodySize)}`)),
+      response.headers
+    )
+  }
+  return response
+}
 
 export const withErrorEnvelope = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
@@ -76,6 +113,7 @@ export const withErrorEnvelope = <E, R>(
     const response = yield* app.pipe(
       Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
       Effect.provideService(CommandMetadata, { requestId }),
+      Effect.map((response) => inEnvelope(request, response)),
       Effect.catchCause((cause) => toResponse(cause, requestId)),
       Effect.annotateLogs({ requestId })
     )

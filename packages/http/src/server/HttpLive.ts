@@ -12,7 +12,7 @@ import { DOCS_PATH, EnrichApi, OPENAPI_PATH } from "../api/Api.ts"
 import { apiError } from "../api/Errors.ts"
 import { ApiKeyCache } from "./ApiKeyCache.ts"
 import { AdminAuthLive, ApiKeyAuthLive, MetricsAuthLive } from "./Auth.ts"
-import { NoQueryLive } from "./NoQuery.ts"
+import { DeclaredOnlyLive } from "./DeclaredOnly.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
 import { HandlersLive } from "./Handlers.ts"
 import { LiveRuns } from "./LiveRuns.ts"
@@ -23,7 +23,7 @@ import { serves } from "./Routes.ts"
 export const ApiRoutes = Layer.mergeAll(
   HttpApiBuilder.layer(EnrichApi, { openapiPath: OPENAPI_PATH }).pipe(
     Layer.provide(HandlersLive),
-    Layer.provide([ApiKeyAuthLive, AdminAuthLive, MetricsAuthLive, NoQueryLive, LiveRuns.layer]),
+    Layer.provide([ApiKeyAuthLive, AdminAuthLive, MetricsAuthLive, DeclaredOnlyLive, LiveRuns.layer]),
     // one cache for authentication, for the revocations made through this process and for the streams
     // those revocations end
     Layer.provide(ApiKeyCache.layer)

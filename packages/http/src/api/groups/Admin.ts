@@ -2,7 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { AdminAuth } from "../Auth.ts"
-import { NoQuery } from "../NoQuery.ts"
+import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 import * as C from "../schemas/Credits.ts"
@@ -43,7 +43,7 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
     })
   )
-  // before the auth middleware, so auth runs first (see NoQuery.ts)
-  .middleware(NoQuery)
+  // before the auth middleware, so auth runs first (see DeclaredOnly.ts)
+  .middleware(DeclaredOnly)
   .middleware(AdminAuth)
   .prefix("/admin") {}

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
-import { NoQuery } from "../NoQuery.ts"
+import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 import * as C from "../schemas/Credits.ts"
@@ -28,7 +28,7 @@ export class CreditsGroup extends HttpApiGroup.make("credits")
       error: Errors.BadRequest
     })
   )
-  // before the auth middleware, so auth runs first (see NoQuery.ts)
-  .middleware(NoQuery)
+  // before the auth middleware, so auth runs first (see DeclaredOnly.ts)
+  .middleware(DeclaredOnly)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id, TextUpTo } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
-import { NoQuery } from "../NoQuery.ts"
+import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 
@@ -73,7 +73,7 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       error: [Errors.BadRequest, Errors.NotFound]
     })
   )
-  // before the auth middleware, so auth runs first (see NoQuery.ts)
-  .middleware(NoQuery)
+  // before the auth middleware, so auth runs first (see DeclaredOnly.ts)
+  .middleware(DeclaredOnly)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}

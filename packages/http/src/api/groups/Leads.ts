@@ -2,7 +2,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { LeadInput } from "@enrich/domain/leads/Lead"
 import { ApiKeyAuth } from "../Auth.ts"
-import { NoQuery } from "../NoQuery.ts"
+import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as L from "../schemas/Leads.ts"
 
@@ -29,7 +29,7 @@ export class LeadsGroup extends HttpApiGroup.make("leads")
       error: [Errors.BadRequest, Errors.NotFound]
     })
   )
-  // before the auth middleware, so auth runs first (see NoQuery.ts)
-  .middleware(NoQuery)
+  // before the auth middleware, so auth runs first (see DeclaredOnly.ts)
+  .middleware(DeclaredOnly)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { ApiKeyAuth } from "../Auth.ts"
-import { NoQuery } from "../NoQuery.ts"
+import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 import * as L from "../schemas/Leads.ts"
@@ -64,7 +64,7 @@ export class ListsGroup extends HttpApiGroup.make("lists")
       error: [Errors.BadRequest, Errors.NotFound]
     })
   )
-  // before the auth middleware, so auth runs first (see NoQuery.ts)
-  .middleware(NoQuery)
+  // before the auth middleware, so auth runs first (see DeclaredOnly.ts)
+  .middleware(DeclaredOnly)
   .middleware(ApiKeyAuth)
   .prefix("/api") {}
