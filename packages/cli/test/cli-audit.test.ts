@@ -12,7 +12,7 @@ import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "@enrich/worker/App"
+import { apiAndWorker } from "@enrich/server/App"
 import { cliFor, runCli, startCli } from "./support/Cli.ts"
 
 const FullApp = Layer.unwrap(

@@ -9,7 +9,7 @@ import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { ADMIN_TOKEN, TestServer, testServer, testConfig } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "@enrich/worker/App"
+import { apiAndWorker } from "@enrich/server/App"
 import { cliFor, runCli } from "./support/Cli.ts"
 
 const FullApp = Layer.unwrap(

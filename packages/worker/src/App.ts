@@ -1,7 +1,7 @@
 /**
- * How the processes are composed. `pnpm start` runs the API and a runner in one
- * process; `packages/http` and `packages/worker` each have an entry point to
- * run them apart against one DATABASE_URL.
+ * The worker's composition: the workflow handler and the watchdog (WorkerLive), and the services of a
+ * cluster runner they run on (onRunner). `bin/worker.ts` runs a runner alone; the composition root
+ * (`@enrich/server`) puts the API on the same runner for `pnpm start`.
  */
 import { Layer } from "effect"
 import type { WorkflowEngine } from "effect/workflow"
@@ -9,7 +9,6 @@ import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { runnerCluster } from "@enrich/adapters/engine/RunWorkflow"
 import { DispatcherFromConfigLive } from "@enrich/adapters/engine/SelectDispatcher"
 import { ServicesLive } from "@enrich/adapters/Services"
-import { serveApi } from "@enrich/http/server/HttpLive"
 import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { RunWorkflowLive } from "./RunWorkflowLive.ts"
@@ -21,7 +20,7 @@ export const WorkerLive = Layer.merge(
   WatchdogLive
 )
 
-type RunnerAddress = {
+export type RunnerAddress = {
   readonly host: string
   readonly port: number
   readonly pollMs?: number | undefined
@@ -36,18 +35,17 @@ type RunnerAddress = {
 const servicesOn = <A, E, R>(engine: Layer.Layer<A | WorkflowEngine.WorkflowEngine, E, R>) =>
   ServicesLive.pipe(Layer.provide(DispatcherFromConfigLive), Layer.provideMerge(engine))
 
-/** API + runner in one process (`pnpm start`, and the end-to-end tests). */
-export const apiAndWorker = (options: { readonly port: number; readonly runner: RunnerAddress }) =>
-  Layer.mergeAll(serveApi({ port: options.port }), WorkerLive).pipe(
-    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs, options.runner.stopGraceMs))),
+/**
+ * `layer` on a cluster runner at `runner`: the services it needs (the engine, dispatch, the
+ * database) provided, and the database kept for what comes after.
+ */
+export const onRunner = <A, E, R>(runner: RunnerAddress, layer: Layer.Layer<A, E, R>) =>
+  layer.pipe(
+    Layer.provide(servicesOn(runnerCluster(runner, runner.pollMs, runner.stopGraceMs))),
     Layer.provideMerge(DatabaseLive)
   )
 
 /** A runner only: executes the runs dispatched by any API process. */
-export const workerOnly = (options: { readonly runner: RunnerAddress }) =>
-  WorkerLive.pipe(
-    Layer.provide(servicesOn(runnerCluster(options.runner, options.runner.pollMs, options.runner.stopGraceMs))),
-    Layer.provideMerge(DatabaseLive)
-  )
+export const workerOnly = (options: { readonly runner: RunnerAddress }) => onRunner(options.runner, WorkerLive)
 
 export { DatabaseUrl }

@@ -20,7 +20,7 @@ import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/adapters/testing/TestScale"
 import { eventually } from "@enrich/http/testing/HttpTestClient"
 import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "@enrich/http/testing/TestServer"
-import { apiAndWorker } from "../src/App.ts"
+import { apiAndWorker } from "./support/FullApp.ts"
 
 /**
  * A vendor: finds the emails `knows` says it knows (200 with a record), else 404; is down (503) for the emails

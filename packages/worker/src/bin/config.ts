@@ -1,8 +1,6 @@
 /** Process configuration read by the entry points. */
 import { Config, Effect } from "effect"
 
-export { httpPort } from "@enrich/http/server/ApiProcess"
-
 export const runnerAddress = Effect.all({
   host: Config.String("ENRICH_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
   port: Config.Port("ENRICH_RUNNER_PORT").pipe(Config.withDefault(34431)),

@@ -2,8 +2,9 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import { LoggingLive } from "@enrich/adapters/Logging"
+import { httpPort } from "@enrich/http/server/ApiProcess"
+import { runnerAddress } from "@enrich/worker/bin/config"
 import { apiAndWorker, DatabaseUrl } from "../App.ts"
-import { httpPort, runnerAddress } from "./config.ts"
 
 Layer.launch(
   Layer.unwrap(
