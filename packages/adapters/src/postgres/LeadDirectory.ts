@@ -35,6 +35,7 @@ import {
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "../Ids.ts"
+import { itemIdSql } from "./ItemIdSql.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
 import { textArray } from "./TextArray.ts"
 
@@ -716,7 +717,7 @@ export const LeadDirectoryPgLive = Layer.effect(
               items AS (
                 INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
                   created_at, updated_at)
-                SELECT ${runId} || '.' || lpad(o.ordinal::text, 8, '0'), ${workspaceId}, ${runId}, o.ordinal, u.lead_id,
+                SELECT ${itemIdSql(sql, runId, "o.ordinal")}, ${workspaceId}, ${runId}, o.ordinal, u.lead_id,
                   ${concreteList}, u.membership_id, 'pending', ${requestedAt}, ${requestedAt}
                 FROM chunks c
                   CROSS JOIN LATERAL unnest(c.lead_ids, c.membership_ids) WITH ORDINALITY AS u(lead_id, membership_id, i)

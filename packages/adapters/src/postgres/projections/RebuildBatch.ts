@@ -36,6 +36,7 @@ import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CreditEvent } from "@enrich/domain/credits/CreditAccount"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import { itemIdSql } from "../ItemIdSql.ts"
 
 /** One decoded event of the page, with what its stream says. */
 export type PageEvent =
@@ -708,7 +709,7 @@ const insertItems = (sql: Sql, runs: ReadonlyArray<readonly [string, DeferredRun
   // unprepared: planned with the real sizes of the arrays every time
   return sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
       skipped_reason, attempts, claim_token, started_at, completed_at, created_at, updated_at)
-    SELECT s.run_id || '.' || lpad(s.ordinal::text, 8, '0'), s.workspace_id, s.run_id, s.ordinal, s.lead_id,
+    SELECT ${itemIdSql(sql, sql.literal("s.run_id"), "s.ordinal")}, s.workspace_id, s.run_id, s.ordinal, s.lead_id,
       s.list_id, s.membership_id, coalesce(m.status, r.status),
       CASE WHEN m.ordinal IS NULL THEN r.reason ELSE m.reason END, coalesce(m.attempts, 0), m.claim_token,
       m.started_at::timestamptz, (CASE WHEN m.ordinal IS NULL THEN r.completed_at ELSE m.completed_at END)::timestamptz,

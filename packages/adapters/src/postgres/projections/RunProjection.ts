@@ -7,18 +7,9 @@
 import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import { itemIdArray, itemIdSql } from "../ItemIdSql.ts"
 
 const json = (value: unknown) => JSON.stringify(value)
-
-/**
- * A batch's item ids (`<runId>.<ordinal, 8 digits>`, decision 5) as a `text[]` literal:
- * `id = ANY(…)` is a lookup on the primary key whatever the statistics say (a
- * fresh run's items have none yet), where an `IN (SELECT … jsonb …)` or a join on
- * a recordset let the planner read every item of the run per batch — O(run size)
- * per batch (test/postgres/RunProjection.regressions.test.ts).
- */
-const itemIds = (runId: string, ordinals: ReadonlyArray<number>) =>
-  `{${ordinals.map((o) => `"${runId}.${String(Math.trunc(o)).padStart(8, "0")}"`).join(",")}}`
 
 /**
  * Runs of at least this many items refresh the statistics of `run_items` before
@@ -80,7 +71,7 @@ const requestedRows = (
     sql`items AS (
       INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
         created_at, updated_at)
-      SELECT run_id || '.' || lpad(ordinal::text, 8, '0'), workspace_id, run_id, ordinal, lead_id, list_id,
+      SELECT ${itemIdSql(sql, sql.literal("run_id"), "ordinal")}, workspace_id, run_id, ordinal, lead_id, list_id,
         membership_id, 'pending', ${event.requestedAt}::timestamptz, ${event.requestedAt}::timestamptz
       FROM run_scope WHERE run_id = ${runId}
         AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1) AND ${gate}
@@ -171,7 +162,7 @@ const eventRows = (
           UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
             started_at = ${event.startedAt}, updated_at = ${event.startedAt}
           WHERE run_id = ${runId} AND status = 'pending'
-            AND id = ANY(${itemIds(runId, event.ordinals)}::text[]) AND ${gate}
+            AND id = ANY(${itemIdArray(runId, event.ordinals)}::text[]) AND ${gate}
         )`
       ]
     case "ItemBatchRecorded": {
@@ -200,7 +191,7 @@ const eventRows = (
           (group, i) => sql`${sql.literal(`items_${i}`)} AS (
           UPDATE run_items SET status = ${group.status}, skipped_reason = ${group.skippedReason}::text,
             completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
-          WHERE id = ANY(${itemIds(runId, group.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
+          WHERE id = ANY(${itemIdArray(runId, group.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
             AND ${gate}
         )`
         )
@@ -217,7 +208,7 @@ const eventRows = (
         )`,
         sql`items AS (
           UPDATE run_items SET status = 'pending', updated_at = ${event.abandonedAt}
-          WHERE id = ANY(${itemIds(runId, event.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
+          WHERE id = ANY(${itemIdArray(runId, event.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
             AND ${gate}
         )`
       ]
