@@ -9,9 +9,13 @@
  *   projection table with a fresh rebuild made inside a transaction that is rolled back.
  * - `replay --rebuild`: rebuilds the projections for real, with progress on stderr (events
  *   replayed / total, rate). `migrate`: applies migrations.
+ *
+ * Every statement besides the event store's is the adapters' (AuditReadModel: the projection
+ * rows, the unsettled runs, the rebuild comparison; Rebuild, Migrations): here are only the
+ * checks and the reports.
  */
-import { Cause, Effect, Schema } from "effect"
-import { SqlClient } from "effect/sql"
+import { Effect } from "effect"
+import { AuditReadModel, retryOnDeadlock } from "@enrich/adapters/postgres/AuditReadModel"
 import { runMigrations } from "@enrich/adapters/postgres/Migrations"
 import { projectionTables, RebuildProgress, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
@@ -78,12 +82,11 @@ export const auditRun = Effect.fn(function* (id: string) {
   const report = yield* withDatabase(
     Effect.gen(function* () {
       const store = yield* EventStore
-      const sql = yield* SqlClient.SqlClient
+      const readModel = yield* AuditReadModel
       const recorded = yield* store.readStream(`run-${id}`)
       if (recorded.length === 0) return yield* fail(errorBody("NOT_FOUND", `no events for run ${id}`))
-      const [stream] = yield* sql<{ workspace_id: string }>`SELECT workspace_id FROM event_streams
-          WHERE stream_id = ${`run-${id}`}`
-      const workspaceId = stream!.workspace_id
+      const stream = yield* readModel.streamWorkspace(`run-${id}`)
+      const workspaceId = stream!.workspaceId
       const timeline: Array<ReturnType<typeof line>> = []
       let state: Run.RunState = Run.initialState
       for (const e of recorded) {
@@ -150,98 +153,6 @@ interface Violation {
   readonly message: string
 }
 
-class Rollback extends Schema.TaggedError<Rollback>()("Rollback", { diffs: Schema.Unknown }) {}
-
-interface TableDiff {
-  readonly table: string
-  readonly projected: number
-  readonly rebuilt: number
-  readonly onlyProjected: ReadonlyArray<unknown>
-  readonly onlyRebuilt: ReadonlyArray<unknown>
-}
-
-class Deadlocked extends Schema.TaggedError<Deadlocked>()("Deadlocked", { cause: Schema.Defect() }) {}
-
-const isDeadlock = (error: unknown): boolean => {
-  let current = error as {
-    readonly code?: unknown
-    readonly reason?: { readonly _tag?: unknown }
-    readonly cause?: unknown
-  }
-  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
-    if (current.code === "40P01" || current.reason?._tag === "DeadlockError") return true
-    current = current.cause as typeof current
-  }
-  return false
-}
-
-/**
- * Runs a transaction that rebuilds the projections again when PostgreSQL picked it as a
- * deadlock victim (its table locks can cross a live service's transactions): the victim was
- * rolled back whole, so running it again is safe. Other failures pass through.
- */
-export const retryOnDeadlock = <A, E, R>(transaction: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const attempt: Effect.Effect<A, E | Deadlocked, R> = transaction.pipe(
-    Effect.catchCause((cause): Effect.Effect<never, E | Deadlocked> => {
-      const error = Cause.squash(cause)
-      return isDeadlock(error) ? Effect.fail(new Deadlocked({ cause: error })) : Effect.failCause(cause)
-    })
-  )
-  return attempt.pipe(
-    Effect.retry({ times: 3, while: (error) => error instanceof Deadlocked }),
-    Effect.catchIf(
-      (error): error is Deadlocked => error instanceof Deadlocked,
-      (error) => Effect.die(error.cause)
-    )
-  )
-}
-
-/** Every projection table against a fresh rebuild, in a transaction that is rolled back. */
-const compareWithRebuild = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  const outcome = yield* sql
-    .withTransaction(
-      Effect.gen(function* () {
-        // no write lands between the snapshots below and the rebuild's own locks
-        yield* sql.unsafe(`LOCK TABLE ${projectionTables.join(", ")} IN SHARE MODE`)
-        for (const table of projectionTables) {
-          yield* sql.unsafe(`CREATE TEMP TABLE audit_${table} ON COMMIT DROP AS SELECT * FROM ${table}`)
-        }
-        const replayed = yield* rebuildReadModels
-        const diffs: Array<TableDiff> = []
-        for (const table of projectionTables) {
-          const [counts] = yield* sql.unsafe<{ projected: number; rebuilt: number }>(
-            `SELECT (SELECT count(*)::int FROM audit_${table}) AS projected, (SELECT count(*)::int FROM ${table}) AS rebuilt`
-          )
-          const onlyProjected = yield* sql.unsafe<{ row: unknown }>(
-            `SELECT to_jsonb(x) AS row FROM (SELECT * FROM audit_${table} EXCEPT ALL SELECT * FROM ${table}) x LIMIT 10`
-          )
-          const onlyRebuilt = yield* sql.unsafe<{ row: unknown }>(
-            `SELECT to_jsonb(x) AS row FROM (SELECT * FROM ${table} EXCEPT ALL SELECT * FROM audit_${table}) x LIMIT 10`
-          )
-          if (onlyProjected.length > 0 || onlyRebuilt.length > 0) {
-            diffs.push({
-              table,
-              projected: counts!.projected,
-              rebuilt: counts!.rebuilt,
-              onlyProjected: onlyProjected.map((r) => r.row),
-              onlyRebuilt: onlyRebuilt.map((r) => r.row)
-            })
-          }
-        }
-        return yield* new Rollback({ diffs: { replayed: replayed.replayed, diffs } })
-      })
-    )
-    .pipe(
-      retryOnDeadlock,
-      Effect.catchTag("Rollback", (r) => Effect.succeed(r.diffs as { replayed: number; diffs: Array<TableDiff> })),
-      Effect.catchCause((cause) =>
-        Effect.succeed({ replayed: 0, diffs: [], failed: `the rebuild failed: ${String(cause).slice(0, 2000)}` })
-      )
-    )
-  return outcome as { replayed: number; diffs: Array<TableDiff>; failed?: string }
-})
-
 /** An unsettled run the watchdog should have ended by now (`runs_settled_within_bound`). */
 interface OverdueRun {
   readonly runId: string
@@ -256,34 +167,16 @@ const toSeconds = (ms: number) => Math.round(ms / 100) / 10
 /**
  * Unsettled runs none of whose holders is alive, past the watchdog's bound (domain/runs/Liveness.ts
  * `isOverdue`): from `run_leases` (any alive? when did the last one expire?) and the run's age, on the
- * database's clock, with the settings of the watchdog (ENRICH_RUN_LEASE_SECONDS, …) of this environment.
+ * database's clock (AuditReadModel.unsettledRuns), with the settings of the watchdog (ENRICH_RUN_LEASE_SECONDS, …) of this environment.
  */
 const overdueRuns = (watchdog: { readonly policy: LivenessPolicy; readonly intervalMs: number }) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{
-      id: string
-      status: string
-      age_ms: number
-      any_alive: boolean
-      last_expired_ago_ms: number | null
-    }>`
-      SELECT r.id, r.status,
-        (extract(epoch FROM now() - r.created_at) * 1000)::float8 AS age_ms,
-        coalesce(l.any_alive, false) AS any_alive,
-        (extract(epoch FROM now() - l.last_expiry) * 1000)::float8 AS last_expired_ago_ms
-      FROM enrichment_runs r
-      CROSS JOIN LATERAL (
-        SELECT bool_or(expires_at > now()) AS any_alive, max(expires_at) AS last_expiry
-        FROM run_leases WHERE run_id = r.id
-      ) l
-      WHERE r.settled_at IS NULL
-      ORDER BY r.id`
+    const rows = yield* (yield* AuditReadModel).unsettledRuns
     const overdue: Array<OverdueRun> = []
     for (const row of rows) {
-      const lastLeaseExpiredAgoMs = row.last_expired_ago_ms ?? undefined
+      const lastLeaseExpiredAgoMs = row.lastExpiredAgoMs ?? undefined
       const late = isOverdue(
-        { settled: false, ageMs: row.age_ms, lastLeaseExpiredAgoMs, anyLeaseAlive: row.any_alive },
+        { settled: false, ageMs: row.ageMs, lastLeaseExpiredAgoMs, anyLeaseAlive: row.anyAlive },
         watchdog.policy,
         watchdog.intervalMs
       )
@@ -291,7 +184,7 @@ const overdueRuns = (watchdog: { readonly policy: LivenessPolicy; readonly inter
       overdue.push({
         runId: row.id,
         status: row.status,
-        ageSeconds: toSeconds(row.age_ms),
+        ageSeconds: toSeconds(row.ageMs),
         lastLeaseExpiredSecondsAgo: lastLeaseExpiredAgoMs === undefined ? null : toSeconds(lastLeaseExpiredAgoMs)
       })
     }
@@ -299,13 +192,12 @@ const overdueRuns = (watchdog: { readonly policy: LivenessPolicy; readonly inter
   })
 
 const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy; readonly intervalMs: number }) {
-  const sql = yield* SqlClient.SqlClient
+  const readModel = yield* AuditReadModel
   const store = yield* EventStore
   const violations: Array<Violation> = []
   const flag = (check: string, stream: string, message: string) => violations.push({ check, stream, message })
 
-  const streams = yield* sql<{ stream_id: string; stream_type: string; workspace_id: string; version: number }>`
-    SELECT stream_id, stream_type, workspace_id, version FROM event_streams ORDER BY stream_id`
+  const streams = yield* readModel.streams
   /** what each run's stream says about credits, to match against the credit streams */
   const runCredits = new Map<string, { reserved: number; captured: number; released: number; settled: boolean }>()
   let events = 0
@@ -322,12 +214,12 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     }
   }
 
-  for (const s of streams.filter((s) => s.stream_type === "run")) {
+  for (const s of streams.filter((s) => s.streamType === "run")) {
     runs++
-    const runId = s.stream_id.replace(/^run-/, "")
-    const recorded = yield* store.readStream(s.stream_id)
+    const runId = s.streamId.replace(/^run-/, "")
+    const recorded = yield* store.readStream(s.streamId)
     events += recorded.length
-    checkVersions(s.stream_id, recorded, s.version)
+    checkVersions(s.streamId, recorded, s.version)
     let state: Run.RunState = Run.initialState
     const started = new Set<number>()
     const recordedOrdinals = new Set<number>()
@@ -337,20 +229,20 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     for (const e of recorded) {
       const event = yield* decodeRun(e)
       if (state.status === "none" && event._tag !== "RunRequested") {
-        flag("run_starts_with_request", s.stream_id, `event ${e.streamVersion} (${e.type}) comes before RunRequested`)
+        flag("run_starts_with_request", s.streamId, `event ${e.streamVersion} (${e.type}) comes before RunRequested`)
       }
       if (event._tag === "ItemBatchStarted") {
         for (const o of event.ordinals) {
-          if (started.has(o)) flag("item_started_once", s.stream_id, `item ${o} is claimed twice`)
+          if (started.has(o)) flag("item_started_once", s.streamId, `item ${o} is claimed twice`)
           started.add(o)
         }
       }
       if (event._tag === "ItemBatchRecorded") {
         for (const o of event.outcomes) {
           if (recordedOrdinals.has(o.ordinal))
-            flag("item_terminal_once", s.stream_id, `item ${o.ordinal} is recorded twice`)
+            flag("item_terminal_once", s.streamId, `item ${o.ordinal} is recorded twice`)
           if (!started.has(o.ordinal))
-            flag("item_started_before_recorded", s.stream_id, `item ${o.ordinal} is recorded but was never claimed`)
+            flag("item_started_before_recorded", s.streamId, `item ${o.ordinal} is recorded but was never claimed`)
           recordedOrdinals.add(o.ordinal)
         }
       }
@@ -363,21 +255,21 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     }
     if (state.status === "none") continue
     const c = state.counts
-    if (Object.values(c).some((n) => n < 0)) flag("counts_not_negative", s.stream_id, `counts ${JSON.stringify(c)}`)
+    if (Object.values(c).some((n) => n < 0)) flag("counts_not_negative", s.streamId, `counts ${JSON.stringify(c)}`)
     if (c.pending + c.running + c.completed + c.skipped + c.failed !== state.leadCount) {
-      flag("counts_sum_to_scope", s.stream_id, `counts ${JSON.stringify(c)} do not add up to ${state.leadCount} items`)
+      flag("counts_sum_to_scope", s.streamId, `counts ${JSON.stringify(c)} do not add up to ${state.leadCount} items`)
     }
-    if (settlements > 1) flag("settled_once", s.stream_id, `${settlements} CreditsSettled events`)
+    if (settlements > 1) flag("settled_once", s.streamId, `${settlements} CreditsSettled events`)
     if (state.settled) {
       if (settledCaptured + settledReleased !== state.reserved) {
         flag(
           "reserved_equals_captured_plus_released",
-          s.stream_id,
+          s.streamId,
           `reserved ${state.reserved} ≠ captured ${settledCaptured} + released ${settledReleased}`
         )
       }
-      if (!Run.isTerminal(state.status)) flag("settled_runs_are_terminal", s.stream_id, `settled but ${state.status}`)
-      if (c.running !== 0 || c.pending !== 0) flag("settled_runs_have_no_open_items", s.stream_id, JSON.stringify(c))
+      if (!Run.isTerminal(state.status)) flag("settled_runs_are_terminal", s.streamId, `settled but ${state.status}`)
+      if (c.running !== 0 || c.pending !== 0) flag("settled_runs_have_no_open_items", s.streamId, JSON.stringify(c))
     }
     runCredits.set(runId, {
       reserved: state.reserved,
@@ -385,20 +277,9 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
       released: settledReleased,
       settled: state.settled
     })
-    const [row] = yield* sql<{
-      status: string
-      count_pending: number
-      count_running: number
-      count_completed: number
-      count_skipped: number
-      count_failed: number
-      reserved: string
-      captured: string
-      released: string
-    }>`SELECT status, count_pending, count_running, count_completed, count_skipped, count_failed,
-              reserved::text, captured::text, released::text FROM enrichment_runs WHERE id = ${runId}`
+    const row = yield* readModel.runProjection(runId)
     if (row === undefined) {
-      flag("projection_matches_events", s.stream_id, "no enrichment_runs row")
+      flag("projection_matches_events", s.streamId, "no enrichment_runs row")
       continue
     }
     const expected = {
@@ -414,35 +295,35 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     }
     const actual = {
       status: row.status,
-      pending: row.count_pending,
-      running: row.count_running,
-      completed: row.count_completed,
-      skipped: row.count_skipped,
-      failed: row.count_failed,
-      reserved: Number(row.reserved),
-      captured: Number(row.captured),
-      released: Number(row.released)
+      pending: row.countPending,
+      running: row.countRunning,
+      completed: row.countCompleted,
+      skipped: row.countSkipped,
+      failed: row.countFailed,
+      reserved: row.reserved,
+      captured: row.captured,
+      released: row.released
     }
     for (const key of Object.keys(expected) as Array<keyof typeof expected>) {
       if (expected[key] !== actual[key]) {
         flag(
           "projection_matches_events",
-          s.stream_id,
+          s.streamId,
           `enrichment_runs.${key} is ${actual[key]}, the events say ${expected[key]}`
         )
       }
     }
-    const [items] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM run_items WHERE run_id = ${runId}`
-    if (items!.n !== state.leadCount) {
-      flag("projection_matches_events", s.stream_id, `${items!.n} run_items rows for ${state.leadCount} items`)
+    const items = yield* readModel.runItemCount(runId)
+    if (items !== state.leadCount) {
+      flag("projection_matches_events", s.streamId, `${items} run_items rows for ${state.leadCount} items`)
     }
   }
 
-  for (const s of streams.filter((s) => s.stream_type === "credits")) {
+  for (const s of streams.filter((s) => s.streamType === "credits")) {
     accounts++
-    const recorded = yield* store.readStream(s.stream_id)
+    const recorded = yield* store.readStream(s.streamId)
     events += recorded.length
-    checkVersions(s.stream_id, recorded, s.version)
+    checkVersions(s.streamId, recorded, s.version)
     let state = CreditAccount.initialState
     const perRun = new Map<string, { held: number; captured: number; released: number }>()
     for (const e of recorded) {
@@ -458,7 +339,7 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
       if (CreditAccount.balance(state) < 0 || state.held < 0) {
         flag(
           "credits_never_negative",
-          s.stream_id,
+          s.streamId,
           `after event ${e.streamVersion}: ${JSON.stringify({ ...state, holds: undefined })}`
         )
       }
@@ -466,38 +347,33 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     for (const [runId, m] of perRun) {
       const run = runCredits.get(runId)
       if (run === undefined) {
-        flag("credits_match_runs", s.stream_id, `credit movements for run ${runId}, which has no events`)
+        flag("credits_match_runs", s.streamId, `credit movements for run ${runId}, which has no events`)
         continue
       }
       if (m.held !== run.reserved) {
-        flag("credits_match_runs", s.stream_id, `run ${runId}: ${m.held} held, the run reserved ${run.reserved}`)
+        flag("credits_match_runs", s.streamId, `run ${runId}: ${m.held} held, the run reserved ${run.reserved}`)
       }
       if (run.settled && (m.captured !== run.captured || m.released !== run.released)) {
         flag(
           "credits_match_runs",
-          s.stream_id,
+          s.streamId,
           `run ${runId}: captured ${m.captured} / released ${m.released} in credits, ${run.captured} / ${run.released} in the run`
         )
       }
       if (run.settled && m.held !== m.captured + m.released) {
         flag(
           "reserved_equals_captured_plus_released",
-          s.stream_id,
+          s.streamId,
           `run ${runId}: held ${m.held} ≠ captured ${m.captured} + released ${m.released}`
         )
       }
     }
-    const [account] = yield* sql<{ granted: string; held: string; captured: string }>`
-      SELECT granted::text, held::text, captured::text FROM credit_accounts WHERE workspace_id = ${s.workspace_id}`
-    const projected =
-      account === undefined
-        ? undefined
-        : { granted: Number(account.granted), held: Number(account.held), captured: Number(account.captured) }
+    const projected = yield* readModel.creditAccount(s.workspaceId)
     const replayed = { granted: state.granted, held: state.held, captured: state.captured }
     if (projected === undefined || JSON.stringify(projected) !== JSON.stringify(replayed)) {
       flag(
         "credits_conserved",
-        s.stream_id,
+        s.streamId,
         `credit_accounts says ${JSON.stringify(projected ?? null)}, the events say ${JSON.stringify(replayed)} (balance ${CreditAccount.balance(state)})`
       )
     }
@@ -505,12 +381,9 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
 
   // events whose stream has no row (no foreign key says so since migration 0010: the append, their only writer,
   // inserts them under the stream row it writes in the same statement; DECISIONS.md 42)
-  const orphans = yield* sql<{ stream_id: string; n: number }>`
-    SELECT e.stream_id, count(*)::int AS n FROM events e
-    WHERE NOT EXISTS (SELECT 1 FROM event_streams s WHERE s.stream_id = e.stream_id)
-    GROUP BY e.stream_id ORDER BY e.stream_id LIMIT 100`
+  const orphans = yield* readModel.orphanEvents
   for (const o of orphans) {
-    flag("events_have_a_stream", o.stream_id, `${o.n} event(s) of a stream that has no event_streams row`)
+    flag("events_have_a_stream", o.streamId, `${o.n} event(s) of a stream that has no event_streams row`)
   }
 
   // runs nothing is ending: no live holder, and the watchdog's bound has passed since the last one went
@@ -528,7 +401,7 @@ const verify = Effect.fn(function* (watchdog: { readonly policy: LivenessPolicy;
     )
   }
 
-  const rebuild = yield* compareWithRebuild
+  const rebuild = yield* readModel.compareWithRebuild
   if (rebuild.failed !== undefined) violations.push({ check: "projections_equal_rebuild", message: rebuild.failed })
   for (const d of rebuild.diffs) {
     violations.push({
@@ -572,10 +445,8 @@ export const replay = Effect.fn(function* (rebuild: boolean) {
   const started = Date.now()
   const outcome = yield* withDatabase(
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       // the total is counted before the rebuild's lock: appends in between make it a slight underestimate
-      const [count] = yield* sql<{ n: string }>`SELECT count(*)::text AS n FROM events`
-      const total = Number(count!.n)
+      const total = yield* (yield* AuditReadModel).eventCount
       yield* writeErr(`rebuilding the projections from ${total} events…\n`)
       const tty = process.stderr.isTTY === true
       let shown = started

@@ -26,10 +26,11 @@
  * `items[].reason`: for a reserve `scope`; for a capture the charge rule (`dispatch`,
  * `completed`, `found`); for a release `not_found`, `failed`, `run_cancelled`, `run_failed`,
  * `attribute_exists`, `lead_deleted`. Item ids are `<runId>.<ordinal, 8 digits>`; with
- * `--leads` each group also lists its Lead ids (from the run's frozen scope, `run_scope`).
+ * `--leads` each group also lists its Lead ids (from the run's frozen scope, `run_scope`). The
+ * database is read through the event store and the adapters' AuditReadModel only.
  */
 import { Effect } from "effect"
-import { SqlClient } from "effect/sql"
+import { AuditReadModel } from "@enrich/adapters/postgres/AuditReadModel"
 import { type RunAttribution, attribute, ordinalRanges } from "@enrich/domain/credits/ChargeAttribution"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
 import { EventStore, type RecordedEvent } from "@enrich/domain/ports/EventStore"
@@ -149,13 +150,11 @@ export const auditCredits = Effect.fn(function* (options: AuditCreditsOptions) {
   const report = yield* withDatabase(
     Effect.gen(function* () {
       const store = yield* EventStore
-      const sql = yield* SqlClient.SqlClient
+      const readModel = yield* AuditReadModel
       const { workspaceId } = options
       const streamId = `credits-${workspaceId}`
-      const [known] = yield* sql<{ workspace: boolean; stream: boolean }>`SELECT
-          EXISTS (SELECT 1 FROM workspaces WHERE id = ${workspaceId}) AS workspace,
-          EXISTS (SELECT 1 FROM event_streams WHERE stream_id = ${streamId}) AS stream`
-      if (!known!.workspace && !known!.stream) {
+      const known = yield* readModel.workspaceKnown(workspaceId, streamId)
+      if (!known.workspace && !known.stream) {
         return yield* fail(errorBody("NOT_FOUND", `no workspace ${workspaceId}`))
       }
 
@@ -186,9 +185,8 @@ export const auditCredits = Effect.fn(function* (options: AuditCreditsOptions) {
         if (attribution !== undefined) {
           let leadOf: Map<number, string> | undefined
           if (options.leads) {
-            const rows = yield* sql<{ ordinal: number; lead_id: string }>`SELECT ordinal, lead_id FROM run_scope
-                WHERE run_id = ${runId} ORDER BY ordinal`
-            leadOf = new Map(rows.map((r) => [r.ordinal, r.lead_id]))
+            const rows = yield* readModel.runScope(runId)
+            leadOf = new Map(rows.map((r) => [r.ordinal, r.leadId]))
           }
           story = {
             attribution,

@@ -1,16 +1,19 @@
 /**
  * The database of the commands that work on the event store (`DATABASE_URL`; never an
- * embedded one): a small pool, the EventStore port over it, and database failures as exit 5.
+ * embedded one): a small pool (the adapters' `directDatabase`), the EventStore port and the
+ * audit read model (`AuditReadModel`: every statement of these commands) over it, and database
+ * failures as exit 5. The CLI holds no SQL and no database client of its own.
  * Kept apart from Audit.ts so `audit credits` and `events tail` load no projection code.
  */
-import { PgClient } from "@effect/sql-pg"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
-import type { SqlClient } from "effect/sql"
+import { AuditReadModel, directDatabase } from "@enrich/adapters/postgres/AuditReadModel"
 import { EventStorePgLive } from "@enrich/adapters/postgres/EventStorePg"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
-import type { EventStore, RecordedEvent } from "@enrich/domain/ports/EventStore"
+import type { RecordedEvent } from "@enrich/domain/ports/EventStore"
 import { decodeRunEvent } from "@enrich/domain/runs/RunEvents"
 import { CliFailure, errorBody, fail } from "./Output.ts"
+
+type DirectDatabase = Layer.Layer<Layer.Success<ReturnType<typeof directDatabase>>, unknown>
 
 const DatabaseLayer = Layer.unwrap(
   Effect.gen(function* () {
@@ -22,14 +25,14 @@ const DatabaseLayer = Layer.unwrap(
           "DATABASE_URL is not set: audit, events, replay and migrate work on the service's PostgreSQL directly"
         )
       )
-      return Layer.effectDiscard(missing) as Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown>
+      return Layer.effectDiscard(missing) as DirectDatabase
     }
-    return PgClient.layer({ url: Redacted.make(url.value), maxConnections: 2 }) as Layer.Layer<
-      PgClient.PgClient | SqlClient.SqlClient,
-      unknown
-    >
+    return directDatabase(Redacted.make(url.value), 2) as DirectDatabase
   })
 )
+
+/** The database, the event store and the audit read model. */
+const DatabaseLive = Layer.mergeAll(EventStorePgLive, AuditReadModel.layer).pipe(Layer.provideMerge(DatabaseLayer))
 
 /** An error and its causes, as one line ("read failed: connect ECONNREFUSED 127.0.0.1:5432"). */
 const describe = (error: unknown): string => {
@@ -43,15 +46,15 @@ const describe = (error: unknown): string => {
   return parts.join(": ")
 }
 
-/** Runs `effect` with the database and the event store; a database failure exits 5. */
+/** Runs `effect` with the database, the event store and the audit read model; a database failure exits 5. */
 export const withDatabase = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   effect.pipe(
-    Effect.provide(EventStorePgLive.pipe(Layer.provideMerge(DatabaseLayer))),
+    Effect.provide(DatabaseLive),
     Effect.catchIf(
       (error) => !(error instanceof CliFailure),
       (error) => fail(errorBody("DATABASE_ERROR", describe(error)))
     )
-  ) as Effect.Effect<A, CliFailure, Exclude<R, EventStore | SqlClient.SqlClient>>
+  ) as Effect.Effect<A, CliFailure, Exclude<R, Layer.Success<typeof DatabaseLive>>>
 
 export const decodeCredit = (e: RecordedEvent) => CreditAccount.decodeCreditEvent(e.type, e.version, e.data)
 export const decodeRun = (e: RecordedEvent) => decodeRunEvent(e.type, e.version, e.data)

@@ -1,6 +1,7 @@
 /**
  * `events tail [--stream ID] [--from POSITION] [--follow]`: the event log as JSON lines on
- * stdout, straight from the event store (`DATABASE_URL`).
+ * stdout, straight from the event store (`DATABASE_URL`; stream ids and positions through the
+ * adapters' AuditReadModel).
  *
  * - Without `--stream`: the global log through `EventStore.readAll`, which only hands out
  *   events of transactions older than every one still in flight, so a follower that keeps
@@ -16,7 +17,7 @@
  * metadata: { actor, requestId, correlationId, causationId }, data }`.
  */
 import { Effect, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { AuditReadModel } from "@enrich/adapters/postgres/AuditReadModel"
 import { EventStore, type RecordedEvent } from "@enrich/domain/ports/EventStore"
 import { withDatabase } from "./Database.ts"
 import { errorBody, fail, untilStopped, writeOut } from "./Output.ts"
@@ -61,15 +62,13 @@ export const eventsTail = Effect.fn(function* (options: TailOptions) {
   yield* withDatabase(
     Effect.gen(function* () {
       const store = yield* EventStore
-      const sql = yield* SqlClient.SqlClient
+      const readModel = yield* AuditReadModel
       const write = (events: ReadonlyArray<RecordedEvent>) =>
         events.length === 0 ? Effect.void : writeOut(events.map(toLine).join(""))
 
       if (Option.isSome(options.stream)) {
         const streamId = options.stream.value
-        const [known] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM event_streams
-            WHERE stream_id = ${streamId}`
-        if (known!.n === 0) {
+        if (!(yield* readModel.streamExists(streamId))) {
           return yield* fail(
             errorBody("NOT_FOUND", `no stream ${streamId} (streams are run-<runId>, credits-<workspaceId>)`)
           )
@@ -87,9 +86,7 @@ export const eventsTail = Effect.fn(function* (options: TailOptions) {
       // the cursor must be a stored event's position: resolve --from to the last stored one at or before it
       let after = 0n
       if (from > 0n) {
-        const [row] = yield* sql<{ p: string | null }>`SELECT max(global_position)::text AS p FROM events
-            WHERE global_position <= ${from.toString()}::bigint`
-        after = BigInt(row?.p ?? "0")
+        after = (yield* readModel.lastPositionAtOrBefore(from)) ?? 0n
       }
       for (;;) {
         const page = yield* store.readAll({ after, limit: PAGE })
