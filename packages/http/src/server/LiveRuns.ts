@@ -21,7 +21,7 @@ import type { Cause } from "effect"
 import { RunReadModel, type RunView } from "@enrich/adapters/postgres/RunReadModel"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { ApiKeyCache, type AuthenticatedKey } from "./ApiKeyCache.ts"
-import { Metrics } from "./Metrics.ts"
+import { countersBy, Metrics } from "./Metrics.ts"
 
 export interface Snapshot {
   readonly run: RunView
@@ -38,18 +38,12 @@ export class StreamRefused extends Data.TaggedError("StreamRefused")<{
 const openStreams = Metric.gauge("enrich_sse_streams", {
   description: "SSE streams open in this process."
 })
-export const streamsRefused = {
-  key: Metric.counter("enrich_sse_refused_total", {
-    description: "SSE streams refused by a cap: per API key (429) or per process (503).",
-    incremental: true,
-    attributes: { cap: "key" }
-  }),
-  process: Metric.counter("enrich_sse_refused_total", {
-    description: "SSE streams refused by a cap: per API key (429) or per process (503).",
-    incremental: true,
-    attributes: { cap: "process" }
-  })
-}
+export const streamsRefused = countersBy(
+  "enrich_sse_refused_total",
+  "SSE streams refused by a cap: per API key (429) or per process (503).",
+  "cap",
+  ["key", "process"]
+)
 /** Statements the watcher ran to learn which followed runs moved: one per tick with streams open. */
 export const positionReads = Metric.counter("enrich_sse_position_reads_total", {
   description: "Statements the SSE watcher ran to read the positions of the followed runs.",

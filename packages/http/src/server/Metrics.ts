@@ -31,19 +31,27 @@ const latency = Metric.histogram("enrich_http_request_duration_seconds", {
   boundaries: Metric.boundariesFromIterable([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
 })
 
+/** One counter per value of one label, made once: `{ [value]: counter }`. */
+export const countersBy = <const V extends string>(
+  name: string,
+  description: string,
+  label: string,
+  values: ReadonlyArray<V>
+): Record<V, Metric.Counter<number>> =>
+  Object.fromEntries(
+    values.map((value) => [
+      value,
+      Metric.counter(name, { description, incremental: true, attributes: { [label]: value } })
+    ])
+  ) as Record<V, Metric.Counter<number>>
+
 /** API key lookups in the database by result (`found`, `unknown`); a key remembered either way costs none. */
-export const apiKeyLookups = {
-  found: Metric.counter("enrich_api_key_lookups_total", {
-    description: "API key lookups in the database by result; keys remembered valid or unknown cost none.",
-    incremental: true,
-    attributes: { result: "found" }
-  }),
-  unknown: Metric.counter("enrich_api_key_lookups_total", {
-    description: "API key lookups in the database by result; keys remembered valid or unknown cost none.",
-    incremental: true,
-    attributes: { result: "unknown" }
-  })
-}
+export const apiKeyLookups = countersBy(
+  "enrich_api_key_lookups_total",
+  "API key lookups in the database by result; keys remembered valid or unknown cost none.",
+  "result",
+  ["found", "unknown"]
+)
 
 /** Requests refused with 429 because their address failed to authenticate too often. */
 export const unauthenticatedLimited = Metric.counter("enrich_http_unauthenticated_limited_total", {
