@@ -12,7 +12,7 @@
  * package does not declare the dependency (`@enrich/http/…` stays unresolved): the rule holds either way.
  */
 const packages = (...names) => `^(packages|@enrich)/(${names.join("|")})/`
-const ours = packages("domain", "adapters", "http", "worker", "cli", "server")
+const ours = packages("domain", "catalog", "adapters", "http", "worker", "cli", "server")
 
 /** What reaches PostgreSQL: effect's sql modules, its PostgreSQL client, the pg driver. */
 const database = "node_modules/effect/dist/sql/|node_modules/@effect/sql|node_modules/pg/"
@@ -33,6 +33,20 @@ module.exports = {
       severity: "error",
       from: { path: "^packages/domain/src/" },
       to: { path: `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform` }
+    },
+    {
+      name: "catalog-imports-only-the-domain",
+      comment: "The enrichment catalog (built-ins, HTTP vendors, waterfalls) implements the domain's Catalog port on its own: it imports the domain, never adapters or an entry point.",
+      severity: "error",
+      from: { path: "^packages/catalog/src/" },
+      to: { path: ours, pathNot: packages("domain", "catalog") }
+    },
+    {
+      name: "catalog-does-not-reach-the-database",
+      comment: "Enrichments call vendors and compute; what they find is stored by the worker through adapters.",
+      severity: "error",
+      from: { path: "^packages/catalog/src/" },
+      to: { path: database }
     },
     {
       name: "adapters-import-no-entry-point",
@@ -66,7 +80,7 @@ module.exports = {
       name: "nothing-imports-the-composition-root",
       comment: "packages/server composes the processes; nothing of the product imports it.",
       severity: "error",
-      from: { path: "^packages/(domain|adapters|http|worker|cli)/src/" },
+      from: { path: "^packages/(domain|catalog|adapters|http|worker|cli)/src/" },
       to: { path: packages("server") }
     },
     {

@@ -10,7 +10,7 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     // No test depends on the machine's DNS (CI has no internet; a sandbox may answer NXDOMAIN for
     // every name): email_validation asks none unless a test starts its own DNS server and names it
-    // (packages/adapters/test/support/DnsServer.ts). Processes a test starts inherit this.
+    // (packages/catalog/test/support/DnsServer.ts). Processes a test starts inherit this.
     env: { ENRICH_DNS_SERVERS: "none" },
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
-import { scaled } from "@enrich/adapters/testing/TestScale"
+import { scaled } from "@enrich/domain/testing/TestScale"
 import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
 import { type CliResult, cliFor, installedBin, rssMiB, runCli, startCli } from "./support/Cli.ts"
 

@@ -10,7 +10,7 @@ import { Effect } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { builtinEntries } from "@enrich/adapters/providers/Catalog"
+import { builtinEntries } from "@enrich/catalog/Catalog"
 import type { TestClient } from "./support/HttpTestClient.ts"
 import { ADMIN_TOKEN, apiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 

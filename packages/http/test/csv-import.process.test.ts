@@ -22,7 +22,7 @@ import { SqlClient } from "effect/sql"
 import { readFileSync } from "node:fs"
 import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { scaled } from "@enrich/adapters/testing/TestScale"
+import { scaled } from "@enrich/domain/testing/TestScale"
 import { startApiProcess } from "./support/ApiProcess.ts"
 import { ADMIN_TOKEN } from "./support/TestServer.ts"
 

@@ -18,7 +18,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
-import { scaled } from "@enrich/adapters/testing/TestScale"
+import { scaled } from "@enrich/domain/testing/TestScale"
 import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, TestServer } from "./support/TestServer.ts"
 
 const hostile = fc.constantFrom(

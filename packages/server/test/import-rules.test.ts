@@ -45,6 +45,8 @@ describe("Import rules (integration, dependency-cruiser)", () => {
   it.each([
     ["domain-imports-nothing-of-ours", "packages/domain/src", 'import "@enrich/adapters/postgres/Database"'],
     ["domain-does-no-io", "packages/domain/src", 'import "node:fs"\nimport "effect/sql"'],
+    ["catalog-imports-only-the-domain", "packages/catalog/src", 'import "@enrich/adapters/postgres/Database"'],
+    ["catalog-does-not-reach-the-database", "packages/catalog/src", 'import "effect/sql"'],
     ["adapters-import-no-entry-point", "packages/adapters/src", 'import "@enrich/http/server/HttpLive"'],
     ["http-and-worker-apart", "packages/http/src", 'import "@enrich/worker/App"'],
     ["worker-and-http-apart", "packages/worker/src", 'import "@enrich/http/server/HttpLive"'],

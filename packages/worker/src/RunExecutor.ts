@@ -29,7 +29,7 @@ import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Catalog, type CatalogEntry, type ProviderCall } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
-import { callWithRetry } from "@enrich/adapters/providers/Retry"
+import { callWithRetry } from "@enrich/catalog/Retry"
 import { LeaseConfig, renewLease } from "@enrich/adapters/postgres/RunLeases"
 import { retryTransient } from "@enrich/adapters/postgres/Transient"
 

@@ -7,10 +7,10 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { decodeHttpProviderConfig } from "@enrich/adapters/providers/http/HttpProviderConfig"
-import { makeHttpEntry } from "@enrich/adapters/providers/http/HttpProvider"
+import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
+import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { fakeVendor } from "@enrich/adapters/testing/FakeVendor"
+import { fakeVendor } from "@enrich/catalog/testing/FakeVendor"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { assertSettled, dispatchAll, executeRun, insertPeople, servicesWith } from "./support/Failures.ts"
 

@@ -7,7 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { fakeVendor } from "@enrich/adapters/testing/FakeVendor"
+import { fakeVendor } from "@enrich/catalog/testing/FakeVendor"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { executeRun } from "../src/trigger/EnrichRunTask.ts"
 import {

@@ -12,7 +12,7 @@ import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { eventually, makeClient, type TestClient } from "@enrich/http/testing/HttpTestClient"
 import { ADMIN_TOKEN, TestServer } from "@enrich/http/testing/TestServer"
 import { Redacted } from "effect"
-import { dnsServer } from "@enrich/adapters/testing/DnsServer"
+import { dnsServer } from "@enrich/catalog/testing/DnsServer"
 import { fullApp } from "./support/FullApp.ts"
 import { startProcess } from "./support/Processes.ts"
 

@@ -31,7 +31,7 @@ import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/ru
 import { cacheTables, projectionTables, rebuildReadModelsWith } from "../../src/postgres/Rebuild.ts"
 import { projectCreditEvent } from "../../src/postgres/projections/CreditProjection.ts"
 import { projectRunEvent } from "../../src/postgres/projections/RunProjection.ts"
-import { scaled } from "../support/TestScale.ts"
+import { scaled } from "@enrich/domain/testing/TestScale"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 import { projectionSnapshot as snapshot } from "../support/ProjectionSnapshot.ts"
 

@@ -8,7 +8,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { projectRunEvent, refreshItemStatistics, runEventRows } from "../../src/postgres/projections/RunProjection.ts"
-import { scaled } from "../support/TestScale.ts"
+import { scaled } from "@enrich/domain/testing/TestScale"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
 const RUN = "run-big"

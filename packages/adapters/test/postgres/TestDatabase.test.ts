@@ -10,7 +10,7 @@ import { Reactivity } from "effect/reactivity"
 import { inject } from "vitest"
 import { DatabaseUrl } from "../../src/postgres/Database.ts"
 import { TestDatabaseUrl } from "../support/TestDatabase.ts"
-import { testScale } from "../support/TestScale.ts"
+import { testScale } from "@enrich/domain/testing/TestScale"
 
 const exists = (name: string) =>
   Effect.scoped(

@@ -15,7 +15,7 @@ import { Workspaces } from "../../src/postgres/Workspaces.ts"
 import { type DispatchRequest, DispatchRun } from "../../src/runs/DispatchRun.ts"
 import { ServicesLive } from "../../src/Services.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
-import { scaled } from "../support/TestScale.ts"
+import { scaled } from "@enrich/domain/testing/TestScale"
 
 const Live = ServicesLive.pipe(
   Layer.provide(WorkflowDispatcherLive),

@@ -1,12 +1,7 @@
 import { Schema } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import {
-  countryCodeOf,
-  normalisePhone,
-  PhoneNormalizationOutput,
-  phoneOf
-} from "../../src/providers/builtin/phoneNormalization.ts"
+import { countryCodeOf, normalisePhone, PhoneNormalizationOutput, phoneOf } from "../src/builtin/phoneNormalization.ts"
 
 const pick = (raw: string | null, country?: string) => {
   const r = normalisePhone(raw, country)

@@ -2,7 +2,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
 import { type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
-import { backoffDelayMs, callWithRetry } from "../../src/providers/Retry.ts"
+import { backoffDelayMs, callWithRetry } from "../src/Retry.ts"
 
 const ok: EnrichmentOutcome = { result: 1, raw: 1, found: true, provider: "p", providerSubmissionId: null }
 const busy = new ProviderError({ message: "503", retryable: true })

@@ -1,7 +1,7 @@
 import { Schema } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { NameParsingOutput, parseName } from "../../src/providers/builtin/nameParsing.ts"
+import { NameParsingOutput, parseName } from "../src/builtin/nameParsing.ts"
 
 type Parts = readonly [
   honorific: string | null,

@@ -6,10 +6,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Result } from "effect"
 import { fromInput } from "@enrich/domain/leads/Lead"
-import { makeHttpEntry } from "@enrich/adapters/providers/http/HttpProvider"
-import { decodeHttpProviderConfig } from "@enrich/adapters/providers/http/HttpProviderConfig"
-import { callWithRetry } from "@enrich/adapters/providers/Retry"
-import { fakeVendor } from "@enrich/adapters/testing/FakeVendor"
+import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
+import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
+import { callWithRetry } from "@enrich/catalog/Retry"
+import { fakeVendor } from "@enrich/catalog/testing/FakeVendor"
 
 const secrets = ConfigProvider.layer(ConfigProvider.fromEnv({ env: { VENDOR_KEY: "s3cret" } }))
 

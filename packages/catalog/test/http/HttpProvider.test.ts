@@ -10,11 +10,11 @@ import { ConfigProvider, Effect, Result } from "effect"
 import { readFileSync } from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
-import { fakeVendor, type VendorReply, type VendorRequest } from "@enrich/adapters/testing/FakeVendor"
-import { scaled } from "@enrich/adapters/testing/TestScale"
-import { makeHttpEntry } from "@enrich/adapters/providers/http/HttpProvider"
-import { decodeHttpProviderConfig } from "@enrich/adapters/providers/http/HttpProviderConfig"
-import { callWithRetry } from "@enrich/adapters/providers/Retry"
+import { fakeVendor, type VendorReply, type VendorRequest } from "@enrich/catalog/testing/FakeVendor"
+import { scaled } from "@enrich/domain/testing/TestScale"
+import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
+import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
+import { callWithRetry } from "@enrich/catalog/Retry"
 import { fromInput, type LeadInput } from "@enrich/domain/leads/Lead"
 import type { CatalogEntry } from "@enrich/domain/ports/Catalog"
 
@@ -452,7 +452,7 @@ describe("HTTP provider (integration, real local vendor)", () => {
 
   const example = (file: string, url: string) => {
     const raw = JSON.parse(
-      readFileSync(fileURLToPath(new URL(`../../../../../examples/catalog/${file}`, import.meta.url)), "utf8")
+      readFileSync(fileURLToPath(new URL(`../../../../examples/catalog/${file}`, import.meta.url)), "utf8")
     ).enrichments[0]
     const path = new URL(raw.request.url).pathname
     return { ...raw, slug: freshSlug(raw.slug), request: { ...raw.request, url: `${url}${path}` } }

@@ -6,7 +6,7 @@ import {
   type Department,
   JobTitleClassificationOutput,
   type Seniority
-} from "../../src/providers/builtin/jobTitleClassification.ts"
+} from "../src/builtin/jobTitleClassification.ts"
 
 const classify = (title: string): readonly [Seniority | null, ReadonlyArray<Department>] => {
   const r = classifyJobTitle(title)

@@ -12,14 +12,14 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Catalog, type CatalogEntry, type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
-import { builtinEntries } from "../../src/providers/Catalog.ts"
-import { dnsServer } from "../support/DnsServer.ts"
+import { builtinEntries } from "../src/Catalog.ts"
+import { dnsServer } from "./support/DnsServer.ts"
 import {
   type CatalogConfigError,
   ConfiguredCatalogLive,
   loadCatalogEntries,
   parseCatalogFiles
-} from "../../src/providers/CatalogConfig.ts"
+} from "../src/CatalogConfig.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "enrich-catalog-"))
 let counter = 0
@@ -310,7 +310,7 @@ describe("Catalog configuration (ENRICH_CATALOG_FILES)", () => {
 
   it.live("the_example_files_load_together_a_waterfall_over_the_two_vendors", () =>
     Effect.gen(function* () {
-      const examples = fileURLToPath(new URL("../../../../examples/catalog/", import.meta.url))
+      const examples = fileURLToPath(new URL("../../../examples/catalog/", import.meta.url))
       const files = ["people-data-labs.json", "apollo.json", "person-waterfall.json"].map((f) => join(examples, f))
       const entries = yield* loadCatalogEntries(files).pipe(
         Effect.provide(

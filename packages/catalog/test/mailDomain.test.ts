@@ -9,14 +9,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit } from "effect"
 import { createSocket } from "node:dgram"
-import { type DnsZone, dnsServer } from "@enrich/adapters/testing/DnsServer"
-import { makeBuiltinEntries } from "@enrich/adapters/providers/Catalog"
-import { validateEmail } from "@enrich/adapters/providers/builtin/emailValidation"
-import {
-  makeMailDomains,
-  type MailDomainAnswer,
-  MailDomainsFromConfig
-} from "@enrich/adapters/providers/builtin/mailDomain"
+import { type DnsZone, dnsServer } from "@enrich/catalog/testing/DnsServer"
+import { makeBuiltinEntries } from "@enrich/catalog/Catalog"
+import { validateEmail } from "@enrich/catalog/builtin/emailValidation"
+import { makeMailDomains, type MailDomainAnswer, MailDomainsFromConfig } from "@enrich/catalog/builtin/mailDomain"
 
 const ZONE: DnsZone = {
   com: { SOA: true },

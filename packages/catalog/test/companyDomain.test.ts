@@ -1,6 +1,6 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { CompanyDomainOutput, normaliseCompanyDomain } from "../../src/providers/builtin/companyDomain.ts"
+import { CompanyDomainOutput, normaliseCompanyDomain } from "../src/builtin/companyDomain.ts"
 
 const domainOf = (value: string) => normaliseCompanyDomain({ domain: value }).domain
 

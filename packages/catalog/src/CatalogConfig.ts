@@ -3,7 +3,7 @@
  * entries of the JSON files named by `ENRICH_CATALOG_FILES` (comma-separated
  * paths; unset or empty = built-ins only). A file is
  * `{ "enrichments": [entry, …] }`; an entry is
- * - `{ "kind": "http", … }` — a data vendor over HTTP (providers/http),
+ * - `{ "kind": "http", … }` — a data vendor over HTTP (http/),
  * - `{ "kind": "waterfall", … }` — an ordered list of other entries (Waterfall.ts),
  * - `{ "kind": "builtin", "slug", "enabled"?, "visibility"? }` — turns a built-in
  *   off (`enabled: false`: not listed, not dispatchable, not a waterfall step) or

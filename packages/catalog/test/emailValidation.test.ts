@@ -9,9 +9,9 @@ import {
   isRoleLocalPart,
   parseEmail,
   validateEmail
-} from "../../src/providers/builtin/emailValidation.ts"
-import type { MailDomainAnswer, MailDomains } from "../../src/providers/builtin/mailDomain.ts"
-import { specialUseDomains } from "../../src/providers/builtin/specialUseDomains.ts"
+} from "../src/builtin/emailValidation.ts"
+import type { MailDomainAnswer, MailDomains } from "../src/builtin/mailDomain.ts"
+import { specialUseDomains } from "../src/builtin/specialUseDomains.ts"
 
 // What DNS answers is tested against a real DNS server in mailDomain.test.ts; here the
 // answer is given, to test how the syntax stage and the answer make the result.
