@@ -2,7 +2,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { SqlClient } from "effect/sql"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { Leads } from "@enrich/domain/ports/Leads"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { CancelRun } from "@enrich/adapters/runs/CancelRun"
 import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
@@ -64,7 +64,7 @@ layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestS
           )
           .pipe(Effect.forkChild)
         yield* Deferred.await(held)
-        const erasure = yield* Effect.forkChild(Effect.exit((yield* LeadDirectory).deleteLead(workspace.id, erased)))
+        const erasure = yield* Effect.forkChild(Effect.exit((yield* Leads).deleteLead(workspace.id, erased)))
         yield* lockWaiters(1)
         const batch = yield* Effect.forkChild(Effect.exit((yield* RunExecutor).runBatch(run, `${runId}/erasure`)))
         yield* lockWaiters(2)

@@ -25,7 +25,9 @@ import {
   typed,
   typeMismatchSentence
 } from "@enrich/domain/leads/ImportMapping"
-import { ALL_LIST_ID, LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { ALL_LIST_ID } from "@enrich/domain/ports/LeadRecords"
+import { Leads } from "@enrich/domain/ports/Leads"
+import { Lists } from "@enrich/domain/ports/Lists"
 import { pathIssues } from "@enrich/domain/SchemaIssues"
 import { CsvProblem, openCsv } from "./CsvReader.ts"
 
@@ -208,10 +210,11 @@ export const importCsv = Effect.fn("CsvImport.importCsv")(function* (workspaceId
   if (request.declaredLength !== undefined && request.declaredLength > request.maxBytes) {
     return yield* tooLarge(request, "bytes")
   }
-  const leads = yield* LeadDirectory
+  const leads = yield* Leads
+  const lists = yield* Lists
   let listType: ImportLeadType | undefined
   if (request.listId !== undefined && request.listId !== ALL_LIST_ID) {
-    const list = yield* leads.getList(workspaceId, request.listId)
+    const list = yield* lists.getList(workspaceId, request.listId)
     if (list.leadType !== "mixed") listType = list.leadType
   }
   const parsed = yield* parse(request, listType)

@@ -1,10 +1,12 @@
 /**
- * Leads, Lists and memberships, and the set-based scope queries of dispatch:
- * the facts the planner decides from (counts and the first offenders), the
- * frozen scope of a run and its pending items, all in one statement over the
- * scope (`freezeScope`). No round trip per Lead.
+ * The three ports over a workspace's Leads in PostgreSQL, made together because they share their
+ * statements' pieces (the identity locks, the List and membership checks): `Leads` (import, create,
+ * search, edit, erase), `Lists` (Lists and their members) and `RunScope` (the set-based scope queries
+ * of dispatch: the facts the planner decides from — counts and the first offenders — and the frozen
+ * scope of a run with its pending items, all in one statement over the scope, `freezeScope`). No
+ * round trip per Lead.
  */
-import { Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import {
   fromInput,
@@ -19,7 +21,6 @@ import { applyPatch, type LeadPatch } from "@enrich/domain/leads/LeadPatch"
 import {
   ALL_LIST_ID,
   IdentityConflict,
-  LeadDirectory,
   LeadNotFound,
   type LeadPageQuery,
   type LeadSearch,
@@ -31,7 +32,10 @@ import {
   ListProtected,
   type ListView,
   type NewList
-} from "@enrich/domain/ports/LeadDirectory"
+} from "@enrich/domain/ports/LeadRecords"
+import { Leads } from "@enrich/domain/ports/Leads"
+import { Lists } from "@enrich/domain/ports/Lists"
+import { RunScope } from "@enrich/domain/ports/RunScope"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "../Ids.ts"
@@ -105,8 +109,8 @@ const leadColumns = (sql: SqlClient.SqlClient) => sql`l.id, l.type, l.name, l.ti
   l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes, l.created_at, l.updated_at,
   (SELECT array_agg(m.list_id ORDER BY m.list_id) FROM list_memberships m WHERE m.lead_id = l.id) AS lists`
 
-export const LeadDirectoryPgLive = Layer.effect(
-  LeadDirectory,
+/** `Leads`, `Lists` and `RunScope` on PostgreSQL. */
+export const LeadDirectoryPgLive = Layer.effectContext(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
@@ -158,7 +162,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       return inserted!.n
     })
 
-    const importLeads = Effect.fn("LeadDirectory.importLeads")(
+    const importLeads = Effect.fn("Leads.importLeads")(
       function* (workspaceId: string, inputs: ReadonlyArray<LeadInput>, listId: string | undefined) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -258,7 +262,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       updatedAt: new Date(row.updated_at).toISOString()
     })
 
-    const createList = Effect.fn("LeadDirectory.createList")(
+    const createList = Effect.fn("Lists.createList")(
       function* (workspaceId: string, input: NewList) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -283,7 +287,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const listLeads = Effect.fn("LeadDirectory.listLeads")(
+    const listLeads = Effect.fn("Lists.listLeads")(
       function* (workspaceId: string, listId: string, page: LeadPageQuery) {
         const typeFilter = page.type === undefined ? sql`` : sql`AND l.type = ${page.type}`
         const after = page.cursor === undefined ? sql`` : sql`AND l.id > ${page.cursor}`
@@ -329,7 +333,7 @@ export const LeadDirectoryPgLive = Layer.effect(
     /** Identity keys and imports of one workspace are serialised (see importLeads). */
     const lockIdentities = (workspaceId: string) => sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}))`
 
-    const createLead = Effect.fn("LeadDirectory.createLead")(
+    const createLead = Effect.fn("Leads.createLead")(
       function* (workspaceId: string, input: LeadInput) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -344,7 +348,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag(["ListNotFound", "LeadTypeMismatch"], Effect.die)
     )
 
-    const findLeads = Effect.fn("LeadDirectory.findLeads")(
+    const findLeads = Effect.fn("Leads.findLeads")(
       function* (workspaceId: string, query: LeadSearch) {
         const conditions = [sql`l.workspace_id = ${workspaceId}`]
         if (query.id !== undefined) conditions.push(sql`l.id = ${query.id}`)
@@ -370,7 +374,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const updateLead = Effect.fn("LeadDirectory.updateLead")(
+    const updateLead = Effect.fn("Leads.updateLead")(
       function* (workspaceId: string, leadId: string, patch: LeadPatch) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -425,7 +429,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const deleteLead = Effect.fn("LeadDirectory.deleteLead")(
+    const deleteLead = Effect.fn("Leads.deleteLead")(
       function* (workspaceId: string, leadId: string) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -470,7 +474,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       return list
     })
 
-    const listLists = Effect.fn("LeadDirectory.listLists")(
+    const listLists = Effect.fn("Lists.listLists")(
       function* (workspaceId: string, page: { readonly limit: number; readonly cursor: string | undefined }) {
         const lists: Array<ListView> = []
         if (page.cursor === undefined) {
@@ -500,7 +504,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const getList = Effect.fn("LeadDirectory.getList")(
+    const getList = Effect.fn("Lists.getList")(
       function* (workspaceId: string, listId: string) {
         if (listId === ALL_LIST_ID) {
           const page = yield* listLists(workspaceId, { limit: 1, cursor: undefined })
@@ -514,7 +518,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const updateList = Effect.fn("LeadDirectory.updateList")(
+    const updateList = Effect.fn("Lists.updateList")(
       function* (workspaceId: string, listId: string, patch: ListPatch) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -549,7 +553,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const deleteList = Effect.fn("LeadDirectory.deleteList")(
+    const deleteList = Effect.fn("Lists.deleteList")(
       function* (workspaceId: string, listId: string) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -562,7 +566,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const addListMembers = Effect.fn("LeadDirectory.addListMembers")(
+    const addListMembers = Effect.fn("Lists.addListMembers")(
       function* (workspaceId: string, listId: string, leadIds: ReadonlyArray<string>) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -582,7 +586,7 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    const removeListMembers = Effect.fn("LeadDirectory.removeListMembers")(
+    const removeListMembers = Effect.fn("Lists.removeListMembers")(
       function* (workspaceId: string, listId: string, leadIds: ReadonlyArray<string>) {
         return yield* sql.withTransaction(
           Effect.gen(function* () {
@@ -620,7 +624,7 @@ export const LeadDirectoryPgLive = Layer.effect(
      * each), the run's pending items and the planner's facts. See DECISIONS.md ("Planning writes
      * the items once").
      */
-    const freezeScope = Effect.fn("LeadDirectory.freezeScope")(
+    const freezeScope = Effect.fn("RunScope.freezeScope")(
       function* (input: {
         readonly workspaceId: string
         readonly runId: string
@@ -785,21 +789,21 @@ export const LeadDirectoryPgLive = Layer.effect(
       Effect.catchTag("SqlError", Effect.die)
     )
 
-    return LeadDirectory.of({
-      importLeads,
-      createList,
-      listLeads,
-      createLead,
-      findLeads,
-      updateLead,
-      deleteLead,
-      getList,
-      listLists,
-      updateList,
-      deleteList,
-      addListMembers,
-      removeListMembers,
-      freezeScope
-    })
+    return Context.make(Leads, Leads.of({ importLeads, createLead, findLeads, updateLead, deleteLead })).pipe(
+      Context.add(
+        Lists,
+        Lists.of({
+          createList,
+          listLeads,
+          getList,
+          listLists,
+          updateList,
+          deleteList,
+          addListMembers,
+          removeListMembers
+        })
+      ),
+      Context.add(RunScope, RunScope.of({ freezeScope }))
+    )
   })
 )

@@ -22,7 +22,8 @@ import type { RunCommand } from "@enrich/domain/runs/Run"
 import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "../Ids.ts"
-import { ALL_LIST_ID, LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { ALL_LIST_ID } from "@enrich/domain/ports/LeadRecords"
+import { RunScope } from "@enrich/domain/ports/RunScope"
 import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
 import { RunStore } from "../postgres/RunStore.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
@@ -159,7 +160,7 @@ export class DispatchRun extends Context.Service<
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const catalog = yield* Catalog
-      const leads = yield* LeadDirectory
+      const scopes = yield* RunScope
       const runs = yield* RunStore
       const ledger = yield* CreditLedger
       const dispatcher = yield* Dispatcher
@@ -296,7 +297,7 @@ export class DispatchRun extends Context.Service<
                   details: parsedFilter.details
                 })
               }
-              const facts = yield* leads.freezeScope({
+              const facts = yield* scopes.freezeScope({
                 workspaceId,
                 runId,
                 scope,

@@ -1,5 +1,5 @@
 /**
- * The frozen scope of a dispatch against a real PostgreSQL (`LeadDirectory.freezeScope`): one
+ * The frozen scope of a dispatch against a real PostgreSQL (`RunScope.freezeScope`): one
  * statement over the scope writes the frozen scope (by chunks of 1,000 ordinals, read back through
  * the `run_scope` view) and the run's pending items, and returns the planner's facts; without
  * `requestedAt` (a preview) it returns the same facts and writes nothing. The items it writes are
@@ -9,7 +9,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { RunScope } from "@enrich/domain/ports/RunScope"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 import { requestedScope, type Scope } from "@enrich/domain/runs/Scope"
 import { LeadDirectoryPgLive } from "../../src/postgres/LeadDirectory.ts"
@@ -88,7 +88,7 @@ const requested = (runId: string, scope: Scope, leadCount: number): RunEvent => 
 layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integration)", (it) => {
   it.effect("a_preview_resolves_the_facts_of_the_scope_and_writes_nothing", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const facts = yield* directory.freezeScope({
         workspaceId: WS,
         runId: "run-preview",
@@ -110,7 +110,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
 
   it.effect("a_dispatch_freezes_the_scope_by_chunks_and_writes_the_items_the_projection_would", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const sql = yield* SqlClient.SqlClient
       const scope: Scope = { type: "list", listId: "all" }
       const facts = yield* directory.freezeScope({
@@ -172,7 +172,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
 
   it.effect("explicit_leads_report_missing_ids_non_members_and_mismatches_from_the_same_statement", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const sql = yield* SqlClient.SqlClient
       // l-00016 is a company; l-00030 is not a member of the List; o-1 is another workspace's
       const leadIds = ["l-00003", "l-00001", "l-00016", "l-00030"]
@@ -211,7 +211,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
 
   it.effect("a_list_scope_counts_its_members_and_an_unknown_list_is_not_found_and_freezes_nothing", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const members = yield* directory.freezeScope({
         workspaceId: WS,
         runId: "run-list",
@@ -256,7 +256,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
 
   it.effect("regression_the_explicit_scope_statement_was_planned_again_at_every_dispatch", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const sql = yield* SqlClient.SqlClient
       // statistics that know the other workspace holds one Lead: planned for it, the statement looked far cheaper
       // than a plan for any workspace, so PostgreSQL kept planning it for each dispatch's parameters

@@ -8,7 +8,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { RunScope } from "@enrich/domain/ports/RunScope"
 import { LeadDirectoryPgLive } from "../../src/postgres/LeadDirectory.ts"
 import { leadFilterSql } from "../../src/postgres/LeadFilterSql.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
@@ -328,7 +328,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("LeadFilter SQL (in
 
   it.effect("freezing_a_filtered_list_applies_the_subject_then_the_filter_then_the_limit", () =>
     Effect.gen(function* () {
-      const directory = yield* LeadDirectory
+      const directory = yield* RunScope
       const sql = yield* SqlClient.SqlClient
       const freeze = (runId: string, listId: string, filter: unknown, subject: "person" | "company" = "person") =>
         directory.freezeScope({

@@ -7,7 +7,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { Leads } from "@enrich/domain/ports/Leads"
 import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "../../src/engine/RunWorkflow.ts"
 import { RunStore, runStreamId } from "../../src/postgres/RunStore.ts"
 import { Workspaces } from "../../src/postgres/Workspaces.ts"
@@ -26,7 +26,7 @@ const Live = ServicesLive.pipe(
 const aRun = (count: number) =>
   Effect.gen(function* () {
     const { workspace } = yield* (yield* Workspaces).create({ name: "Stale", credits: count })
-    const imported = yield* (yield* LeadDirectory).importLeads(
+    const imported = yield* (yield* Leads).importLeads(
       workspace.id,
       Array.from({ length: count }, (_, i) => ({ type: "person" as const, email: `p${i}@corp.example` })),
       undefined

@@ -10,7 +10,7 @@ import { Effect, Layer, Tracer } from "effect"
 import { SqlClient } from "effect/sql"
 import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "../../src/engine/RunWorkflow.ts"
 import { uuidv7 } from "../../src/Ids.ts"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { Leads } from "@enrich/domain/ports/Leads"
 import { Workspaces } from "../../src/postgres/Workspaces.ts"
 import { type DispatchRequest, DispatchRun } from "../../src/runs/DispatchRun.ts"
 import { ServicesLive } from "../../src/Services.ts"
@@ -37,7 +37,7 @@ const request = (leadIds: ReadonlyArray<string>, idempotencyKey?: string): Dispa
 const workspaceWithLead = (credits: number) =>
   Effect.gen(function* () {
     const workspaces = yield* Workspaces
-    const leads = yield* LeadDirectory
+    const leads = yield* Leads
     const { workspace } = yield* workspaces.create({ name: "Race", credits })
     const imported = yield* leads.importLeads(
       workspace.id,

@@ -25,7 +25,7 @@ export class PlanRejected extends Schema.TaggedError<PlanRejected>()("PlanReject
   details: Schema.optionalKey(Schema.Unknown)
 }) {}
 
-/** Facts about a scope, resolved by set-based SQL in the LeadDirectory. */
+/** Facts about a scope, resolved by set-based SQL behind the RunScope port. */
 export interface ScopeFacts {
   /** false when the scope names a list that does not exist in the workspace */
   readonly listFound: boolean

@@ -49,7 +49,7 @@ const requestedRows = (
     required: event.cost.required
   }
   // the run row, its items and its idempotency key.
-  // The dispatch already wrote the items with the frozen scope (LeadDirectory.freezeScope, the same
+  // The dispatch already wrote the items with the frozen scope (RunScope.freezeScope, the same
   // values): they are written here only when the run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
   const idempotency =
     event.idempotency === null

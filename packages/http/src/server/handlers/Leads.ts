@@ -1,7 +1,7 @@
 /** Handlers of the leads group. */
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { Leads } from "@enrich/domain/ports/Leads"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import { notFound } from "./common.ts"
@@ -10,7 +10,7 @@ export const LeadsHandlers = HttpApiBuilder.group(
   EnrichApi,
   "leads",
   Effect.fn(function* (handlers) {
-    const leads = yield* LeadDirectory
+    const leads = yield* Leads
     return handlers.handleAll({
       create: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace

@@ -4,7 +4,8 @@ import { HttpApiBuilder } from "effect/http-api"
 import { importCsv } from "@enrich/adapters/import/CsvImport"
 import { type Override, parseDelimiter, parseOverride } from "@enrich/domain/leads/ImportMapping"
 import { fromInput, groupByIdentity } from "@enrich/domain/leads/Lead"
-import { LeadDirectory } from "@enrich/domain/ports/LeadDirectory"
+import { Leads } from "@enrich/domain/ports/Leads"
+import { Lists } from "@enrich/domain/ports/Lists"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import type { CsvImportQuery } from "../../api/Schemas.ts"
@@ -77,11 +78,12 @@ export const ListsHandlers = HttpApiBuilder.group(
   EnrichApi,
   "lists",
   Effect.fn(function* (handlers) {
-    const leads = yield* LeadDirectory
+    const leads = yield* Leads
+    const lists = yield* Lists
     return handlers.handleAll({
       create: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
-        const list = yield* leads
+        const list = yield* lists
           .createList(workspaceId, {
             name: payload.name ?? "Untitled list",
             description: payload.description ?? null,
@@ -147,7 +149,7 @@ export const ListsHandlers = HttpApiBuilder.group(
       }),
       leads: Effect.fn(function* ({ params, query }) {
         const { workspaceId } = yield* CurrentWorkspace
-        return yield* leads
+        return yield* lists
           .listLeads(workspaceId, params.id, {
             limit: query.limit ?? 50,
             cursor: query.cursor,
@@ -157,12 +159,12 @@ export const ListsHandlers = HttpApiBuilder.group(
       }),
       list: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
-        return yield* leads.listLists(workspaceId, { limit: query.limit ?? 50, cursor: query.cursor })
+        return yield* lists.listLists(workspaceId, { limit: query.limit ?? 50, cursor: query.cursor })
       }),
       update: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         const { id, ...patch } = payload
-        const list = yield* leads.updateList(workspaceId, id, patch).pipe(
+        const list = yield* lists.updateList(workspaceId, id, patch).pipe(
           Effect.catchTags({
             ListProtected: () => Effect.fail(listProtected),
             ListNotFound: () => Effect.fail(notFound("List")),
@@ -173,7 +175,7 @@ export const ListsHandlers = HttpApiBuilder.group(
       }),
       delete: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
-        yield* leads.deleteList(workspaceId, payload.id).pipe(
+        yield* lists.deleteList(workspaceId, payload.id).pipe(
           Effect.catchTags({
             ListProtected: () => Effect.fail(listProtected),
             ListNotFound: () => Effect.fail(notFound("List"))
@@ -183,7 +185,7 @@ export const ListsHandlers = HttpApiBuilder.group(
       }),
       addMembers: Effect.fn(function* ({ params, payload }) {
         const { workspaceId } = yield* CurrentWorkspace
-        return yield* leads.addListMembers(workspaceId, params.id, payload.leadIds).pipe(
+        return yield* lists.addListMembers(workspaceId, params.id, payload.leadIds).pipe(
           Effect.catchTags({
             ListProtected: () => Effect.fail(listProtected),
             ListNotFound: () => Effect.fail(notFound("List")),
@@ -194,7 +196,7 @@ export const ListsHandlers = HttpApiBuilder.group(
       }),
       removeMembers: Effect.fn(function* ({ params, payload }) {
         const { workspaceId } = yield* CurrentWorkspace
-        return yield* leads.removeListMembers(workspaceId, params.id, payload.leadIds).pipe(
+        return yield* lists.removeListMembers(workspaceId, params.id, payload.leadIds).pipe(
           Effect.catchTags({
             ListProtected: () => Effect.fail(listProtected),
             ListNotFound: () => Effect.fail(notFound("List")),
