@@ -165,7 +165,7 @@ layer(TestDatabaseLive, { timeout: scaled(180_000), excludeTestServices: true })
 
           const dispatched = yield* dispatch(workspace.id, "faulty_vendor", { level: 7 })
           assert.strictEqual(dispatched._tag, "Accepted")
-          const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+          const runId = dispatched._tag === "Accepted" ? dispatched.runId : ""
           const [stored] = yield* sql<{ input: unknown }>`SELECT input FROM enrichment_runs WHERE id = ${runId}`
           assert.deepStrictEqual(stored!.input, { level: 7 }, "the input is stored with the run")
           yield* execute(runId, workspace.id)
@@ -276,7 +276,7 @@ layer(TestDatabaseLive, { timeout: scaled(180_000), excludeTestServices: true })
           )
           yield* insertPeople(workspace.id, emails)
           const dispatched = yield* dispatch(workspace.id, "pdl_person", {})
-          const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+          const runId = dispatched._tag === "Accepted" ? dispatched.runId : ""
           yield* execute(runId, workspace.id)
           // ENRICH_BATCH_SIZE 25 ≥ 20 Leads: one executor batch, one bulk request; after its 503 each Lead is
           // tried again (backoff with jitter, 1 request per second): a few more bulk requests, never a Lead twice each

@@ -136,7 +136,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
             workspace.id,
             dispatchRequest({ enrichmentId: "vendor_title", scope: { type: "list", listId: "all" } })
           )
-          const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+          const runId = dispatched._tag === "Accepted" ? dispatched.runId : ""
           const executor = yield* RunExecutor
           const run = { runId, workspaceId: workspace.id }
           const outcome = yield* executor.runBatch(run, `${runId}/batch-0`)
@@ -175,7 +175,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
               writePolicy: "skip_existing"
             })
           )
-          const raceRun = second._tag === "Accepted" ? second.body.runId : ""
+          const raceRun = second._tag === "Accepted" ? second.runId : ""
           const raced = yield* executor.runBatch({ runId: raceRun, workspaceId: workspace.id }, `${raceRun}/batch-0`)
           assert.deepStrictEqual(raced, { claimed: 1, completed: 0, failed: 0, skipped: 1 })
           const [lead] = yield* sql<{ value: unknown }>`
@@ -192,7 +192,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
               scope: { type: "explicit_leads", leadIds: [`${workspace.id}-gone`] }
             })
           )
-          const goneRun = third._tag === "Accepted" ? third.body.runId : ""
+          const goneRun = third._tag === "Accepted" ? third.runId : ""
           const gone = yield* executor.runBatch({ runId: goneRun, workspaceId: workspace.id }, `${goneRun}/batch-0`)
           assert.deepStrictEqual(gone, { claimed: 1, completed: 0, failed: 0, skipped: 1 })
           const [item] = yield* sql<{ reason: string; results: number }>`

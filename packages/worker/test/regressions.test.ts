@@ -120,7 +120,7 @@ layer(OneConnection, { timeout: 120_000, excludeTestServices: true })(
             workspace.id,
             dispatchRequest({ scope: { type: "list", listId }, output: { target, attributeKey: "email_check" } })
           )
-          const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+          const runId = dispatched._tag === "Accepted" ? dispatched.runId : ""
           const before = yield* rowsRead
           const outcome = yield* executor.runBatch({ runId, workspaceId: workspace.id }, `${runId}/one-batch`)
           const after = yield* rowsRead

@@ -42,22 +42,23 @@ export interface DispatchRequest {
   readonly idempotencyKey: string | undefined
 }
 
-export interface DispatchAccepted {
-  readonly enrichmentRunId: string
+/** A persisted dispatch: the run it made, or the run its idempotency key made before (`reused`). */
+export interface RunAccepted {
+  readonly _tag: "Accepted"
   readonly runId: string
+  /** the run's status now (`pending` after a fresh hand-over) */
   readonly status: string
   readonly leadCount: number
+  /** the engine's id of the run (Trigger.dev's), when it has one */
   readonly triggerRunId: string | null
-  readonly reusedExistingRun: boolean
+  /** an earlier dispatch with the same idempotency key and request made this run */
+  readonly reused: boolean
 }
 
-export interface DispatchPreview {
-  readonly enrichmentRunId: null
-  readonly runId: null
-  readonly status: "preview"
+/** A preview: what the run would be and cost; nothing was written. */
+export interface RunPreviewed {
+  readonly _tag: "Previewed"
   readonly leadCount: number
-  readonly triggerRunId: null
-  readonly reusedExistingRun: false
   readonly cost: {
     readonly creditAction: string
     readonly unitCost: number
@@ -145,14 +146,7 @@ export class DispatchRun extends Context.Service<
     readonly dispatch: (
       workspaceId: string,
       request: DispatchRequest
-    ) => Effect.Effect<
-      | { readonly _tag: "Accepted"; readonly created: boolean; readonly body: DispatchAccepted }
-      | {
-          readonly _tag: "Preview"
-          readonly body: DispatchPreview
-        },
-      DispatchError
-    >
+    ) => Effect.Effect<RunAccepted | RunPreviewed, DispatchError>
   }
 >()("@enrich/adapters/runs/DispatchRun") {
   static readonly layer = Layer.effect(
@@ -183,18 +177,16 @@ export class DispatchRun extends Context.Service<
       const replay = (workspaceId: string, runId: string) =>
         sql<{ status: string; resolved_count: number; trigger_run_id: string | null }>`
           SELECT status, resolved_count, trigger_run_id FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`.pipe(
-          Effect.map((rows) => ({
-            _tag: "Accepted" as const,
-            created: false,
-            body: {
-              enrichmentRunId: runId,
+          Effect.map(
+            (rows): RunAccepted => ({
+              _tag: "Accepted",
               runId,
               status: rows[0]!.status,
               leadCount: rows[0]!.resolved_count,
               triggerRunId: rows[0]!.trigger_run_id,
-              reusedExistingRun: true
-            }
-          }))
+              reused: true
+            })
+          )
         )
 
       /**
@@ -324,23 +316,16 @@ export class DispatchRun extends Context.Service<
             const required = leadCount * contract.costModel.unitCost
             const { balance } = yield* ledger.balance(workspaceId)
             return {
-              _tag: "Preview" as const,
-              body: {
-                enrichmentRunId: null,
-                runId: null,
-                status: "preview" as const,
-                leadCount,
-                triggerRunId: null,
-                reusedExistingRun: false as const,
-                cost: {
-                  creditAction: contract.costModel.creditAction,
-                  unitCost: contract.costModel.unitCost,
-                  required,
-                  balance,
-                  sufficient: canAfford(balance, required)
-                }
+              _tag: "Previewed",
+              leadCount,
+              cost: {
+                creditAction: contract.costModel.creditAction,
+                unitCost: contract.costModel.unitCost,
+                required,
+                balance,
+                sufficient: canAfford(balance, required)
               }
-            }
+            } satisfies RunPreviewed
           }
 
           const now = () => new Date().toISOString()
@@ -425,17 +410,13 @@ export class DispatchRun extends Context.Service<
             })
           }
           return {
-            _tag: "Accepted" as const,
-            created: true,
-            body: {
-              enrichmentRunId: runId,
-              runId,
-              status: handedOver.status,
-              leadCount: committed.leadCount,
-              triggerRunId: handedOver.triggerRunId,
-              reusedExistingRun: false
-            }
-          }
+            _tag: "Accepted",
+            runId,
+            status: handedOver.status,
+            leadCount: committed.leadCount,
+            triggerRunId: handedOver.triggerRunId,
+            reused: false
+          } satisfies RunAccepted
         },
         Effect.catchTag("SqlError", Effect.die)
       )

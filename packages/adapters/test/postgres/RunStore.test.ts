@@ -36,7 +36,7 @@ const aRun = (count: number) =>
       dispatchRequest({ scope: { type: "explicit_leads", leadIds: imported.leadIds } })
     )
     assert.strictEqual(accepted._tag, "Accepted")
-    return { runId: accepted._tag === "Accepted" ? accepted.body.runId : "", workspaceId: workspace.id }
+    return { runId: accepted._tag === "Accepted" ? accepted.runId : "", workspaceId: workspace.id }
   })
 
 layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integration)", (it) => {

@@ -120,8 +120,8 @@ layer(Live, { timeout: 300_000, excludeTestServices: true })("Dispatch (integrat
         Array.from({ length: 100 }, () => Effect.result(dispatch.dispatch(workspaceId, request(leadIds, "one-key")))),
         { concurrency: "unbounded" }
       )
-      const created = outcomes.filter((o) => o._tag === "Success" && o.success._tag === "Accepted" && o.success.created)
-      const reused = outcomes.filter((o) => o._tag === "Success" && o.success._tag === "Accepted" && !o.success.created)
+      const created = outcomes.filter((o) => o._tag === "Success" && o.success._tag === "Accepted" && !o.success.reused)
+      const reused = outcomes.filter((o) => o._tag === "Success" && o.success._tag === "Accepted" && o.success.reused)
       const inUse = outcomes.filter((o) => o._tag === "Failure" && o.failure._tag === "IdempotencyKeyInUse")
       assert.strictEqual(created.length, 1)
       assert.strictEqual(created.length + reused.length + inUse.length, 100, "every racer gets 202, 200 or 409")
@@ -139,7 +139,7 @@ layer(Live, { timeout: 300_000, excludeTestServices: true })("Dispatch (integrat
       const { leadIds, workspaceId } = yield* workspaceWithLead(10)
       const dispatch = yield* DispatchRun
       const keyed = yield* countStatements(dispatch.dispatch(workspaceId, request(leadIds, "counted")))
-      assert.isTrue(keyed.result._tag === "Accepted" && keyed.result.created)
+      assert.isTrue(keyed.result._tag === "Accepted" && !keyed.result.reused)
       // was 27: the Leads of another type, the missing ids, the items and the key as four more statements
       assert.isAtMost(keyed.statements, KEYED_DISPATCH_STATEMENTS, `a keyed dispatch: ${keyed.statements} statements`)
     })
@@ -157,8 +157,8 @@ layer(Live, { timeout: 300_000, excludeTestServices: true })("Dispatch (integrat
       const listRequest = (listId: string): DispatchRequest => ({ ...request(["x"]), scope: { type: "list", listId } })
       const a = yield* countStatements(dispatch.dispatch(workspace.id, listRequest(smallList)))
       const b = yield* countStatements(dispatch.dispatch(workspace.id, listRequest(largeList)))
-      assert.strictEqual(a.result._tag === "Accepted" ? a.result.body.leadCount : -1, small)
-      assert.strictEqual(b.result._tag === "Accepted" ? b.result.body.leadCount : -1, large)
+      assert.strictEqual(a.result._tag === "Accepted" ? a.result.leadCount : -1, small)
+      assert.strictEqual(b.result._tag === "Accepted" ? b.result.leadCount : -1, large)
       assert.isAbove(a.statements, 0)
       console.log(`dispatch statements: ${small} Leads → ${a.statements}, ${large} Leads → ${b.statements}`)
       assert.strictEqual(

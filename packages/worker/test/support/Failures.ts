@@ -121,7 +121,7 @@ export const dispatchAll = (workspaceId: string, enrichmentId: string) =>
       idempotencyKey: undefined
     })
     assert.strictEqual(dispatched._tag, "Accepted")
-    return dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+    return dispatched._tag === "Accepted" ? dispatched.runId : ""
   })
 
 /** Executes the run as an engine does: the loop of RunLoop.ts, holding the run's lease. */

@@ -37,6 +37,6 @@ export const listRun = (
       dispatchRequest({ scope: { type: "list", listId: "all" } })
     )
     assert.strictEqual(dispatched._tag, "Accepted")
-    const runId = dispatched._tag === "Accepted" ? dispatched.body.runId : ""
+    const runId = dispatched._tag === "Accepted" ? dispatched.runId : ""
     return { workspace, runId, run: { runId, workspaceId: workspace.id } }
   })

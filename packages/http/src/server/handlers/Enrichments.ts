@@ -112,12 +112,28 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
                 )
             })
           )
-        if (outcome._tag === "Accepted") {
-          yield* Effect.logInfo(outcome.created ? "run dispatched" : "run reused").pipe(
-            Effect.annotateLogs({ runId: outcome.body.runId, leadCount: outcome.body.leadCount })
-          )
+        if (outcome._tag === "Previewed") {
+          return {
+            enrichmentRunId: null,
+            runId: null,
+            status: "preview" as const,
+            leadCount: outcome.leadCount,
+            triggerRunId: null,
+            reusedExistingRun: false as const,
+            cost: outcome.cost
+          }
         }
-        return outcome.body
+        yield* Effect.logInfo(outcome.reused ? "run reused" : "run dispatched").pipe(
+          Effect.annotateLogs({ runId: outcome.runId, leadCount: outcome.leadCount })
+        )
+        return {
+          enrichmentRunId: outcome.runId,
+          runId: outcome.runId,
+          status: outcome.status,
+          leadCount: outcome.leadCount,
+          triggerRunId: outcome.triggerRunId,
+          reusedExistingRun: outcome.reused
+        }
       }),
       list: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
