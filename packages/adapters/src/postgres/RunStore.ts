@@ -17,6 +17,7 @@
 import { Context, Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
 import type { CreditRejection } from "@enrich/domain/credits/CreditAccount"
+import { creditCommandOf } from "@enrich/domain/credits/RunCredits"
 import {
   CommandMetadata,
   EventStore,
@@ -131,26 +132,10 @@ export class RunStore extends Context.Service<
         return yield* fromSnapshot(runId, snapshot)
       }, Effect.orDie)
 
-      /** The credit movements a run event implies. */
+      /** The credit movements a run event implies (domain/credits/RunCredits.ts), applied to the ledger. */
       const moveCredits = (runId: string, workspaceId: string, before: RunState, event: RunEvent) => {
-        if (event._tag === "RunRequested" && event.cost.required > 0) {
-          return ledger.execute(workspaceId, {
-            _tag: "Reserve",
-            runId,
-            amount: event.cost.required,
-            now: event.requestedAt
-          })
-        }
-        if (event._tag === "CreditsSettled" && before.status !== "none" && before.reserved > 0) {
-          return ledger.execute(workspaceId, {
-            _tag: "Settle",
-            runId,
-            captured: event.captured,
-            released: event.released,
-            now: event.settledAt
-          })
-        }
-        return Effect.void
+        const command = creditCommandOf(runId, before, event)
+        return command === undefined ? Effect.void : ledger.execute(workspaceId, command)
       }
 
       const attempt = (
