@@ -5,41 +5,18 @@
  * audit commands on the same database.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { scaled } from "@enrich/domain/testing/TestScale"
-import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
+import { ADMIN_TOKEN, ApiOnlyTestServer } from "@enrich/http/testing/TestServer"
 import { type CliResult, cliFor, installedBin, rssMiB, runCli, startCli } from "./support/Cli.ts"
-
-/** each CLI call is a new Node process: generous, as a loaded CI machine starts them slowly */
-const testTimeout = 240_000
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-const context = Effect.gen(function* () {
-  const { baseUrl } = yield* TestServer
-  const { url } = yield* DatabaseUrl
-  return { baseUrl, databaseUrl: Redacted.value(url) }
-})
+import { context, promise, testTimeout, workspaceThroughCli } from "./support/CliServer.ts"
 
 /** A workspace made through the CLI; its key drives the workspace commands. */
-const workspaceWith = (baseUrl: string, credits: number) =>
-  promise(async () => {
-    const made = await runCli(["workspace", "create", "--name", "Acme", "--credits", String(credits)], {
-      ENRICH_API_URL: baseUrl,
-      ENRICH_ADMIN_TOKEN: ADMIN_TOKEN
-    })
-    assert.strictEqual(made.code, 0, made.stderr)
-    return {
-      workspaceId: made.json.workspace.id as string,
-      apiKey: made.json.apiKey as string,
-      cli: cliFor({ ENRICH_API_URL: baseUrl, ENRICH_API_KEY: made.json.apiKey })
-    }
-  })
+const workspaceWith = (baseUrl: string, credits: number) => workspaceThroughCli(baseUrl, "Acme", credits)
 
 layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
   "enrich CLI (real binary, API server)",

@@ -6,14 +6,14 @@
  * and exits 0 on SIGINT; `replay --rebuild` reports progress and rebuilds what verify expects.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "@enrich/http/testing/TestServer"
+import { ADMIN_TOKEN, testConfig, testServer } from "@enrich/http/testing/TestServer"
 import { apiAndWorker } from "@enrich/server/App"
 import { cliFor, runCli, startCli } from "./support/Cli.ts"
+import { context, promise, testTimeout } from "./support/CliServer.ts"
 
 const FullApp = Layer.unwrap(
   Effect.gen(function* () {
@@ -21,17 +21,6 @@ const FullApp = Layer.unwrap(
     return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
   })
 ).pipe(Layer.provideMerge(TestDatabaseUrl), testConfig({ ENRICH_BATCH_SIZE: "2" }))
-
-/** each CLI call is a new Node process: generous, as a loaded CI machine starts them slowly */
-const testTimeout = 240_000
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-const context = Effect.gen(function* () {
-  const { baseUrl } = yield* TestServer
-  const { url } = yield* DatabaseUrl
-  return { baseUrl, databaseUrl: Redacted.value(url) }
-})
 
 interface Workload {
   readonly workspaceId: string

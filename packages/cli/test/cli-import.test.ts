@@ -14,22 +14,16 @@ import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
-import { type CliResult, cliFor, runCli } from "./support/Cli.ts"
+import { allTableCounts, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
+import type { CliResult, cliFor } from "./support/Cli.ts"
+import { promise, testTimeout, workspaceThroughCli } from "./support/CliServer.ts"
 
-const testTimeout = 240_000
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url))
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
 /** A workspace, its CLI, and a fresh directory with a copy of `fixture` (the importer writes next to the file). */
 const setUp = Effect.gen(function* () {
   const { baseUrl } = yield* TestServer
-  const made = yield* promise(() =>
-    runCli(["workspace", "create", "--name", "Importer"], { ENRICH_API_URL: baseUrl, ENRICH_ADMIN_TOKEN: ADMIN_TOKEN })
-  )
-  assert.strictEqual(made.code, 0, made.stderr)
-  const cli = cliFor({ ENRICH_API_URL: baseUrl, ENRICH_API_KEY: made.json.apiKey })
+  const { cli } = yield* workspaceThroughCli(baseUrl, "Importer")
   const dir = mkdtempSync(join(tmpdir(), "enrich-fixtures-"))
   const copy = (fixture: string) => {
     copyFileSync(join(fixtures, fixture), join(dir, fixture))

@@ -5,46 +5,31 @@
  * operator ends it.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
-import { DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { RunStore } from "@enrich/adapters/postgres/RunStore"
 import { Persistence } from "@enrich/adapters/Services"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import { ADMIN_TOKEN, ApiOnlyTestServer, TestServer } from "@enrich/http/testing/TestServer"
+import { ADMIN_TOKEN, ApiOnlyTestServer } from "@enrich/http/testing/TestServer"
 import { cliFor, runCli } from "./support/Cli.ts"
-
-/** each CLI call is a new Node process: generous, as a loaded CI machine starts them slowly */
-const testTimeout = 240_000
-
-const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-const context = Effect.gen(function* () {
-  const { baseUrl } = yield* TestServer
-  const { url } = yield* DatabaseUrl
-  return { baseUrl, databaseUrl: Redacted.value(url) }
-})
+import { context, promise, testTimeout, workspaceThroughCli } from "./support/CliServer.ts"
 
 /** A workspace (made through the CLI) and a run of email validation over `n` people, dispatched through it. */
 const aRun = (baseUrl: string, n: number) =>
-  promise(async () => {
-    const made = await runCli(["workspace", "create", "--name", "Ops", "--credits", String(n)], {
-      ENRICH_API_URL: baseUrl,
-      ENRICH_ADMIN_TOKEN: ADMIN_TOKEN
+  Effect.flatMap(workspaceThroughCli(baseUrl, "Ops", n), ({ cli, workspaceId }) =>
+    promise(async () => {
+      const leadIds: Array<string> = []
+      for (let i = 0; i < n; i++) {
+        const lead = await cli(["lead", "create", "--type", "person", "--email", `p${i}@corp.example`])
+        assert.strictEqual(lead.code, 0, lead.stderr)
+        leadIds.push(lead.json.lead.id)
+      }
+      const scope = JSON.stringify({ type: "explicit_leads", leadIds })
+      const run = await cli(["enrichment", "create", "--enrichment-id", "email_validation", "--scope", scope])
+      assert.strictEqual(run.code, 0, run.stderr)
+      return { cli, workspaceId, runId: run.json.runId as string }
     })
-    assert.strictEqual(made.code, 0, made.stderr)
-    const cli = cliFor({ ENRICH_API_URL: baseUrl, ENRICH_API_KEY: made.json.apiKey })
-    const leadIds: Array<string> = []
-    for (let i = 0; i < n; i++) {
-      const lead = await cli(["lead", "create", "--type", "person", "--email", `p${i}@corp.example`])
-      assert.strictEqual(lead.code, 0, lead.stderr)
-      leadIds.push(lead.json.lead.id)
-    }
-    const scope = JSON.stringify({ type: "explicit_leads", leadIds })
-    const run = await cli(["enrichment", "create", "--enrichment-id", "email_validation", "--scope", scope])
-    assert.strictEqual(run.code, 0, run.stderr)
-    return { cli, workspaceId: made.json.workspace.id as string, runId: run.json.runId as string }
-  })
+  )
 
 /** A worker claims the first item (StartBatch, as a worker appends it) and is never heard of again. */
 const stuckRunning = (run: { readonly runId: string; readonly workspaceId: string }) =>

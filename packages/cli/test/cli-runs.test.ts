@@ -11,6 +11,7 @@ import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { ADMIN_TOKEN, TestServer, testServer, testConfig } from "@enrich/http/testing/TestServer"
 import { apiAndWorker } from "@enrich/server/App"
 import { cliFor, runCli } from "./support/Cli.ts"
+import { testTimeout } from "./support/CliServer.ts"
 
 const FullApp = Layer.unwrap(
   Effect.gen(function* () {
@@ -18,8 +19,6 @@ const FullApp = Layer.unwrap(
     return testServer((port) => apiAndWorker({ port, runner: { host: "127.0.0.1", port: runnerPort } }))
   })
 ).pipe(Layer.provideMerge(TestDatabaseUrl), testConfig({ ENRICH_BATCH_SIZE: "2" }))
-
-const testTimeout = 240_000
 
 layer(FullApp, { timeout: 300_000, excludeTestServices: true })("enrich CLI (real binary, API + worker)", (it) => {
   it.effect(
