@@ -28,6 +28,7 @@ import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/domain/testing/TestScale"
 import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
 import { RunExecutor } from "../src/RunExecutor.ts"
+import { insertPeople } from "./support/Failures.ts"
 
 const secrets = ConfigProvider.layer(ConfigProvider.fromEnv({ env: { VENDOR_KEY: "s3cret", PDL_API_KEY: "pdl-key" } }))
 
@@ -74,15 +75,6 @@ const execute = (runId: string, workspaceId: string) =>
       if (outcome.claimed === 0) break
     }
     yield* executor.complete(run)
-  })
-
-const insertPeople = (workspaceId: string, emails: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO leads (id, workspace_id, type, contacts)
-      SELECT ${workspaceId} || '-' || e.ord, ${workspaceId}, 'person',
-        jsonb_build_array(jsonb_build_object('type', 'email', 'value', e.v))
-      FROM jsonb_array_elements_text(${JSON.stringify(emails)}::jsonb) WITH ORDINALITY AS e(v, ord)`
   })
 
 const MAX_ATTEMPTS = 3

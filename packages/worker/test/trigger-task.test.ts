@@ -69,6 +69,30 @@ const dispatch = (key: string, leadIds: ReadonlyArray<string>) =>
 const runStatus = (key: string, runId: string) =>
   call(async (api) => (await api.get(`/api/enrichment/${runId}`, { key })).body.run)
 
+/**
+ * A dispatch of 10 credits' workspace whose task Trigger.dev starts the moment it accepts, while its answer
+ * takes `delayMs`: the task runs as `executeRun` here (`started`), racing the dispatch's wait for the answer.
+ */
+const dispatchAsTheTaskStarts = (standIn: TriggerStandIn["Service"], delayMs: number) =>
+  Effect.gen(function* () {
+    standIn.answer({ _tag: "Accept", delayMs })
+    const { key, leadIds } = yield* setUp(10)
+    const services = yield* Effect.context<RunExecutor>()
+    let started: Promise<{ readonly batches: number }> | undefined
+    standIn.onAccept((payload: StandInPayload) => {
+      started = Effect.runPromiseWith(services)(executeRun(payload))
+    })
+    const dispatched = yield* dispatch(key, leadIds).pipe(
+      Effect.ensuring(
+        Effect.sync(() => {
+          standIn.onAccept(undefined)
+          standIn.answer({ _tag: "Accept" })
+        })
+      )
+    )
+    return { dispatched, key, started }
+  })
+
 const eventCount = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const [row] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM events`
@@ -131,21 +155,7 @@ layer(TaskOnTestDatabase, { timeout: 120_000, excludeTestServices: true })(
           const standIn = yield* TriggerStandIn
           // the task starts the moment Trigger.dev accepts, and the answer takes a while: the run is committed (the
           // dispatch calls Trigger.dev after its commit), but its hand-over is not recorded yet when the task runs it
-          standIn.answer({ _tag: "Accept", delayMs: 300 })
-          const { key, leadIds } = yield* setUp(10)
-          const services = yield* Effect.context<RunExecutor>()
-          let started: Promise<{ readonly batches: number }> | undefined
-          standIn.onAccept((payload: StandInPayload) => {
-            started = Effect.runPromiseWith(services)(executeRun(payload))
-          })
-          const dispatched = yield* dispatch(key, leadIds).pipe(
-            Effect.ensuring(
-              Effect.sync(() => {
-                standIn.onAccept(undefined)
-                standIn.answer({ _tag: "Accept" })
-              })
-            )
-          )
+          const { dispatched, key, started } = yield* dispatchAsTheTaskStarts(standIn, 300)
           assert.strictEqual(dispatched.status, 202, JSON.stringify(dispatched.body))
           assert.isDefined(started)
           const outcome = yield* Effect.promise(() => started!)
@@ -163,21 +173,7 @@ layer(TaskOnTestDatabase, { timeout: 120_000, excludeTestServices: true })(
       Effect.gen(function* () {
         const standIn = yield* TriggerStandIn
         // Trigger.dev creates the run and starts the task, but answers after the dispatch's 1 s deadline
-        standIn.answer({ _tag: "Accept", delayMs: 3000 })
-        const { key, leadIds } = yield* setUp(10)
-        const services = yield* Effect.context<RunExecutor>()
-        let started: Promise<{ readonly batches: number }> | undefined
-        standIn.onAccept((payload: StandInPayload) => {
-          started = Effect.runPromiseWith(services)(executeRun(payload))
-        })
-        const dispatched = yield* dispatch(key, leadIds).pipe(
-          Effect.ensuring(
-            Effect.sync(() => {
-              standIn.onAccept(undefined)
-              standIn.answer({ _tag: "Accept" })
-            })
-          )
-        )
+        const { dispatched, key, started } = yield* dispatchAsTheTaskStarts(standIn, 3000)
         // the run is no longer awaiting its hand-over when the call fails: not failed, not 502 — accepted, as it is
         assert.strictEqual(dispatched.status, 202, JSON.stringify(dispatched.body))
         assert.include(["running", "completed"], dispatched.body.status)
