@@ -12,7 +12,7 @@
  * package does not declare the dependency (`@enrich/http/…` stays unresolved): the rule holds either way.
  */
 const packages = (...names) => `^(packages|@enrich)/(${names.join("|")})/`
-const ours = packages("domain", "catalog", "adapters", "http", "worker", "cli", "server")
+const ours = packages("domain", "application", "catalog", "adapters", "http", "worker", "cli", "server")
 
 /** What reaches PostgreSQL: effect's sql modules, its PostgreSQL client, the pg driver. */
 const database = "node_modules/effect/dist/sql/|node_modules/@effect/sql|node_modules/pg/"
@@ -33,6 +33,27 @@ module.exports = {
       severity: "error",
       from: { path: "^packages/domain/src/" },
       to: { path: `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform` }
+    },
+    {
+      name: "application-imports-only-the-domain",
+      comment: "The use cases work over ports: they import the domain (and their own ports), never adapters, the catalog or an entry point.",
+      severity: "error",
+      from: { path: "^packages/application/src/" },
+      to: { path: ours, pathNot: packages("domain", "application") }
+    },
+    {
+      name: "application-does-no-io",
+      comment: "No database, network or file system in the use cases: those are behind their ports.",
+      severity: "error",
+      from: { path: "^packages/application/src/" },
+      to: { path: `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform` }
+    },
+    {
+      name: "adapters-import-only-the-application-ports",
+      comment: "Adapters implement ports — the domain's and the application's (application/src/ports) — and never call a use case: the entry points compose the use cases on top of them.",
+      severity: "error",
+      from: { path: "^packages/adapters/src/" },
+      to: { path: "^(packages/application/src|@enrich/application)/", pathNot: "^(packages/application/src|@enrich/application)/ports/" }
     },
     {
       name: "catalog-imports-only-the-domain",
@@ -80,7 +101,7 @@ module.exports = {
       name: "nothing-imports-the-composition-root",
       comment: "packages/server composes the processes; nothing of the product imports it.",
       severity: "error",
-      from: { path: "^packages/(domain|catalog|adapters|http|worker|cli)/src/" },
+      from: { path: "^packages/(domain|application|catalog|adapters|http|worker|cli)/src/" },
       to: { path: packages("server") }
     },
     {

@@ -1,29 +1,35 @@
 /**
- * The application services on Postgres, as one layer. Needs a SqlClient (with
- * migrations applied) and a Dispatcher.
+ * The Postgres side of the house as layers: every port the application's use cases and the entry points
+ * use, implemented on one SqlClient (with migrations applied). The use cases themselves are composed on top
+ * of these by the entry points (application/src/UseCases.ts).
  */
 import { Layer } from "effect"
 import { CreditLedgerPgLive } from "./postgres/CreditLedger.ts"
 import { CreditReadModel } from "./postgres/CreditReadModel.ts"
 import { EventStorePgLive } from "./postgres/EventStorePg.ts"
+import { IdempotencyKeysPgLive } from "./postgres/IdempotencyKeysPg.ts"
 import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
+import { RunDirectoryPgLive } from "./postgres/RunDirectoryPg.ts"
+import { RunLivenessPgLive } from "./postgres/RunLeases.ts"
 import { RunReadModel } from "./postgres/RunReadModel.ts"
-import { RunStore } from "./postgres/RunStore.ts"
+import { RunStorePgLive } from "./postgres/RunStore.ts"
+import { TransactionsPgLive } from "./postgres/Transaction.ts"
 import { Workspaces } from "./postgres/Workspaces.ts"
 import { ConfiguredCatalogLive } from "@enrich/catalog/CatalogConfig"
-import { CancelRun } from "./runs/CancelRun.ts"
-import { DispatchRun } from "./runs/DispatchRun.ts"
-import { RunWatchdog } from "./runs/RunWatchdog.ts"
 
 const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
 
-/** The Postgres stores, without a catalog (provide one) and without the use cases. */
+/** The Postgres stores and ports, without a catalog (provide one) and without the use cases. */
 export const Persistence = Layer.mergeAll(
   Workspaces.layer,
   LeadDirectoryPgLive,
   RunReadModel.layer,
   CreditReadModel.layer,
-  RunStore.layer
+  RunStorePgLive,
+  TransactionsPgLive,
+  IdempotencyKeysPgLive,
+  RunDirectoryPgLive,
+  RunLivenessPgLive
 ).pipe(Layer.provideMerge(Ledger))
 
 /**
@@ -31,7 +37,3 @@ export const Persistence = Layer.mergeAll(
  * executing a run needs.
  */
 export const Stores = Layer.merge(Persistence, ConfiguredCatalogLive)
-
-export const ServicesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunWatchdog.layer).pipe(
-  Layer.provideMerge(Stores)
-)

@@ -19,7 +19,7 @@ import { AuditReadModel, retryOnDeadlock } from "@enrich/adapters/postgres/Audit
 import { runMigrations } from "@enrich/adapters/postgres/Migrations"
 import { projectionTables, RebuildProgress, rebuildReadModels } from "@enrich/adapters/postgres/Rebuild"
 import * as CreditAccount from "@enrich/domain/credits/CreditAccount"
-import { WatchdogConfig } from "@enrich/adapters/runs/RunWatchdog"
+import { WatchdogConfig } from "@enrich/application/runs/RunWatchdog"
 import { EventStore, type RecordedEvent } from "@enrich/domain/ports/EventStore"
 import { isOverdue, type LivenessPolicy, settlementBoundMs } from "@enrich/domain/runs/Liveness"
 import * as Run from "@enrich/domain/runs/Run"

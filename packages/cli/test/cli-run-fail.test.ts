@@ -5,9 +5,9 @@
  * operator ends it.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { RunStore } from "@enrich/adapters/postgres/RunStore"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Persistence } from "@enrich/adapters/Services"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { ADMIN_TOKEN, ApiOnlyTestServer } from "@enrich/http/testing/TestServer"
@@ -34,13 +34,17 @@ const aRun = (baseUrl: string, n: number) =>
 /** A worker claims the first item (StartBatch, as a worker appends it) and is never heard of again. */
 const stuckRunning = (run: { readonly runId: string; readonly workspaceId: string }) =>
   Effect.gen(function* () {
-    const runs = yield* RunStore
+    const runs = yield* RunCommands
     yield* runs.execute({
       runId: run.runId,
       workspaceId: run.workspaceId,
       command: { _tag: "StartBatch", batch: `${run.runId}/batch-0`, ordinals: [1], now: new Date().toISOString() }
     })
-  }).pipe(Effect.provideService(CommandMetadata, { actor: "test" }), Effect.orDie, Effect.provide(Persistence))
+  }).pipe(
+    Effect.provideService(CommandMetadata, { actor: "test" }),
+    Effect.orDie,
+    Effect.provide(RunCommands.layer.pipe(Layer.provideMerge(Persistence)))
+  )
 
 layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
   "enrich run fail and the liveness check of audit verify (real binary, API server)",

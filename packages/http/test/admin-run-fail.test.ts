@@ -5,9 +5,9 @@
  * settles, the refusals that write nothing, and the SSE stream of the run, which must end with it.
  */
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { RunStore } from "@enrich/adapters/postgres/RunStore"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Persistence } from "@enrich/adapters/Services"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import {
@@ -54,7 +54,7 @@ const claim = (
   completed: ReadonlyArray<number> = []
 ) =>
   Effect.gen(function* () {
-    const runs = yield* RunStore
+    const runs = yield* RunCommands
     const batch = `${run.runId}/batch-0`
     const now = () => new Date().toISOString()
     yield* runs.execute({ ...run, command: { _tag: "StartBatch", batch, ordinals, now: now() } })
@@ -74,7 +74,11 @@ const claim = (
         }
       })
     }
-  }).pipe(Effect.provideService(CommandMetadata, { actor: "test" }), Effect.orDie, Effect.provide(Persistence))
+  }).pipe(
+    Effect.provideService(CommandMetadata, { actor: "test" }),
+    Effect.orDie,
+    Effect.provide(RunCommands.layer.pipe(Layer.provideMerge(Persistence)))
+  )
 
 const fail = (runId: string, body: unknown, key: string | null = ADMIN_TOKEN) =>
   use((api) => api.post(`/admin/runs/${encodeURIComponent(runId)}/fail`, { key: key ?? undefined, body }))

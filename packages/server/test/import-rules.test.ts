@@ -45,6 +45,13 @@ describe("Import rules (integration, dependency-cruiser)", () => {
   it.each([
     ["domain-imports-nothing-of-ours", "packages/domain/src", 'import "@enrich/adapters/postgres/Database"'],
     ["domain-does-no-io", "packages/domain/src", 'import "node:fs"\nimport "effect/sql"'],
+    ["application-imports-only-the-domain", "packages/application/src", 'import "@enrich/adapters/Services"'],
+    ["application-does-no-io", "packages/application/src", 'import "node:net"\nimport "effect/sql"'],
+    [
+      "adapters-import-only-the-application-ports",
+      "packages/adapters/src",
+      'import "@enrich/application/runs/DispatchRun"'
+    ],
     ["catalog-imports-only-the-domain", "packages/catalog/src", 'import "@enrich/adapters/postgres/Database"'],
     ["catalog-does-not-reach-the-database", "packages/catalog/src", 'import "effect/sql"'],
     ["adapters-import-no-entry-point", "packages/adapters/src", 'import "@enrich/http/server/HttpLive"'],

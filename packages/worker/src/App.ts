@@ -8,7 +8,8 @@ import type { WorkflowEngine } from "effect/workflow"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { runnerCluster } from "@enrich/adapters/engine/RunWorkflow"
 import { DispatcherFromConfigLive } from "@enrich/adapters/engine/SelectDispatcher"
-import { ServicesLive } from "@enrich/adapters/Services"
+import { Stores } from "@enrich/adapters/Services"
+import { UseCasesLive } from "@enrich/application/UseCases"
 import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { RunWorkflowLive } from "./RunWorkflowLive.ts"
@@ -33,7 +34,7 @@ export type RunnerAddress = {
  * workflow runs dispatched before (the engine stays, dispatch leaves it).
  */
 const servicesOn = <A, E, R>(engine: Layer.Layer<A | WorkflowEngine.WorkflowEngine, E, R>) =>
-  ServicesLive.pipe(Layer.provide(DispatcherFromConfigLive), Layer.provideMerge(engine))
+  UseCasesLive.pipe(Layer.provideMerge(Stores), Layer.provide(DispatcherFromConfigLive), Layer.provideMerge(engine))
 
 /**
  * `layer` on a cluster runner at `runner`: the services it needs (the engine, dispatch, the

@@ -25,12 +25,14 @@ import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
 import { textArray } from "@enrich/adapters/postgres/TextArray"
-import { RunStore } from "@enrich/adapters/postgres/RunStore"
+import { RunStore } from "@enrich/application/ports/RunStore"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Catalog, type CatalogEntry, type ProviderCall } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
 import { callWithRetry } from "@enrich/catalog/Retry"
-import { LeaseConfig, renewLease } from "@enrich/adapters/postgres/RunLeases"
+import { renewLease } from "@enrich/adapters/postgres/RunLeases"
+import { LeaseConfig } from "@enrich/application/ports/RunLiveness"
 import { retryTransient } from "@enrich/adapters/postgres/Transient"
 
 interface ClaimedRow {
@@ -209,7 +211,8 @@ export class RunExecutor extends Context.Service<
     RunExecutor,
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      const runs = yield* RunStore
+      const runs = yield* RunCommands
+      const store = yield* RunStore
       const catalog = yield* Catalog
       const batchSize = yield* Config.Int("ENRICH_BATCH_SIZE").pipe(Config.withDefault(500))
       const providerConcurrency = yield* Config.Int("ENRICH_PROVIDER_CONCURRENCY").pipe(Config.withDefault(8))
@@ -274,7 +277,7 @@ export class RunExecutor extends Context.Service<
           sql.withTransaction(
             Effect.gen(function* () {
               // the run's stream row first, as every command on the run takes it (lock order: stream, then items)
-              const known = yield* runs.lock(runId)
+              const known = yield* store.lock(runId)
               // the lowest pending items, from the run's last claimed ordinal on: claims are serialised by the
               // stream lock and take items in order, so none is pending below it (and an item never becomes
               // pending again); a pending item another transaction holds (a Lead's erasure) is waited for,
@@ -754,7 +757,7 @@ export class RunExecutor extends Context.Service<
 
       const finish = Effect.fn("RunExecutor.finish")(
         function* (run: { readonly runId: string; readonly workspaceId: string }) {
-          const state = yield* runs.load(run.runId)
+          const state = yield* store.load(run.runId)
           if (state.status === "none" || state.settled) return "ended" as const
           if (state.counts.pending > 0 && !isTerminal(state.status)) return "claim" as const
           if (state.counts.running > 0) {
@@ -818,7 +821,7 @@ export class RunExecutor extends Context.Service<
         return yield* sql.withTransaction(
           Effect.gen(function* () {
             yield* awaitHandOverLock(sql, run.runId)
-            const state = yield* runs.load(run.runId)
+            const state = yield* store.load(run.runId)
             return state.status !== "none"
           })
         )

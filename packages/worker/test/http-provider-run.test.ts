@@ -21,8 +21,9 @@ import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { builtinEntries } from "@enrich/catalog/Catalog"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { DispatchRun } from "@enrich/application/runs/DispatchRun"
 import { Persistence } from "@enrich/adapters/Services"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { fakeVendor, unitHash, type VendorReply } from "@enrich/catalog/testing/FakeVendor"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { scaled } from "@enrich/domain/testing/TestScale"
@@ -41,6 +42,7 @@ const entryOf = (raw: unknown) =>
 /** Dispatch and executor with `entries` in the catalog, as a worker has them. */
 const servicesWith = (entries: ReadonlyArray<CatalogEntry>) =>
   Layer.mergeAll(DispatchRun.layer, RunExecutor.layer).pipe(
+    Layer.provideMerge(RunCommands.layer),
     Layer.provideMerge(Layer.merge(Persistence, Layer.succeed(Catalog, makeCatalog([...builtinEntries, ...entries])))),
     Layer.provide(WorkflowDispatcherLive),
     Layer.provide(ClientOnlyClusterLive),

@@ -12,8 +12,9 @@ import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { builtinEntries } from "@enrich/catalog/Catalog"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { DispatchRun } from "@enrich/application/runs/DispatchRun"
 import { Persistence } from "@enrich/adapters/Services"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { Catalog, type CatalogEntry, makeCatalog, ProviderError } from "@enrich/domain/ports/Catalog"
@@ -103,6 +104,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })(
               : Effect.void
         const catalog = Layer.succeed(Catalog, makeCatalog([...builtinEntries, vendorEntry(vendor.url, beforeCall)]))
         const services = Layer.mergeAll(DispatchRun.layer, RunExecutor.layer).pipe(
+          Layer.provideMerge(RunCommands.layer),
           Layer.provideMerge(Layer.merge(Persistence, catalog)),
           Layer.provide(WorkflowDispatcherLive),
           Layer.provide(ClientOnlyClusterLive),

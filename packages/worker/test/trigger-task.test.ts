@@ -7,7 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { uuidv7 } from "@enrich/adapters/Ids"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { type StandInPayload, TriggerStandIn } from "@enrich/adapters/testing/TriggerStandIn"
 import { ADMIN_TOKEN, TestServer, testConfig, testServer } from "@enrich/http/testing/TestServer"

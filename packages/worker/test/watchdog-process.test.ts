@@ -6,8 +6,9 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { DispatchRun } from "@enrich/application/runs/DispatchRun"
 import { Persistence } from "@enrich/adapters/Services"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { ConfiguredCatalogLive } from "@enrich/catalog/CatalogConfig"
 import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
 import { eventually } from "@enrich/http/testing/HttpTestClient"
@@ -30,7 +31,7 @@ const LostHandOver = Layer.fresh(DispatchRun.layer).pipe(
       dispatch: () => Effect.succeed({ triggerRunId: "lost" })
     })
   ),
-  Layer.provide(Layer.merge(Persistence, ConfiguredCatalogLive))
+  Layer.provide(Layer.merge(RunCommands.layer.pipe(Layer.provideMerge(Persistence)), ConfiguredCatalogLive))
 )
 
 layer(App, { timeout: 60_000, excludeTestServices: true })("Run watchdog in the process (integration)", (it) => {

@@ -7,10 +7,10 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { renewLease } from "@enrich/adapters/postgres/RunLeases"
-import { RunStore } from "@enrich/adapters/postgres/RunStore"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { CancelRun } from "@enrich/adapters/runs/CancelRun"
-import { RunWatchdog } from "@enrich/adapters/runs/RunWatchdog"
+import { CancelRun } from "@enrich/application/runs/CancelRun"
+import { RunWatchdog } from "@enrich/application/runs/RunWatchdog"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import { RunExecutor } from "../src/RunExecutor.ts"
@@ -45,7 +45,7 @@ const claimAndVanish = (
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     yield* renewLease(sql, run.runId, holder, 1_000)
-    yield* (yield* RunStore)
+    yield* (yield* RunCommands)
       .execute({ ...run, command: { _tag: "StartBatch", batch, ordinals, now: new Date().toISOString() } })
       .pipe(Effect.provideService(CommandMetadata, { actor: "test" }), Effect.orDie)
   })
@@ -138,7 +138,7 @@ layer(servicesWith([], { ENRICH_ITEM_MAX_ATTEMPTS: "3" }).pipe(Layer.provideMerg
     Effect.gen(function* () {
       const run = yield* aRun("lost")
       // two items done before the worker went
-      yield* Effect.flatMap(RunStore, (runs) =>
+      yield* Effect.flatMap(RunCommands, (runs) =>
         runs
           .execute({
             ...run,

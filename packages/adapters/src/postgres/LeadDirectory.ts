@@ -38,7 +38,7 @@ import { Lists } from "@enrich/domain/ports/Lists"
 import { RunScope } from "@enrich/domain/ports/RunScope"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
-import { uuidv7 } from "../Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { itemIdSql } from "./ItemIdSql.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
 import { textArray } from "./TextArray.ts"
@@ -624,6 +624,12 @@ export const LeadDirectoryPgLive = Layer.effectContext(
      * each), the run's pending items and the planner's facts. See DECISIONS.md ("Planning writes
      * the items once").
      */
+    const listExists = (workspaceId: string, listId: string) =>
+      sql`SELECT 1 FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(
+        Effect.map((rows) => rows.length > 0),
+        Effect.orDie
+      )
+
     const freezeScope = Effect.fn("RunScope.freezeScope")(
       function* (input: {
         readonly workspaceId: string
@@ -803,7 +809,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           removeListMembers
         })
       ),
-      Context.add(RunScope, RunScope.of({ freezeScope }))
+      Context.add(RunScope, RunScope.of({ freezeScope, listExists }))
     )
   })
 )

@@ -1,17 +1,16 @@
 /**
  * Leases on runs: whatever executes a run (its workflow, a partition of it, a Trigger.dev attempt) is the
  * run's *holder* and keeps a `run_leases` row alive while it lives; the run watchdog
- * (../runs/RunWatchdog.ts, rules in domain/runs/Liveness.ts) reads them. Times are the database's
- * (`now()`), so processes with skewed clocks agree on what expired.
+ * (application/runs/RunWatchdog.ts, rules in domain/runs/Liveness.ts) reads them through the RunLiveness
+ * port, implemented here. Times are the database's (`now()`), so processes with skewed clocks agree on what
+ * expired.
  */
-import { Config, Effect } from "effect"
-import type { SqlClient } from "effect/sql"
-
-/** `ENRICH_RUN_LEASE_SECONDS` (default 60): a holder that has not renewed its lease for this long is gone. */
-export const LeaseConfig = Config.Int("ENRICH_RUN_LEASE_SECONDS").pipe(
-  Config.withDefault(60),
-  Config.map((seconds) => ({ leaseMs: Math.max(1, seconds) * 1000 }))
-)
+import { Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { storableText } from "@enrich/domain/ClientText"
+import { RunLiveness } from "@enrich/application/ports/RunLiveness"
+import { textArray } from "./TextArray.ts"
+import { asStoreFailure } from "./Transient.ts"
 
 /** Takes or renews `holder`'s lease on the run for `leaseMs` from now. */
 export const renewLease = (sql: SqlClient.SqlClient, runId: string, holder: string, leaseMs: number) =>
@@ -23,3 +22,82 @@ export const renewLease = (sql: SqlClient.SqlClient, runId: string, holder: stri
 export const dropSettledLeases = (sql: SqlClient.SqlClient) =>
   sql`DELETE FROM run_leases l USING enrichment_runs r
     WHERE r.id = l.run_id AND r.settled_at IS NOT NULL`.pipe(Effect.asVoid)
+
+/** The RunLiveness port on `run_leases`, `run_items` and `item_results`. */
+export const RunLivenessPgLive = Layer.effect(
+  RunLiveness,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return RunLiveness.of({
+      // every unsettled run (a partial index), with its lease counts
+      unsettled: (leaseMs) =>
+        sql<{ id: string; workspace_id: string; suspicious: boolean }>`
+          SELECT r.id, r.workspace_id,
+            (l.total > l.alive OR (l.total = 0 AND now() - r.created_at > ${leaseMs} * interval '1 millisecond'))
+              AS suspicious
+          FROM enrichment_runs r
+          CROSS JOIN LATERAL (
+            SELECT count(*)::int AS total, (count(*) FILTER (WHERE expires_at > now()))::int AS alive
+            FROM run_leases WHERE run_id = r.id
+          ) l
+          WHERE r.settled_at IS NULL`.pipe(
+          Effect.map((rows) =>
+            rows.map((row) => ({ runId: row.id, workspaceId: row.workspace_id, suspicious: row.suspicious }))
+          ),
+          asStoreFailure
+        ),
+      runningItems: (runId, lock) =>
+        sql<{
+          id: string
+          lead_id: string
+          claim_token: string
+          ordinal: number
+          attempts: number
+          started_ago_ms: number
+        }>`
+          SELECT id, lead_id, claim_token, ordinal, attempts,
+            (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::float8 AS started_ago_ms
+          FROM run_items WHERE run_id = ${runId} AND status = 'running'
+          ORDER BY ordinal
+          ${lock ? sql`FOR UPDATE` : sql``}`.pipe(
+          Effect.map((rows) =>
+            rows.map((row) => ({
+              id: row.id,
+              leadId: row.lead_id,
+              batch: row.claim_token,
+              ordinal: row.ordinal,
+              attempts: row.attempts,
+              startedAgoMs: row.started_ago_ms
+            }))
+          ),
+          asStoreFailure
+        ),
+      leases: (runId) =>
+        sql<{ holder: string; alive: boolean }>`
+          SELECT holder, expires_at > now() AS alive FROM run_leases WHERE run_id = ${runId}`.pipe(asStoreFailure),
+      ageMs: (runId) =>
+        sql<{ age_ms: number }>`
+          SELECT (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
+          FROM enrichment_runs WHERE id = ${runId}`.pipe(
+          Effect.map(([row]) => row?.age_ms ?? 0),
+          asStoreFailure
+        ),
+      recordItemErrors: (runId, workspaceId, items, at) =>
+        items.length === 0
+          ? Effect.void
+          : sql`INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, error, recorded_at)
+              SELECT x.id, ${workspaceId}, ${runId}, x.lead_id, jsonb_build_object('message', x.message, 'details', null),
+                ${at}::timestamptz
+              FROM unnest(${textArray(items.map((i) => i.id))}::text[], ${textArray(items.map((i) => i.leadId))}::text[],
+                ${textArray(items.map((i) => storableText(i.message, 2_000)))}::text[]) AS x(id, lead_id, message)
+              WHERE x.lead_id IN (SELECT id FROM leads WHERE id = ANY(${textArray(items.map((i) => i.leadId))}::text[])
+                AND workspace_id = ${workspaceId})
+              ON CONFLICT (item_id) DO UPDATE SET result = NULL, error = excluded.error, provider_result = NULL,
+                provider_result_is_result = false, recorded_at = excluded.recorded_at`.pipe(
+              Effect.asVoid,
+              asStoreFailure
+            ),
+      dropSettledLeases: dropSettledLeases(sql).pipe(asStoreFailure)
+    })
+  })
+)

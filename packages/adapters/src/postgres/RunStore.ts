@@ -1,11 +1,9 @@
 /**
- * Run command handling on the event store: lock the run's stream row, read the
- * run's snapshot and the events after it, fold them, decide, append with the
- * expected version, and project the new events (and the new snapshot) inline
- * in the same transaction — in the append's own statement, as CTEs written
- * only if the append happened (DECISIONS.md 33). The run's credit movements (the reservation at
- * request, the capture and release at settlement) go through the CreditLedger
- * in that transaction too, so a run and its money never disagree.
+ * The RunStore port (application/ports/RunStore.ts) on the event store: lock the run's stream row, read the
+ * run's snapshot and the events after it, fold them, decide, append with the expected version, and project
+ * the new events (and the new snapshot) inline in the same transaction — in the append's own statement, as
+ * CTEs written only if the append happened (DECISIONS.md 33). The credits the events move are the
+ * application's to move (application/runs/RunCommands.ts), in the same transaction.
  *
  * A command runs in the caller's transaction when there is one (no savepoint:
  * nothing is written before the append or by a refused one, which is where a
@@ -14,194 +12,129 @@
  * transaction (it created the stream, or executed the previous command in
  * it) passes that `known` state and the lock and the reads are skipped.
  */
-import { Context, Effect, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient, type Statement } from "effect/sql"
-import type { CreditRejection } from "@enrich/domain/credits/CreditAccount"
-import { creditCommandOf } from "@enrich/domain/credits/RunCredits"
-import {
-  CommandMetadata,
-  EventStore,
-  type EventMetadata,
-  ExpectedVersion,
-  type WrongExpectedVersion
-} from "@enrich/domain/ports/EventStore"
-import {
-  decideInOrder,
-  evolve,
-  initialState,
-  type RunCommand,
-  RunCommandRejected,
-  type RunState
-} from "@enrich/domain/runs/Run"
-import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
-import { uuidv7 } from "../Ids.ts"
-import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
+import { CommandMetadata, EventStore, ExpectedVersion } from "@enrich/domain/ports/EventStore"
+import { decideInOrder, evolve, initialState, RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
+import { decodeRunEvent, encodeRunEvent } from "@enrich/domain/runs/RunEvents"
+import { uuidv7 } from "@enrich/domain/Ids"
+import { type KnownRun, type RunCommandInput, RunStore } from "@enrich/application/ports/RunStore"
 import { appendEventsPg, ifAppended } from "./EventStorePg.ts"
 import { projectRunEvents, runEventRows } from "./projections/RunProjection.ts"
 import { inTransaction } from "./Transaction.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
 
-/** A run's state at a stream version, as a transaction holds it. */
-export interface KnownRun {
-  readonly state: RunState
-  readonly version: number
-}
+const newRun = RunStore.newRun
 
-export class RunStore extends Context.Service<
+/** The RunStore port on PostgreSQL: needs the EventStore on the same database. */
+export const RunStorePgLive = Layer.effect(
   RunStore,
-  {
-    /**
-     * Decides `command` against the run's history and appends + projects the outcome. Several
-     * commands are decided in order and appended together (one append, one snapshot), or refused
-     * together.
-     * `known`: the run as this transaction already holds it — `RunStore.newRun` for a run id
-     * never used, or what the previous `execute` of this transaction returned.
-     */
-    readonly execute: (input: {
-      readonly runId: string
-      readonly workspaceId: string
-      readonly command: RunCommand | ReadonlyArray<RunCommand>
-      readonly metadata?: EventMetadata | undefined
-      readonly known?: KnownRun | undefined
-    }) => Effect.Effect<
-      KnownRun & { readonly events: ReadonlyArray<RunEvent> },
-      RunCommandRejected | WrongExpectedVersion | CreditRejection
-    >
-    readonly load: (runId: string) => Effect.Effect<RunState>
-    /**
-     * Takes the run's stream row for the rest of the caller's transaction (as every command does first)
-     * and reads the run: what `execute` then takes as `known`.
-     */
-    readonly lock: (runId: string) => Effect.Effect<KnownRun>
-  }
->()("@enrich/adapters/postgres/RunStore") {
-  /** A run id never used: no stream yet (the append refuses it if one exists). */
-  static readonly newRun: KnownRun = { state: initialState, version: 0 }
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const store = yield* EventStore
 
-  static readonly layer = Layer.effect(
-    RunStore,
-    Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const store = yield* EventStore
-      const ledger = yield* CreditLedger
+    /** The run from `snapshot` on: the events appended after it, folded into it. */
+    const fromSnapshot = Effect.fnUntraced(function* (
+      runId: string,
+      snapshot: { readonly version: number; readonly state: RunState } | undefined
+    ) {
+      const after = snapshot?.version ?? 0
+      const tail = yield* store.readStream(runStreamId(runId), { after })
+      const events = yield* Effect.forEach(tail, (e) => decodeRunEvent(e.type, e.version, e.data))
+      return { state: events.reduce(evolve, snapshot?.state ?? initialState), version: after + events.length }
+    })
 
-      /** The run from `snapshot` on: the events appended after it, folded into it. */
-      const fromSnapshot = Effect.fnUntraced(function* (
-        runId: string,
-        snapshot: { readonly version: number; readonly state: RunState } | undefined
-      ) {
-        const after = snapshot?.version ?? 0
-        const tail = yield* store.readStream(runStreamId(runId), { after })
-        const events = yield* Effect.forEach(tail, (e) => decodeRunEvent(e.type, e.version, e.data))
-        return { state: events.reduce(evolve, snapshot?.state ?? initialState), version: after + events.length }
-      })
-
-      /** The run's state and stream version: its snapshot plus the events appended after it. */
-      const current = Effect.fnUntraced(function* (runId: string) {
-        const [snapshot] = yield* sql<{ version: number; state: RunState }>`
+    /** The run's state and stream version: its snapshot plus the events appended after it. */
+    const current = Effect.fnUntraced(function* (runId: string) {
+      const [snapshot] = yield* sql<{ version: number; state: RunState }>`
           SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
-        return yield* fromSnapshot(runId, snapshot)
-      }, Effect.orDie)
+      return yield* fromSnapshot(runId, snapshot)
+    }, Effect.orDie)
 
-      /**
-       * Takes the run's stream row (commands on one run queue on it, so they do not deadlock with a claim) and
-       * reads the run with it, in one statement when the snapshot is as new as the stream. A lock that had to
-       * wait sees the snapshot as it was when the statement began: the stream's version then says it is older,
-       * and the events after it are read.
-       */
-      const lock = Effect.fnUntraced(function* (runId: string) {
-        const [row] = yield* sql<{ stream_version: number; version: number | null; state: RunState | null }>`
+    /**
+     * Takes the run's stream row (commands on one run queue on it, so they do not deadlock with a claim) and
+     * reads the run with it, in one statement when the snapshot is as new as the stream. A lock that had to
+     * wait sees the snapshot as it was when the statement began: the stream's version then says it is older,
+     * and the events after it are read.
+     */
+    const lock = Effect.fnUntraced(function* (runId: string) {
+      const [row] = yield* sql<{ stream_version: number; version: number | null; state: RunState | null }>`
           SELECT e.version AS stream_version, s.version, s.state
           FROM event_streams e LEFT JOIN run_snapshots s ON s.run_id = ${runId}
           WHERE e.stream_id = ${runStreamId(runId)}
           FOR UPDATE OF e`
-        if (row === undefined) return RunStore.newRun
-        const snapshot =
-          row.version === null || row.state === null ? undefined : { version: row.version, state: row.state }
-        if (snapshot !== undefined && snapshot.version === row.stream_version) return snapshot
-        if (snapshot !== undefined) {
-          // the lock waited for another command: its snapshot committed with it, and a new statement sees it. One
-          // small row instead of the events after the old snapshot (a batch's record is 500 outcomes), read and
-          // decoded by every command that queued on a busy run — 8 batches of one run queue there all the time.
-          const [fresh] = yield* sql<{ version: number; state: RunState }>`
+      if (row === undefined) return newRun
+      const snapshot =
+        row.version === null || row.state === null ? undefined : { version: row.version, state: row.state }
+      if (snapshot !== undefined && snapshot.version === row.stream_version) return snapshot
+      if (snapshot !== undefined) {
+        // the lock waited for another command: its snapshot committed with it, and a new statement sees it. One
+        // small row instead of the events after the old snapshot (a batch's record is 500 outcomes), read and
+        // decoded by every command that queued on a busy run — 8 batches of one run queue there all the time.
+        const [fresh] = yield* sql<{ version: number; state: RunState }>`
             SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
-          if (fresh !== undefined && fresh.version === row.stream_version) return fresh
-          return yield* fromSnapshot(runId, fresh ?? snapshot)
-        }
-        return yield* fromSnapshot(runId, snapshot)
-      }, Effect.orDie)
-
-      /** The credit movements a run event implies (domain/credits/RunCredits.ts), applied to the ledger. */
-      const moveCredits = (runId: string, workspaceId: string, before: RunState, event: RunEvent) => {
-        const command = creditCommandOf(runId, before, event)
-        return command === undefined ? Effect.void : ledger.execute(workspaceId, command)
+        if (fresh !== undefined && fresh.version === row.stream_version) return fresh
+        return yield* fromSnapshot(runId, fresh ?? snapshot)
       }
+      return yield* fromSnapshot(runId, snapshot)
+    }, Effect.orDie)
 
-      const attempt = (
-        { command, metadata, runId, workspaceId }: Parameters<RunStore["Service"]["execute"]>[0],
-        known: KnownRun | undefined
-      ) =>
-        inTransaction(
-          sql,
-          Effect.gen(function* () {
-            const { state, version } = known ?? (yield* lock(runId))
-            const decision = decideInOrder("_tag" in command ? [command] : command, state)
-            if (decision instanceof RunCommandRejected) return yield* decision
-            const after = decision.reduce(evolve, state)
-            if (decision.length > 0) {
-              const context = yield* CommandMetadata
-              // the events' rows and the new snapshot ride on the append's statement, written only if the append
-              // happened (a refused append writes nothing, so deciding again needs nothing undone); events that
-              // move the same rows twice are projected by statements of their own after it
-              const snapshot = (gate: Statement.Fragment) => sql`snapshot AS (
+    const attempt = ({ command, metadata, runId, workspaceId }: RunCommandInput, known: KnownRun | undefined) =>
+      inTransaction(
+        sql,
+        Effect.gen(function* () {
+          const { state, version } = known ?? (yield* lock(runId))
+          const decision = decideInOrder("_tag" in command ? [command] : command, state)
+          if (decision instanceof RunCommandRejected) return yield* decision
+          const after = decision.reduce(evolve, state)
+          if (decision.length > 0) {
+            const context = yield* CommandMetadata
+            // the events' rows and the new snapshot ride on the append's statement, written only if the append
+            // happened (a refused append writes nothing, so deciding again needs nothing undone); events that
+            // move the same rows twice are projected by statements of their own after it
+            const snapshot = (gate: Statement.Fragment) => sql`snapshot AS (
                   INSERT INTO run_snapshots (run_id, version, state)
                   SELECT ${runId}::text, ${version + decision.length}::int, ${JSON.stringify(after)}::jsonb WHERE ${gate}
                   ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state
                 )`
-              const appended = ifAppended(sql)
-              const rows = runEventRows(sql, runId, workspaceId, decision, appended)
-              yield* appendEventsPg(
-                sql,
-                {
-                  streamId: runStreamId(runId),
-                  streamType: "run",
-                  workspaceId,
-                  expected: ExpectedVersion.exact(version),
-                  events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
-                  metadata: { ...context, correlationId: runId, ...metadata }
-                },
-                rows === undefined ? [] : [...rows, snapshot(appended)]
-              )
-              if (rows === undefined) yield* projectRunEvents(sql, runId, workspaceId, decision, [snapshot(sql`true`)])
-              let before = state
-              for (const event of decision) {
-                yield* moveCredits(runId, workspaceId, before, event)
-                before = evolve(before, event)
-              }
-            }
-            return { state: after, version: version + decision.length, events: decision }
-          })
-        ).pipe(
-          Effect.catchTags({
-            SqlError: Effect.die,
-            EventStoreError: Effect.die,
-            EventIdsPartiallyAppended: Effect.die
-          })
+            const appended = ifAppended(sql)
+            const rows = runEventRows(sql, runId, workspaceId, decision, appended)
+            yield* appendEventsPg(
+              sql,
+              {
+                streamId: runStreamId(runId),
+                streamType: "run",
+                workspaceId,
+                expected: ExpectedVersion.exact(version),
+                events: decision.map((event) => ({ eventId: uuidv7(), ...encodeRunEvent(event) })),
+                metadata: { ...context, correlationId: runId, ...metadata }
+              },
+              rows === undefined ? [] : [...rows, snapshot(appended)]
+            )
+            if (rows === undefined) yield* projectRunEvents(sql, runId, workspaceId, decision, [snapshot(sql`true`)])
+          }
+          return { from: state, state: after, version: version + decision.length, events: decision }
+        })
+      ).pipe(
+        Effect.catchTags({
+          SqlError: Effect.die,
+          EventStoreError: Effect.die,
+          EventIdsPartiallyAppended: Effect.die
+        })
+      )
+
+    const execute: RunStore["Service"]["execute"] = (input) =>
+      attempt(input, input.known).pipe(
+        // another command appended first (a batch, a cancel), or `known` was stale: decide again on the
+        // history as it is now (nothing was written before the refused append)
+        Effect.catchTag("WrongExpectedVersion", () =>
+          attempt(input, undefined).pipe(Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 4 }))
         )
+      )
 
-      const execute: RunStore["Service"]["execute"] = (input) =>
-        attempt(input, input.known).pipe(
-          // another command appended first (a batch, a cancel), or `known` was stale: decide again on the
-          // history as it is now (nothing was written before the refused append)
-          Effect.catchTag("WrongExpectedVersion", () =>
-            attempt(input, undefined).pipe(Effect.retry({ while: (e) => e._tag === "WrongExpectedVersion", times: 4 }))
-          )
-        )
+    const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
 
-      const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
-
-      return RunStore.of({ execute, load, lock })
-    })
-  )
-}
+    return RunStore.of({ execute, load, lock })
+  })
+)

@@ -7,9 +7,12 @@
  * by failing (every caller does: a failed command is never swallowed inside a
  * transaction that goes on to commit).
  */
-import { Effect, Option } from "effect"
-import type { SqlClient } from "effect/sql"
+import { Effect, Layer, Option } from "effect"
+import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql"
+import type { StoreFailure } from "@enrich/application/ports/StoreFailure"
+import { Transactions } from "@enrich/application/ports/Transactions"
+import { toStoreFailure } from "./Transient.ts"
 
 /** `effect` in the caller's transaction when there is one, otherwise in a transaction of its own. */
 export const inTransaction = <A, E, R>(
@@ -19,3 +22,28 @@ export const inTransaction = <A, E, R>(
   Effect.flatMap(Effect.serviceOption(sql.transactionService), (outer) =>
     Option.isSome(outer) ? effect : sql.withTransaction(effect)
   )
+
+/** A failure of the work inside a transaction, told apart from the transaction's own (begin, commit). */
+class Inside<E> {
+  readonly error: E
+  constructor(error: E) {
+    this.error = error
+  }
+}
+
+/** The Transactions port on the SqlClient: a transaction's own failures typed as StoreFailure, the work's kept. */
+export const TransactionsPgLive = Layer.effect(
+  Transactions,
+  Effect.map(SqlClient.SqlClient, (sql) =>
+    Transactions.of({
+      transaction: <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreFailure, R> =>
+        Effect.mapError(
+          inTransaction(
+            sql,
+            Effect.mapError(effect, (error) => new Inside(error))
+          ),
+          (failure): E | StoreFailure => (failure instanceof Inside ? failure.error : toStoreFailure(failure))
+        )
+    })
+  )
+)

@@ -7,6 +7,19 @@
  */
 import { Cause, Effect, Schedule } from "effect"
 import { SqlError } from "effect/sql"
+import { StoreFailure } from "@enrich/application/ports/StoreFailure"
+
+/** Whether PostgreSQL says the failure may pass — but not a statement that ran past `statement_timeout`. */
+const retryable = (error: SqlError.SqlError) => error.isRetryable && error.reason._tag !== "StatementTimeoutError"
+
+/** A database failure as the ports type it: a StoreFailure that keeps the SqlError as its cause. */
+export const toStoreFailure = (error: SqlError.SqlError): StoreFailure =>
+  new StoreFailure({ message: error.message, retryable: retryable(error), cause: error })
+
+/** `effect`'s database failures typed as the ports type them. */
+export const asStoreFailure = <A, R>(
+  effect: Effect.Effect<A, SqlError.SqlError, R>
+): Effect.Effect<A, StoreFailure, R> => Effect.mapError(effect, toStoreFailure)
 
 /**
  * Whether `cause` is a failure the driver marks retryable (and not an interruption) — but not a statement
@@ -15,7 +28,8 @@ import { SqlError } from "effect/sql"
 export const isTransient = (cause: Cause.Cause<unknown>): boolean => {
   if (Cause.hasInterrupts(cause)) return false
   const error = Cause.squash(cause)
-  return SqlError.isSqlError(error) && error.isRetryable && error.reason._tag !== "StatementTimeoutError"
+  if (error instanceof StoreFailure) return error.retryable
+  return SqlError.isSqlError(error) && retryable(error)
 }
 
 /** Lifts the connection's statement and lock timeouts for the rest of the caller's transaction (the operator's long work). */

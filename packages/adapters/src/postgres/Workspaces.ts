@@ -6,7 +6,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { textArray } from "./TextArray.ts"
 import { createHash, randomBytes } from "node:crypto"
-import { uuidv7 } from "../Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { CreditLedger, type CreditBalance } from "@enrich/domain/ports/CreditLedger"
 import type { Adjust, CreditRejection, Grant } from "@enrich/domain/credits/CreditAccount"
 

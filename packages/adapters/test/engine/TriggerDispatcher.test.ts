@@ -9,7 +9,7 @@ import { createHash } from "node:crypto"
 import { Dispatcher, DispatchFailed } from "@enrich/domain/ports/Dispatcher"
 import { freePort } from "../../src/postgres/EmbeddedPostgres.ts"
 import { TriggerDispatcherLive } from "../../src/engine/TriggerDispatcher.ts"
-import { uuidv7 } from "../../src/Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 import { TriggerStandIn, triggerPayload, triggers } from "../support/TriggerStandIn.ts"
 

@@ -10,7 +10,7 @@ import { Effect, Fiber, Layer, Queue } from "effect"
 import { SqlClient } from "effect/sql"
 import { Dispatcher } from "@enrich/domain/ports/Dispatcher"
 import { ClientOnlyClusterLive, HANDED_OVER_CHANNEL, WorkflowDispatcherLive } from "../../src/engine/RunWorkflow.ts"
-import { uuidv7 } from "../../src/Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
 const aRun = () => ({ runId: uuidv7(), workspaceId: uuidv7() })

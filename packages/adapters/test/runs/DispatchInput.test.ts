@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { decodeRunInput } from "../../src/runs/DispatchRun.ts"
+import { decodeRunInput } from "@enrich/application/runs/DispatchRun"
 
 const example = (name: string) =>
   JSON.parse(readFileSync(fileURLToPath(new URL(`../../../../examples/catalog/${name}`, import.meta.url)), "utf8"))

@@ -1,5 +1,5 @@
 /** A dispatch request as tests write them: `email_validation`, persisted, overwrite, no key — unless said otherwise. */
-import type { DispatchRequest } from "../../src/runs/DispatchRun.ts"
+import type { DispatchRequest } from "@enrich/application/runs/DispatchRun"
 
 export const dispatchRequest = (
   request: Pick<DispatchRequest, "scope"> & Partial<Omit<DispatchRequest, "scope">>

@@ -12,7 +12,7 @@ import {
   type NewEvent,
   type RecordedEvent
 } from "@enrich/domain/ports/EventStore"
-import { uuidv7 } from "../../src/Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 
 export const newEvent = (n: number): NewEvent => ({ eventId: uuidv7(), type: "Noted", version: 1, data: { n } })
 

@@ -28,5 +28,7 @@ export class RunScope extends Context.Service<
       /** the run's `requestedAt` (its `RunRequested` event's); absent: facts only, nothing written */
       readonly requestedAt?: string | undefined
     }) => Effect.Effect<ScopeFacts>
+    /** Whether the workspace has the List (a scope naming one that does not is LIST_NOT_FOUND). */
+    readonly listExists: (workspaceId: string, listId: string) => Effect.Effect<boolean>
   }
 >()("@enrich/domain/ports/RunScope") {}

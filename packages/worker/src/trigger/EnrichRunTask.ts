@@ -18,7 +18,8 @@ import { AbortTaskRunError, task } from "@trigger.dev/sdk"
 import { Config, Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { LoggingLive } from "@enrich/adapters/Logging"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
-import { RunWatchdog } from "@enrich/adapters/runs/RunWatchdog"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
+import { RunWatchdog } from "@enrich/application/runs/RunWatchdog"
 import { Stores } from "@enrich/adapters/Services"
 import { RunExecutor } from "../RunExecutor.ts"
 import { batchKey, runLoop } from "../RunLoop.ts"
@@ -49,7 +50,9 @@ export const executeRun = Effect.fn("executeRun")(
 )
 
 /** The executor and the run watchdog on the adapters' stores; needs a SqlClient. */
-export const TaskServicesLive = Layer.merge(RunExecutor.layer, RunWatchdog.layer).pipe(Layer.provide(Stores))
+export const TaskServicesLive = Layer.merge(RunExecutor.layer, RunWatchdog.layer).pipe(
+  Layer.provide(RunCommands.layer.pipe(Layer.provideMerge(Stores)))
+)
 
 /**
  * The task's process: `DATABASE_URL` is required (an embedded database on a

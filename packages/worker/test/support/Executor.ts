@@ -1,7 +1,7 @@
 /** The run executor and the services on a test database, configured by `env` over the process's. */
 import { ConfigProvider, Layer } from "effect"
 import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/engine/RunWorkflow"
-import { ServicesLive } from "@enrich/adapters/Services"
+import { ServicesLive } from "@enrich/adapters/testing/Services"
 import { TestDatabaseLive } from "@enrich/adapters/testing/TestDatabase"
 import { RunExecutor } from "../../src/RunExecutor.ts"
 

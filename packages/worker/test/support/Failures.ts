@@ -11,10 +11,11 @@ import { ClientOnlyClusterLive, WorkflowDispatcherLive } from "@enrich/adapters/
 import { builtinEntries } from "@enrich/catalog/Catalog"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { CancelRun } from "@enrich/adapters/runs/CancelRun"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
-import { RunWatchdog } from "@enrich/adapters/runs/RunWatchdog"
+import { CancelRun } from "@enrich/application/runs/CancelRun"
+import { DispatchRun } from "@enrich/application/runs/DispatchRun"
+import { RunWatchdog } from "@enrich/application/runs/RunWatchdog"
 import { Persistence } from "@enrich/adapters/Services"
+import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Catalog"
 import { RunExecutor } from "../../src/RunExecutor.ts"
 import { batchKey, runLoop } from "../../src/RunLoop.ts"
@@ -92,6 +93,7 @@ export const httpEntry = (url: string, options: { readonly timeoutMs?: number; r
 /** Dispatch, cancel, the executor and the watchdog with `entries` in the catalog, configured by `env`. */
 export const servicesWith = (entries: ReadonlyArray<CatalogEntry>, env: Record<string, string> = {}) =>
   Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunExecutor.layer, RunWatchdog.layer).pipe(
+    Layer.provideMerge(RunCommands.layer),
     Layer.provideMerge(Layer.merge(Persistence, Layer.succeed(Catalog, makeCatalog([...builtinEntries, ...entries])))),
     Layer.provide(WorkflowDispatcherLive),
     Layer.provide(ClientOnlyClusterLive),

@@ -3,7 +3,7 @@ import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
-import { DispatchRun } from "@enrich/adapters/runs/DispatchRun"
+import { DispatchRun } from "@enrich/application/runs/DispatchRun"
 import { dispatchRequest } from "@enrich/adapters/testing/DispatchRequests"
 
 /** Leads `<workspace>-1` … `<workspace>-<count>`, each with the email `p<n>@corp.example`. */

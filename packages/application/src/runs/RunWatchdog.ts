@@ -12,8 +12,6 @@
  * A run that fails to be judged is logged and left to the next sweep; it never stops the sweep.
  */
 import { Config, Context, Effect, Layer, Schema } from "effect"
-import { SqlClient } from "effect/sql"
-import { storableText } from "@enrich/domain/ClientText"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
 import {
   holderOf,
@@ -23,9 +21,12 @@ import {
   type WatchAction
 } from "@enrich/domain/runs/Liveness"
 import { abandonedItemFate, type RunCommand } from "@enrich/domain/runs/Run"
-import { type KnownRun, RunStore } from "../postgres/RunStore.ts"
-import { dropSettledLeases, LeaseConfig } from "../postgres/RunLeases.ts"
-import { textArray } from "../postgres/TextArray.ts"
+import { RunDirectory } from "../ports/RunDirectory.ts"
+import { LeaseConfig, type RunningItem, RunLiveness } from "../ports/RunLiveness.ts"
+import { type KnownRun, RunStore } from "../ports/RunStore.ts"
+import { isRetryableStoreFailure } from "../ports/StoreFailure.ts"
+import { Transactions } from "../ports/Transactions.ts"
+import { RunCommands } from "./RunCommands.ts"
 
 /** The watchdog's settings (README, "Running it for real"). */
 export const WatchdogConfig = Config.all({
@@ -58,15 +59,6 @@ export interface SweepReport {
   readonly failedRuns: ReadonlyArray<string>
 }
 
-interface RunningRow {
-  readonly id: string
-  readonly lead_id: string
-  readonly claim_token: string
-  readonly ordinal: number
-  readonly attempts: number
-  readonly started_ago_ms: number
-}
-
 export class RunWatchdog extends Context.Service<
   RunWatchdog,
   {
@@ -83,65 +75,37 @@ export class RunWatchdog extends Context.Service<
     readonly policy: LivenessPolicy
     readonly intervalMs: number
   }
->()("@enrich/adapters/runs/RunWatchdog") {
+>()("@enrich/application/runs/RunWatchdog") {
   static readonly layer = Layer.effect(
     RunWatchdog,
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const runs = yield* RunStore
+      const transactions = yield* Transactions
+      const liveness = yield* RunLiveness
+      const directory = yield* RunDirectory
+      const store = yield* RunStore
+      const runs = yield* RunCommands
       const { policy, intervalMs } = yield* WatchdogConfig
 
-      /**
-       * The run's running items; `lock`: taken (ordinal order, before the run's stream row, as a batch's record
-       * takes them).
-       */
-      const runningItems = (runId: string, lock: boolean) =>
-        sql<RunningRow>`
-          SELECT id, lead_id, claim_token, ordinal, attempts,
-            (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::float8 AS started_ago_ms
-          FROM run_items WHERE run_id = ${runId} AND status = 'running'
-          ORDER BY ordinal
-          ${lock ? sql`FOR UPDATE` : sql``}`
-
-      const byBatch = (rows: ReadonlyArray<RunningRow>): Array<RunningBatch> => {
+      const byBatch = (rows: ReadonlyArray<RunningItem>): Array<RunningBatch> => {
         const batches = new Map<
           string,
           { batch: string; startedAgoMs: number; items: Array<{ ordinal: number; attempts: number }> }
         >()
         for (const row of rows) {
-          const batch = batches.get(row.claim_token) ?? { batch: row.claim_token, startedAgoMs: 0, items: [] }
+          const batch = batches.get(row.batch) ?? { batch: row.batch, startedAgoMs: 0, items: [] }
           batch.items.push({ ordinal: row.ordinal, attempts: row.attempts })
-          batch.startedAgoMs = Math.max(batch.startedAgoMs, row.started_ago_ms)
-          batches.set(row.claim_token, batch)
+          batch.startedAgoMs = Math.max(batch.startedAgoMs, row.startedAgoMs)
+          batches.set(row.batch, batch)
         }
         return [...batches.values()].map((b) => ({ ...b, holder: holderOf(b.batch) }))
       }
-
-      /** Items that fail as the run goes on: their error, where their Lead still is (it keeps no data else). */
-      const writeErrors = (
-        runId: string,
-        workspaceId: string,
-        items: ReadonlyArray<{ readonly id: string; readonly leadId: string; readonly message: string }>,
-        at: string
-      ) =>
-        items.length === 0
-          ? Effect.void
-          : sql`INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, error, recorded_at)
-              SELECT x.id, ${workspaceId}, ${runId}, x.lead_id, jsonb_build_object('message', x.message, 'details', null),
-                ${at}::timestamptz
-              FROM unnest(${textArray(items.map((i) => i.id))}::text[], ${textArray(items.map((i) => i.leadId))}::text[],
-                ${textArray(items.map((i) => storableText(i.message, 2_000)))}::text[]) AS x(id, lead_id, message)
-              WHERE x.lead_id IN (SELECT id FROM leads WHERE id = ANY(${textArray(items.map((i) => i.leadId))}::text[])
-                AND workspace_id = ${workspaceId})
-              ON CONFLICT (item_id) DO UPDATE SET result = NULL, error = excluded.error, provider_result = NULL,
-                provider_result_is_result = false, recorded_at = excluded.recorded_at`.pipe(Effect.asVoid)
 
       /** Carries out one action on the run, from `known` (what this transaction holds of it). */
       const act = (
         run: { readonly runId: string; readonly workspaceId: string },
         known: KnownRun,
         action: WatchAction,
-        running: ReadonlyArray<RunningRow>
+        running: ReadonlyArray<RunningItem>
       ) =>
         Effect.gen(function* () {
           const now = new Date().toISOString()
@@ -161,14 +125,14 @@ export class RunWatchdog extends Context.Service<
                     .filter((i) => abandonedItemFate(i.attempts, policy.maxAttempts) === "fail")
                     .map((i) => i.ordinal)
                 )
-                yield* writeErrors(
+                yield* liveness.recordItemErrors(
                   run.runId,
                   run.workspaceId,
                   running
-                    .filter((r) => r.claim_token === action.batch.batch && failing.has(r.ordinal))
+                    .filter((r) => r.batch === action.batch.batch && failing.has(r.ordinal))
                     .map((r) => ({
                       id: r.id,
-                      leadId: r.lead_id,
+                      leadId: r.leadId,
                       message: `the worker executing this item was lost ${r.attempts} times (its lease of ${policy.leaseMs / 1000} s expired each time)`
                     })),
                   now
@@ -189,7 +153,7 @@ export class RunWatchdog extends Context.Service<
           return yield* runs.execute({ ...run, known, command })
         })
 
-      const runningBatches = (running: ReadonlyArray<RunningRow>) =>
+      const runningBatches = (running: ReadonlyArray<RunningItem>) =>
         byBatch(running).map((b) => ({ batch: b.batch, ordinals: b.items.map((i) => i.ordinal) }))
 
       /**
@@ -198,17 +162,14 @@ export class RunWatchdog extends Context.Service<
        */
       const watchOf = (runId: string, lock: boolean) =>
         Effect.gen(function* () {
-          const running = yield* runningItems(runId, lock)
-          const known = lock ? yield* runs.lock(runId) : { state: yield* runs.load(runId), version: 0 }
-          const leases = yield* sql<{ holder: string; alive: boolean }>`
-            SELECT holder, expires_at > now() AS alive FROM run_leases WHERE run_id = ${runId}`
-          const [age] = yield* sql<{ age_ms: number }>`
-            SELECT (extract(epoch FROM now() - created_at) * 1000)::float8 AS age_ms
-            FROM enrichment_runs WHERE id = ${runId}`
+          const running = yield* liveness.runningItems(runId, lock)
+          const known = lock ? yield* store.lock(runId) : { state: yield* store.load(runId), version: 0 }
+          const leases = yield* liveness.leases(runId)
+          const ageMs = yield* liveness.ageMs(runId)
           const actions =
             known.state.status === "none"
               ? []
-              : judgeRun({ state: known.state, ageMs: age?.age_ms ?? 0, leases, running: byBatch(running) }, policy)
+              : judgeRun({ state: known.state, ageMs, leases, running: byBatch(running) }, policy)
           return { running, known, actions }
         })
 
@@ -221,7 +182,7 @@ export class RunWatchdog extends Context.Service<
         Effect.gen(function* () {
           const seen = yield* watchOf(run.runId, false)
           if (seen.actions.length === 0) return []
-          return yield* sql.withTransaction(
+          return yield* transactions.transaction(
             Effect.gen(function* () {
               const { running, actions, known: locked } = yield* watchOf(run.runId, true)
               let known = locked
@@ -232,38 +193,25 @@ export class RunWatchdog extends Context.Service<
               return actions
             })
           )
-        }).pipe(
-          Effect.annotateLogs({ runId: run.runId }),
-          Effect.retry({ while: (e) => e._tag === "SqlError" && e.isRetryable, times: 3 })
-        )
+        }).pipe(Effect.annotateLogs({ runId: run.runId }), Effect.retry({ while: isRetryableStoreFailure, times: 3 }))
 
       const sweep = Effect.gen(function* () {
         // every unsettled run (a partial index), with its lease counts: the ones some holder of which is gone,
         // or that no holder took for a lease already, are looked at closely
-        const unsettled = yield* sql<{ id: string; workspace_id: string; suspicious: boolean }>`
-          SELECT r.id, r.workspace_id,
-            (l.total > l.alive OR (l.total = 0 AND now() - r.created_at > ${policy.leaseMs} * interval '1 millisecond'))
-              AS suspicious
-          FROM enrichment_runs r
-          CROSS JOIN LATERAL (
-            SELECT count(*)::int AS total, (count(*) FILTER (WHERE expires_at > now()))::int AS alive
-            FROM run_leases WHERE run_id = r.id
-          ) l
-          WHERE r.settled_at IS NULL`
+        const unsettled = yield* liveness.unsettled(policy.leaseMs)
         const actions: Array<{ runId: string; action: WatchAction["_tag"] }> = []
         const failedRuns: Array<string> = []
         const suspicious = unsettled.filter((r) => r.suspicious)
-        for (const row of suspicious) {
-          const run = { runId: row.id, workspaceId: row.workspace_id }
-          const done = yield* Effect.result(watchRun(run))
+        for (const run of suspicious) {
+          const done = yield* Effect.result(watchRun({ runId: run.runId, workspaceId: run.workspaceId }))
           if (done._tag === "Failure") {
-            failedRuns.push(row.id)
+            failedRuns.push(run.runId)
             yield* Effect.logError("run watchdog: judging a run failed; the next sweep tries again", done.failure)
           } else {
-            for (const action of done.success) actions.push({ runId: row.id, action: action._tag })
+            for (const action of done.success) actions.push({ runId: run.runId, action: action._tag })
           }
         }
-        yield* dropSettledLeases(sql)
+        yield* liveness.dropSettledLeases
         return { unsettled: unsettled.length, judged: suspicious.length, actions, failedRuns }
       }).pipe(
         Effect.provideService(CommandMetadata, { actor: "watchdog" }),
@@ -280,18 +228,16 @@ export class RunWatchdog extends Context.Service<
 
       const endRun = Effect.fn("RunWatchdog.endRun")(
         function* (runId: string, reason: string) {
-          const ended = yield* sql.withTransaction(
+          const ended = yield* transactions.transaction(
             Effect.gen(function* () {
-              const running = yield* runningItems(runId, true)
-              const known = yield* runs.lock(runId)
+              const running = yield* liveness.runningItems(runId, true)
+              const known = yield* store.lock(runId)
               if (known.state.status === "none") return yield* new RunNotFound({ runId })
               if (known.state.settled) return yield* new RunAlreadySettled({ runId })
-              const [row] = yield* sql<{
-                workspace_id: string
-              }>`SELECT workspace_id FROM enrichment_runs WHERE id = ${runId}`
+              const run = yield* directory.find(runId)
               return yield* runs.execute({
                 runId,
-                workspaceId: row!.workspace_id,
+                workspaceId: run!.workspaceId,
                 known,
                 command: {
                   _tag: "EndRun",
@@ -311,7 +257,7 @@ export class RunWatchdog extends Context.Service<
           }
         },
         Effect.catchTags({
-          SqlError: Effect.die,
+          StoreFailure: Effect.die,
           RunCommandRejected: Effect.die,
           WrongExpectedVersion: Effect.die,
           InsufficientCredits: Effect.die,

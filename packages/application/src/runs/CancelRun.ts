@@ -4,8 +4,8 @@
  * run settles when its last in-flight item ends.
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { SqlClient } from "effect/sql"
-import { RunStore } from "../postgres/RunStore.ts"
+import { RunDirectory } from "../ports/RunDirectory.ts"
+import { RunCommands } from "./RunCommands.ts"
 
 export class RunNotFound extends Schema.TaggedError<RunNotFound>()("RunNotFound", { runId: Schema.String }) {}
 
@@ -26,17 +26,16 @@ export class CancelRun extends Context.Service<
       RunNotFound | RunNotCancellable
     >
   }
->()("@enrich/adapters/runs/CancelRun") {
+>()("@enrich/application/runs/CancelRun") {
   static readonly layer = Layer.effect(
     CancelRun,
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
-      const runs = yield* RunStore
+      const directory = yield* RunDirectory
+      const runs = yield* RunCommands
 
       const cancel = Effect.fn("CancelRun.cancel")(
         function* (workspaceId: string, runId: string) {
-          const owned = yield* sql`SELECT 1 FROM enrichment_runs WHERE id = ${runId} AND workspace_id = ${workspaceId}`
-          if (owned.length === 0) return yield* new RunNotFound({ runId })
+          if ((yield* directory.find(runId, workspaceId)) === undefined) return yield* new RunNotFound({ runId })
           const cancelledAt = new Date().toISOString()
           yield* runs.execute({ runId, workspaceId, command: { _tag: "CancelRun", now: cancelledAt } }).pipe(
             Effect.catchTags({
@@ -48,7 +47,7 @@ export class CancelRun extends Context.Service<
           )
           return { id: runId, status: "cancelled" as const, cancelledAt }
         },
-        Effect.catchTag("SqlError", Effect.die)
+        Effect.catchTag("StoreFailure", Effect.die)
       )
 
       return CancelRun.of({ cancel })

@@ -10,7 +10,6 @@
  * planning and writes nothing.
  */
 import { Context, Effect, Layer, Option, Predicate, Result, Schema } from "effect"
-import { SqlClient } from "effect/sql"
 import { createHash } from "node:crypto"
 import type { OutputTarget } from "@enrich/domain/catalog/Enrichment"
 import type { InsufficientCredits } from "@enrich/domain/credits/CreditAccount"
@@ -21,11 +20,15 @@ import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
 import type { RunCommand } from "@enrich/domain/runs/Run"
 import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
-import { uuidv7 } from "../Ids.ts"
+import { uuidv7 } from "@enrich/domain/Ids"
 import { ALL_LIST_ID } from "@enrich/domain/ports/LeadRecords"
 import { RunScope } from "@enrich/domain/ports/RunScope"
 import { FilterInvalid, parseLeadFilter } from "@enrich/domain/leads/LeadFilter"
-import { RunStore } from "../postgres/RunStore.ts"
+import { IdempotencyKeys } from "../ports/IdempotencyKeys.ts"
+import { RunDirectory } from "../ports/RunDirectory.ts"
+import { RunStore } from "../ports/RunStore.ts"
+import { Transactions } from "../ports/Transactions.ts"
+import { RunCommands } from "./RunCommands.ts"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { Catalog, type CatalogEntry, decodeEntryInput } from "@enrich/domain/ports/Catalog"
 
@@ -148,45 +151,34 @@ export class DispatchRun extends Context.Service<
       request: DispatchRequest
     ) => Effect.Effect<RunAccepted | RunPreviewed, DispatchError>
   }
->()("@enrich/adapters/runs/DispatchRun") {
+>()("@enrich/application/runs/DispatchRun") {
   static readonly layer = Layer.effect(
     DispatchRun,
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
+      const transactions = yield* Transactions
+      const keys = yield* IdempotencyKeys
+      const directory = yield* RunDirectory
       const catalog = yield* Catalog
       const scopes = yield* RunScope
-      const runs = yield* RunStore
+      const runs = yield* RunCommands
       const ledger = yield* CreditLedger
       const dispatcher = yield* Dispatcher
 
-      const storedKey = (workspaceId: string, key: string) =>
-        sql<{ fingerprint: string; run_id: string }>`
-          SELECT fingerprint, run_id FROM idempotency_keys WHERE workspace_id = ${workspaceId} AND key = ${key}`.pipe(
-          Effect.map((rows) =>
-            rows[0] === undefined ? undefined : { fingerprint: rows[0].fingerprint, runId: rows[0].run_id }
-          )
-        )
-
       const listExists = (workspaceId: string, listId: string) =>
-        listId === ALL_LIST_ID
-          ? Effect.succeed(true)
-          : sql`SELECT 1 FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(
-              Effect.map((rows) => rows.length > 0)
-            )
+        listId === ALL_LIST_ID ? Effect.succeed(true) : scopes.listExists(workspaceId, listId)
 
+      /** The run a stored key made, answered as its dispatch answered (the key's row and its run commit together). */
       const replay = (workspaceId: string, runId: string) =>
-        sql<{ status: string; resolved_count: number; trigger_run_id: string | null }>`
-          SELECT status, resolved_count, trigger_run_id FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`.pipe(
-          Effect.map(
-            (rows): RunAccepted => ({
-              _tag: "Accepted",
-              runId,
-              status: rows[0]!.status,
-              leadCount: rows[0]!.resolved_count,
-              triggerRunId: rows[0]!.trigger_run_id,
-              reused: true
-            })
-          )
+        Effect.map(
+          directory.find(runId, workspaceId),
+          (run): RunAccepted => ({
+            _tag: "Accepted",
+            runId,
+            status: run!.status,
+            leadCount: run!.leadCount,
+            triggerRunId: run!.triggerRunId,
+            reused: true
+          })
         )
 
       /**
@@ -195,7 +187,7 @@ export class DispatchRun extends Context.Service<
        */
       const judgeStoredKey = (workspaceId: string, key: string, fingerprint: string) =>
         Effect.gen(function* () {
-          const verdict = judgeKey(yield* storedKey(workspaceId, key), fingerprint)
+          const verdict = judgeKey(yield* keys.find(workspaceId, key), fingerprint)
           if (verdict._tag === "Replay") return yield* replay(workspaceId, verdict.runId)
           if (verdict._tag === "KeyReused") return yield* new IdempotencyKeyReused({ key })
           return undefined
@@ -305,8 +297,8 @@ export class DispatchRun extends Context.Service<
           if (request.mode === "preview") {
             // facts only (no requestedAt: nothing is frozen), inside a transaction that always rolls back:
             // a preview writes nothing
-            const leadCount = yield* sql
-              .withTransaction(
+            const leadCount = yield* transactions
+              .transaction(
                 Effect.gen(function* () {
                   const decided = yield* planned(undefined)
                   return yield* new PreviewDone({ leadCount: decided.leadCount })
@@ -329,18 +321,16 @@ export class DispatchRun extends Context.Service<
           }
 
           const now = () => new Date().toISOString()
-          const committed = yield* sql
-            .withTransaction(
+          const committed = yield* transactions
+            .transaction(
               Effect.gen(function* () {
                 const requestedAt = now()
                 if (key !== undefined) {
                   // claimed first, so a racing twin waits on this row instead of planning (and then finds
                   // it taken: the key is judged after the rollback); RunRequested's projection then writes
                   // the same row (a no-op here, the row on a rebuild)
-                  const claimed =
-                    yield* sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-                    VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}, ${requestedAt}) ON CONFLICT DO NOTHING RETURNING 1`
-                  if (claimed.length === 0) return yield* new KeyTaken({ key })
+                  const claimed = yield* keys.claim({ workspaceId, key, fingerprint, runId, at: requestedAt })
+                  if (!claimed) return yield* new KeyTaken({ key })
                 }
                 const decided = yield* planned(requestedAt)
                 const requestRun: RunCommand = {
@@ -390,7 +380,7 @@ export class DispatchRun extends Context.Service<
               Effect.catchTags({
                 // the key is stored (or a twin holding it committed meanwhile): replay, refuse or report it busy
                 KeyTaken: ({ key }) => storedOr(workspaceId, key, fingerprint, () => new IdempotencyKeyInUse({ key })),
-                SqlError: Effect.die,
+                StoreFailure: Effect.die,
                 RunCommandRejected: Effect.die,
                 WrongExpectedVersion: Effect.die,
                 CreditCommandRejected: Effect.die
@@ -418,7 +408,7 @@ export class DispatchRun extends Context.Service<
             reused: false
           } satisfies RunAccepted
         },
-        Effect.catchTag("SqlError", Effect.die)
+        Effect.catchTag("StoreFailure", Effect.die)
       )
 
       return DispatchRun.of({ dispatch })

@@ -1,0 +1,13 @@
+/**
+ * The use cases as one layer, over the ports (application/ports, domain/ports): an entry point provides the
+ * ports' implementations (adapters/Services.ts `Stores`) and a Dispatcher.
+ */
+import { Layer } from "effect"
+import { CancelRun } from "./runs/CancelRun.ts"
+import { DispatchRun } from "./runs/DispatchRun.ts"
+import { RunCommands } from "./runs/RunCommands.ts"
+import { RunWatchdog } from "./runs/RunWatchdog.ts"
+
+export const UseCasesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunWatchdog.layer).pipe(
+  Layer.provideMerge(RunCommands.layer)
+)

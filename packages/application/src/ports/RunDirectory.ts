@@ -1,0 +1,23 @@
+/**
+ * The RunDirectory port: what the use cases look up of a run that exists — whose it is, and how a
+ * dispatch that made it answered.
+ */
+import { Context } from "effect"
+import type { Effect } from "effect"
+import type { StoreFailure } from "./StoreFailure.ts"
+
+export interface RunEntry {
+  readonly workspaceId: string
+  readonly status: string
+  readonly leadCount: number
+  /** the engine's id of the run (Trigger.dev's), when it has one */
+  readonly triggerRunId: string | null
+}
+
+export class RunDirectory extends Context.Service<
+  RunDirectory,
+  {
+    /** The run, in `workspaceId` only when given (another workspace's run is not found). */
+    readonly find: (runId: string, workspaceId?: string) => Effect.Effect<RunEntry | undefined, StoreFailure>
+  }
+>()("@enrich/application/ports/RunDirectory") {}
