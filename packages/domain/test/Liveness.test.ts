@@ -14,6 +14,16 @@ const state = (patch: Partial<ActiveRunState> = {}): ActiveRunState => ({
   reserved: 10,
   dispatched: true,
   settled: false,
+  record: {
+    requestedAt: "2026-03-01T09:00:00.000Z",
+    updatedAt: "2026-03-01T09:00:00.000Z",
+    startedAt: "2026-03-01T09:00:00.000Z",
+    endedAt: null,
+    cancelledAt: null,
+    failure: null,
+    dispatch: null,
+    settlement: null
+  },
   ...patch
 })
 

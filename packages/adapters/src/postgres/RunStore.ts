@@ -27,6 +27,13 @@ export const runStreamId = (runId: string) => `run-${runId}`
 
 const newRun = RunStore.newRun
 
+/**
+ * A snapshot this version can use: one taken before the run's state kept its record (RunRecord: the times the
+ * run's row shows) is ignored, and the run is folded from its events.
+ */
+const current = <S extends { readonly state: RunState }>(snapshot: S | undefined | null): S | undefined =>
+  snapshot != null && (snapshot.state.status === "none" || snapshot.state.record !== undefined) ? snapshot : undefined
+
 /** The RunStore port on PostgreSQL: needs the EventStore on the same database. */
 export const RunStorePgLive = Layer.effect(
   RunStore,
@@ -37,8 +44,9 @@ export const RunStorePgLive = Layer.effect(
     /** The run from `snapshot` on: the events appended after it, folded into it. */
     const fromSnapshot = Effect.fnUntraced(function* (
       runId: string,
-      snapshot: { readonly version: number; readonly state: RunState } | undefined
+      stored: { readonly version: number; readonly state: RunState } | undefined
     ) {
+      const snapshot = current(stored)
       const after = snapshot?.version ?? 0
       const tail = yield* store.readStream(runStreamId(runId), { after })
       const events = yield* Effect.forEach(tail, (e) => decodeRunEvent(e.type, e.version, e.data))
@@ -46,7 +54,7 @@ export const RunStorePgLive = Layer.effect(
     })
 
     /** The run's state and stream version: its snapshot plus the events appended after it. */
-    const current = Effect.fnUntraced(function* (runId: string) {
+    const read = Effect.fnUntraced(function* (runId: string) {
       const [snapshot] = yield* sql<{ version: number; state: RunState }>`
           SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
       return yield* fromSnapshot(runId, snapshot)
@@ -67,14 +75,14 @@ export const RunStorePgLive = Layer.effect(
       if (row === undefined) return newRun
       const snapshot =
         row.version === null || row.state === null ? undefined : { version: row.version, state: row.state }
-      if (snapshot !== undefined && snapshot.version === row.stream_version) return snapshot
-      if (snapshot !== undefined) {
+      if (current(snapshot) !== undefined && snapshot!.version === row.stream_version) return snapshot!
+      if (current(snapshot) !== undefined) {
         // the lock waited for another command: its snapshot committed with it, and a new statement sees it. One
         // small row instead of the events after the old snapshot (a batch's record is 500 outcomes), read and
         // decoded by every command that queued on a busy run — 8 batches of one run queue there all the time.
         const [fresh] = yield* sql<{ version: number; state: RunState }>`
             SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
-        if (fresh !== undefined && fresh.version === row.stream_version) return fresh
+        if (current(fresh) !== undefined && fresh!.version === row.stream_version) return fresh!
         return yield* fromSnapshot(runId, fresh ?? snapshot)
       }
       return yield* fromSnapshot(runId, snapshot)
@@ -99,7 +107,7 @@ export const RunStorePgLive = Layer.effect(
                   ON CONFLICT (run_id) DO UPDATE SET version = excluded.version, state = excluded.state
                 )`
             const appended = ifAppended(sql)
-            const rows = runEventRows(sql, runId, workspaceId, decision, appended)
+            const rows = runEventRows(sql, runId, workspaceId, decision, after, appended)
             yield* appendEventsPg(
               sql,
               {
@@ -112,7 +120,9 @@ export const RunStorePgLive = Layer.effect(
               },
               rows === undefined ? [] : [...rows, snapshot(appended)]
             )
-            if (rows === undefined) yield* projectRunEvents(sql, runId, workspaceId, decision, [snapshot(sql`true`)])
+            if (rows === undefined) {
+              yield* projectRunEvents(sql, runId, workspaceId, decision, after, [snapshot(sql`true`)])
+            }
           }
           return { from: state, state: after, version: version + decision.length, events: decision }
         })
@@ -133,7 +143,7 @@ export const RunStorePgLive = Layer.effect(
         )
       )
 
-    const load = (runId: string) => Effect.map(current(runId), (c) => c.state)
+    const load = (runId: string) => Effect.map(read(runId), (c) => c.state)
 
     return RunStore.of({ execute, load, lock })
   })

@@ -13,6 +13,7 @@ import { RunScope } from "@enrich/domain/ports/RunScope"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 import { requestedScope, type Scope } from "@enrich/domain/runs/Scope"
 import { LeadDirectoryPgLive } from "../../src/postgres/LeadDirectory.ts"
+import { initialState } from "@enrich/domain/runs/Run"
 import { projectRunEvent } from "../../src/postgres/projections/RunProjection.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
@@ -158,14 +159,14 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
       const inline = yield* itemsOf("run-all")
 
       // the inline path: RunRequested finds the items and does not write them again
-      yield* projectRunEvent(sql, "run-all", WS, requested("run-all", scope, PERSONS))
+      yield* projectRunEvent(sql, "run-all", WS, initialState, requested("run-all", scope, PERSONS))
       assert.strictEqual(yield* itemsOf("run-all"), inline)
       assert.deepStrictEqual(yield* written, { chunks: 3, items: PERSONS, runs: 1 })
 
       // a rebuild: without items, RunRequested writes them from run_scope, byte for byte
       yield* sql`DELETE FROM run_items WHERE run_id = 'run-all'`
       yield* sql`DELETE FROM enrichment_runs WHERE id = 'run-all'`
-      yield* projectRunEvent(sql, "run-all", WS, requested("run-all", scope, PERSONS))
+      yield* projectRunEvent(sql, "run-all", WS, initialState, requested("run-all", scope, PERSONS))
       assert.strictEqual(yield* itemsOf("run-all"), inline)
     })
   )

@@ -27,6 +27,7 @@ import {
   initialState,
   isRejection
 } from "@enrich/domain/credits/CreditAccount"
+import { initialState as initialRunState, type RunState } from "@enrich/domain/runs/Run"
 import { decodeRunEvent, encodeRunEvent, type RunEvent } from "@enrich/domain/runs/RunEvents"
 import { cacheTables, projectionTables, rebuildReadModelsWith } from "../../src/postgres/Rebuild.ts"
 import { projectCreditEvent } from "../../src/postgres/projections/CreditProjection.ts"
@@ -421,10 +422,13 @@ const projectInline = Effect.gen(function* () {
         data: unknown
       }>`SELECT e.stream_id, s.stream_type, s.workspace_id, e.event_id::text, e.type, e.schema_version, e.data
         FROM events e JOIN event_streams s ON s.stream_id = e.stream_id ORDER BY e.global_position`
+      // each run as the decider folds it, event by event, as the run store holds it between appends
+      const runs = new Map<string, RunState>()
       for (const e of events) {
         if (e.stream_type === "run") {
           const event = yield* decodeRunEvent(e.type, e.schema_version, e.data)
-          yield* projectRunEvent(sql, e.stream_id.replace(/^run-/, ""), e.workspace_id, event)
+          const runId = e.stream_id.replace(/^run-/, "")
+          runs.set(runId, yield* projectRunEvent(sql, runId, e.workspace_id, runs.get(runId) ?? initialRunState, event))
         } else {
           const event = yield* decodeCreditEvent(e.type, e.schema_version, e.data)
           yield* projectCreditEvent(sql, e.workspace_id, e.event_id, event)

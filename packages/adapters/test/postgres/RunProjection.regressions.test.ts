@@ -7,6 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
+import { initialState } from "@enrich/domain/runs/Run"
 import { projectRunEvent, refreshItemStatistics, runEventRows } from "../../src/postgres/projections/RunProjection.ts"
 import { scaled } from "@enrich/domain/testing/TestScale"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
@@ -46,9 +47,14 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run pr
           Effect.gen(function* () {
             const ordinals = Array.from({ length: BATCH }, (_, i) => first + i)
             const before = yield* rowsRead(sql)
-            yield* projectRunEvent(sql, RUN, WS, { _tag: "ItemBatchStarted", batch: name, ordinals, startedAt: now })
+            yield* projectRunEvent(sql, RUN, WS, initialState, {
+              _tag: "ItemBatchStarted",
+              batch: name,
+              ordinals,
+              startedAt: now
+            })
             const started = yield* rowsRead(sql)
-            yield* projectRunEvent(sql, RUN, WS, {
+            yield* projectRunEvent(sql, RUN, WS, initialState, {
               _tag: "ItemBatchRecorded",
               batch: name,
               outcomes: ordinals.map((ordinal) => ({ ordinal, status: "completed", skippedReason: null, found: true })),
@@ -92,7 +98,12 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run pr
       yield* refreshItemStatistics(sql)
       const now = new Date().toISOString()
       const ordinals = Array.from({ length: size }, (_, i) => i + 1)
-      yield* projectRunEvent(sql, run, WS, { _tag: "ItemBatchStarted", batch: "b1", ordinals, startedAt: now })
+      yield* projectRunEvent(sql, run, WS, initialState, {
+        _tag: "ItemBatchStarted",
+        batch: "b1",
+        ordinals,
+        startedAt: now
+      })
       const recorded = runEventRows(
         sql,
         run,
@@ -112,6 +123,8 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run pr
             recordedAt: now
           }
         ],
+        // the items' rows only: no run row here
+        initialState,
         sql`true`
       )!
       const [text, params] = sql`WITH ${sql.join(", ", false)(recorded)} SELECT 1`.compile()

@@ -27,6 +27,28 @@ export interface ItemCounts {
   readonly failed: number
 }
 
+/**
+ * What the run's read model shows besides its status and counts, folded from the events like the rest: when
+ * each step happened (the events' own times, never the clock), the engine's hand-over, the failure, the
+ * settlement. Decisions do not read it; the projections write the run's row from it
+ * (adapters/postgres/projections/RunRow.ts), inline and on a rebuild alike.
+ */
+export interface RunRecord {
+  readonly requestedAt: string
+  /** the time of the last event that moved the run */
+  readonly updatedAt: string
+  /** when it went from pending to running */
+  readonly startedAt: string | null
+  /** when it completed, was cancelled or failed */
+  readonly endedAt: string | null
+  readonly cancelledAt: string | null
+  /** why it failed */
+  readonly failure: string | null
+  /** the last hand-over recorded */
+  readonly dispatch: { readonly engine: string; readonly triggerRunId: string; readonly dispatchedAt: string } | null
+  readonly settlement: { readonly captured: number; readonly released: number; readonly settledAt: string } | null
+}
+
 export interface ActiveRunState {
   readonly status: RunStatus
   readonly leadCount: number
@@ -38,6 +60,7 @@ export interface ActiveRunState {
   readonly reserved: number
   readonly dispatched: boolean
   readonly settled: boolean
+  readonly record: RunRecord
 }
 
 export type RunState = { readonly status: "none" } | ActiveRunState
@@ -345,10 +368,31 @@ export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunE
 
 // --- evolve -----------------------------------------------------------------
 
-/** Pending items become skipped when the run stops (cancel or failure). */
-const skipPending = (state: ActiveRunState): ActiveRunState => ({
+/** The run's record moved by an event at `at`. */
+const recorded = (state: ActiveRunState, at: string, patch: Partial<RunRecord> = {}): RunRecord => ({
+  ...state.record,
+  ...patch,
+  updatedAt: at
+})
+
+/**
+ * A live run stops (cancel or failure): its status is the stop's, it ended then, and its pending items become
+ * skipped; running ones finish.
+ */
+const stop = (
+  state: ActiveRunState,
+  status: "cancelled" | "failed",
+  at: string,
+  failure: string | null
+): ActiveRunState => ({
   ...state,
-  counts: { ...state.counts, pending: 0, skipped: state.counts.skipped + state.counts.pending }
+  status,
+  counts: { ...state.counts, pending: 0, skipped: state.counts.skipped + state.counts.pending },
+  record: recorded(state, at, {
+    endedAt: at,
+    cancelledAt: status === "cancelled" ? at : null,
+    failure
+  })
 })
 
 export const evolve = (state: RunState, event: RunEvent): RunState => {
@@ -362,15 +406,33 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
       unitCost: event.cost.unitCost,
       reserved: event.cost.required,
       dispatched: false,
-      settled: false
+      settled: false,
+      record: {
+        requestedAt: event.requestedAt,
+        updatedAt: event.requestedAt,
+        startedAt: null,
+        endedAt: null,
+        cancelledAt: null,
+        failure: null,
+        dispatch: null,
+        settlement: null
+      }
     }
   }
   if (state.status === "none") return state
   switch (event._tag) {
     case "RunDispatched":
-      return { ...state, dispatched: true }
+      return {
+        ...state,
+        dispatched: true,
+        record: recorded(state, event.dispatchedAt, {
+          dispatch: { engine: event.engine, triggerRunId: event.triggerRunId, dispatchedAt: event.dispatchedAt }
+        })
+      }
     case "RunStarted":
-      return isTerminal(state.status) ? state : { ...state, status: "running" }
+      return state.status !== "pending"
+        ? state
+        : { ...state, status: "running", record: recorded(state, event.startedAt, { startedAt: event.startedAt }) }
     case "ItemBatchStarted":
       return {
         ...state,
@@ -378,7 +440,8 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
           ...state.counts,
           pending: state.counts.pending - event.ordinals.length,
           running: state.counts.running + event.ordinals.length
-        }
+        },
+        record: recorded(state, event.startedAt)
       }
     case "ItemBatchRecorded": {
       const count = (status: ItemOutcome["status"]) => event.outcomes.filter((o) => o.status === status).length
@@ -391,7 +454,8 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
           completed: state.counts.completed + count("completed"),
           failed: state.counts.failed + count("failed"),
           skipped: state.counts.skipped + count("skipped")
-        }
+        },
+        record: recorded(state, event.recordedAt)
       }
     }
     case "ItemBatchAbandoned":
@@ -401,16 +465,25 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
           ...state.counts,
           pending: state.counts.pending + event.ordinals.length,
           running: state.counts.running - event.ordinals.length
-        }
+        },
+        record: recorded(state, event.abandonedAt)
       }
     case "RunCompleted":
-      return isTerminal(state.status) ? state : { ...state, status: "completed" }
+      return isTerminal(state.status)
+        ? state
+        : { ...state, status: "completed", record: recorded(state, event.completedAt, { endedAt: event.completedAt }) }
     case "RunCancelled":
-      return isTerminal(state.status) ? state : skipPending({ ...state, status: "cancelled" })
+      return isTerminal(state.status) ? state : stop(state, "cancelled", event.cancelledAt, null)
     case "RunFailed":
-      return isTerminal(state.status) ? state : skipPending({ ...state, status: "failed" })
+      return isTerminal(state.status) ? state : stop(state, "failed", event.failedAt, event.message)
     case "CreditsSettled":
-      return { ...state, settled: true }
+      return {
+        ...state,
+        settled: true,
+        record: recorded(state, event.settledAt, {
+          settlement: { captured: event.captured, released: event.released, settledAt: event.settledAt }
+        })
+      }
   }
 }
 

@@ -5,12 +5,12 @@
  * round trips, now about ten), and each item row written once instead of once per event.
  *
  * How it stays identical to the inline projections, event for event:
- * - Runs (`enrichment_runs`), credit accounts and holds are folded per row in memory, from
- *   the row's state before the page (read once per page for the rows the page only updates),
- *   then written once per page: a new run is inserted with its final state, an older one
- *   updated with it. Every guard of the inline statements (`status = 'pending'`,
- *   `IN ('pending', 'running')`, "the row exists") is evaluated on the folded state, in
- *   event order.
+ * - Runs (`enrichment_runs`) are folded by the run's decider (domain/runs/Run.ts `evolve`, the one statement
+ *   of how an event moves a run) and their rows written from that state by the same column functions as the
+ *   inline projection (RunRow.ts), once per page: a new run inserted, an older one updated.
+ * - Credit accounts and holds are folded per row in memory, from the row's state before the page (read once
+ *   per page for the rows the page only updates), then written once per page. Every guard of the inline
+ *   statements ("the row exists") is evaluated on the folded state, in event order.
  * - Items (`run_items`) of a run requested during the rebuild (every run: the rebuild starts
  *   from empty tables) start `pending`, so their rows are folded in memory exactly, across
  *   pages, and inserted from the frozen scope once, with their final state: at the end of the
@@ -35,8 +35,12 @@
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import type { CreditEvent } from "@enrich/domain/credits/CreditAccount"
+import { type ActiveRunState, evolve, initialState, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
 import { itemIdSql } from "../ItemIdSql.ts"
+import { requestColumns, stateColumns } from "./RunRow.ts"
+
+type RunRequested = Extract<RunEvent, { _tag: "RunRequested" }>
 
 /** One decoded event of the page, with what its stream says. */
 export type PageEvent =
@@ -85,6 +89,7 @@ const projectBatches = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { str
 }
 
 export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProjector => {
+  const runs = new Map<string, RunState>()
   const items = makeItemProjection(sql, {
     maxDeferredItems: budgets.maxDeferredItems ?? 200_000,
     maxIdleRuns: budgets.maxIdleRuns ?? 10_000
@@ -99,7 +104,7 @@ export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProj
           else creditEvents.push(e)
         }
         if (runEvents.length > 0) {
-          yield* projectRunRows(sql, runEvents)
+          yield* projectRunRows(sql, runs, runEvents)
           yield* projectBatches(sql, runEvents)
           yield* items.page(runEvents)
         }
@@ -111,88 +116,29 @@ export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProj
 
 // --- enrichment_runs and idempotency_keys -------------------------------------------------------
 
-/** The columns of a run row that events after `RunRequested` move, as folded so far. */
-interface RunState {
-  status: string
-  pending: number
-  running: number
-  completed: number
-  skipped: number
-  failed: number
-  /** set by the page's events (undefined: the row keeps its value) */
-  triggerRunId?: string
-  dispatchPatch?: Record<string, unknown>
-  /** a cancel or a failure moved the run: `error` and `cancelled_at` are set (maybe to null) */
-  stop?: { readonly error: string | null; readonly cancelledAt: string | null }
-  startedAt?: string
-  completedAt?: string
-  settledAt?: string
-  captured?: number
-  released?: number
-  updatedAt?: string
-  changed: boolean
-}
-
-interface NewRun {
-  readonly runId: string
-  readonly workspaceId: string
-  readonly event: Extract<RunEvent, { _tag: "RunRequested" }>
-  readonly state: RunState
-}
-
-const projectRunRows = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>) =>
+/**
+ * The run rows of a page, from the decider's folded state (RunRow.ts, the columns the inline projection writes):
+ * `runs` holds every run of the rebuild as `evolve` leaves it (the rebuild reads the log from its start, so a
+ * run's earlier events were folded by an earlier page), ~1 kB a run. A run requested in the page is inserted with
+ * its state at the page's end; an older one the page moved is updated with it.
+ */
+const projectRunRows = (
+  sql: Sql,
+  runs: Map<string, RunState>,
+  events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>
+) =>
   Effect.gen(function* () {
-    // the runs the page updates without requesting them first: their state before the page
-    const older = new Set<string>()
-    const seen = new Set<string>()
-    for (const e of events) {
-      if (!seen.has(e.runId) && e.event._tag !== "RunRequested") older.add(e.runId)
-      seen.add(e.runId)
-    }
-    /** undefined: no such row (the inline UPDATEs match nothing) */
-    const states = new Map<string, RunState | undefined>()
-    if (older.size > 0) {
-      const rows = yield* sql<{
-        id: string
-        status: string
-        count_pending: number
-        count_running: number
-        count_completed: number
-        count_skipped: number
-        count_failed: number
-      }>`SELECT id, status, count_pending, count_running, count_completed, count_skipped, count_failed
-        FROM enrichment_runs WHERE id = ANY(${[...older]}::text[])`
-      for (const r of rows) {
-        states.set(r.id, {
-          status: r.status,
-          pending: r.count_pending,
-          running: r.count_running,
-          completed: r.count_completed,
-          skipped: r.count_skipped,
-          failed: r.count_failed,
-          changed: false
-        })
-      }
-    }
-    const created: Array<NewRun> = []
+    const created = new Map<string, { readonly workspaceId: string; readonly event: RunRequested }>()
+    const moved = new Set<string>()
     const keys = new Map<
       string,
       { workspace_id: string; key: string; fingerprint: string; run_id: string; at: string }
     >()
     for (const { runId, workspaceId, event } of events) {
+      const before = runs.get(runId) ?? initialState
       if (event._tag === "RunRequested") {
-        if (states.get(runId) !== undefined) return yield* Effect.die(new Error(`run ${runId} is requested twice`))
-        const state: RunState = {
-          status: "pending",
-          pending: event.leadCount,
-          running: 0,
-          completed: 0,
-          skipped: 0,
-          failed: 0,
-          changed: true
-        }
-        states.set(runId, state)
-        created.push({ runId, workspaceId, event, state })
+        if (before.status !== "none") return yield* Effect.die(new Error(`run ${runId} is requested twice`))
+        created.set(runId, { workspaceId, event })
         // ON CONFLICT DO NOTHING: the first of a page wins here, the database keeps an earlier page's
         if (event.idempotency !== null) {
           const { key, fingerprint } = event.idempotency
@@ -201,32 +147,18 @@ const projectRunRows = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { str
             keys.set(id, { workspace_id: workspaceId, key, fingerprint, run_id: runId, at: event.requestedAt })
           }
         }
-        continue
       }
-      const state = states.get(runId)
-      if (state !== undefined) evolveRun(state, event)
+      const after = evolve(before, event)
+      if (after === before) continue
+      runs.set(runId, after)
+      if (!created.has(runId)) moved.add(runId)
     }
 
-    if (created.length > 0) {
-      const rows = created.map(({ runId, workspaceId, event, state }) => ({
-        id: runId,
-        workspace_id: workspaceId,
-        mode: event.mode,
-        enrichment: json(event.enrichment),
-        scope: json(event.scope),
-        resolved_count: event.leadCount,
-        output: json({ ...event.output, persistResults: event.mode === "persisted" }),
-        cost_preview: json({
-          creditAction: event.cost.creditAction,
-          unitCost: event.cost.unitCost,
-          required: event.cost.required
-        }),
-        reserved: event.cost.required,
-        dispatch_metadata: json({ displayRequest: event.displayRequest }),
-        input: json(event.input ?? {}),
-        created_at: event.requestedAt,
-        ...stateColumns(state),
-        updated_at: state.updatedAt ?? event.requestedAt
+    const folded = (runId: string) => runs.get(runId) as ActiveRunState
+    if (created.size > 0) {
+      const rows = [...created].map(([runId, { workspaceId, event }]) => ({
+        ...requestColumns(runId, workspaceId, event),
+        ...stateColumns(folded(runId))
       }))
       yield* sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
           count_pending, count_running, count_completed, count_skipped, count_failed, output, cost_preview, reserved,
@@ -234,42 +166,32 @@ const projectRunRows = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { str
           cancelled_at, settled_at, input, created_at, updated_at)
         SELECT x.id, x.workspace_id, x.status, x.mode, x.enrichment::jsonb, x.scope::jsonb, x.resolved_count,
           x.count_pending, x.count_running, x.count_completed, x.count_skipped, x.count_failed, x.output::jsonb,
-          x.cost_preview::jsonb, x.reserved, coalesce(x.captured, 0), coalesce(x.released, 0), x.id, x.trigger_run_id,
-          CASE WHEN x.patch IS NULL THEN x.dispatch_metadata::jsonb
-            ELSE x.dispatch_metadata::jsonb || x.patch::jsonb END,
-          CASE WHEN x.stopped THEN x.error::jsonb END, x.started_at::timestamptz, x.completed_at::timestamptz,
-          CASE WHEN x.stopped THEN x.cancelled_at::timestamptz END, x.settled_at::timestamptz, x.input::jsonb,
-          x.created_at::timestamptz, x.updated_at::timestamptz
+          x.cost_preview::jsonb, x.reserved, x.captured, x.released, x.correlation_id, x.trigger_run_id,
+          x.dispatch_metadata::jsonb || coalesce(x.dispatch::jsonb, '{}'::jsonb), x.error::jsonb,
+          x.started_at::timestamptz, x.completed_at::timestamptz, x.cancelled_at::timestamptz,
+          x.settled_at::timestamptz, x.input::jsonb, x.created_at::timestamptz, x.updated_at::timestamptz
         FROM json_to_recordset(${json(rows)}::json) AS x(id text, workspace_id text, status text, mode text,
           enrichment text, scope text, resolved_count int, count_pending int, count_running int, count_completed int,
           count_skipped int, count_failed int, output text, cost_preview text, reserved bigint, captured bigint,
-          released bigint, trigger_run_id text, dispatch_metadata text, patch text, stopped boolean, error text,
-          started_at text, completed_at text, cancelled_at text, settled_at text, input text, created_at text,
-          updated_at text)`
+          released bigint, correlation_id text, trigger_run_id text, dispatch_metadata text, dispatch text,
+          error text, started_at text, completed_at text, cancelled_at text, settled_at text, input text,
+          created_at text, updated_at text)`
     }
 
-    const moved: Array<Record<string, unknown>> = []
-    for (const runId of older) {
-      const state = states.get(runId)
-      if (state?.changed === true) moved.push({ id: runId, ...stateColumns(state), updated_at: state.updatedAt })
-    }
-    if (moved.length > 0) {
+    if (moved.size > 0) {
+      const rows = [...moved].map((runId) => ({ id: runId, ...stateColumns(folded(runId)) }))
       yield* sql`UPDATE enrichment_runs r SET status = x.status, count_pending = x.count_pending,
           count_running = x.count_running, count_completed = x.count_completed, count_skipped = x.count_skipped,
-          count_failed = x.count_failed, captured = coalesce(x.captured, r.captured),
-          released = coalesce(x.released, r.released), trigger_run_id = coalesce(x.trigger_run_id, r.trigger_run_id),
-          dispatch_metadata = CASE WHEN x.patch IS NULL THEN r.dispatch_metadata
-            ELSE r.dispatch_metadata || x.patch::jsonb END,
-          error = CASE WHEN x.stopped THEN x.error::jsonb ELSE r.error END,
-          started_at = coalesce(x.started_at::timestamptz, r.started_at),
-          completed_at = coalesce(x.completed_at::timestamptz, r.completed_at),
-          cancelled_at = CASE WHEN x.stopped THEN x.cancelled_at::timestamptz ELSE r.cancelled_at END,
-          settled_at = coalesce(x.settled_at::timestamptz, r.settled_at),
-          updated_at = coalesce(x.updated_at::timestamptz, r.updated_at)
-        FROM json_to_recordset(${json(moved)}::json) AS x(id text, status text, count_pending int, count_running int,
+          count_failed = x.count_failed, captured = x.captured, released = x.released,
+          trigger_run_id = x.trigger_run_id,
+          dispatch_metadata = r.dispatch_metadata || coalesce(x.dispatch::jsonb, '{}'::jsonb),
+          error = x.error::jsonb, started_at = x.started_at::timestamptz, completed_at = x.completed_at::timestamptz,
+          cancelled_at = x.cancelled_at::timestamptz, settled_at = x.settled_at::timestamptz,
+          updated_at = x.updated_at::timestamptz
+        FROM json_to_recordset(${json(rows)}::json) AS x(id text, status text, count_pending int, count_running int,
           count_completed int, count_skipped int, count_failed int, captured bigint, released bigint,
-          trigger_run_id text, patch text, stopped boolean, error text, started_at text, completed_at text,
-          cancelled_at text, settled_at text, updated_at text)
+          trigger_run_id text, dispatch text, error text, started_at text, completed_at text, cancelled_at text,
+          settled_at text, updated_at text)
         WHERE r.id = x.id`
     }
 
@@ -281,94 +203,6 @@ const projectRunRows = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { str
         ON CONFLICT DO NOTHING`
     }
   })
-
-/** The folded columns of a run row, as json_to_recordset reads them (undefined keys are NULL). */
-const stateColumns = (state: RunState) => ({
-  status: state.status,
-  count_pending: state.pending,
-  count_running: state.running,
-  count_completed: state.completed,
-  count_skipped: state.skipped,
-  count_failed: state.failed,
-  captured: state.captured,
-  released: state.released,
-  trigger_run_id: state.triggerRunId,
-  patch: state.dispatchPatch === undefined ? undefined : json(state.dispatchPatch),
-  stopped: state.stop !== undefined,
-  error: state.stop?.error,
-  started_at: state.startedAt,
-  completed_at: state.completedAt,
-  cancelled_at: state.stop?.cancelledAt,
-  settled_at: state.settledAt
-})
-
-/** What `projectRunEvent` does to the run's row, on the folded state (RunRequested aside). */
-const evolveRun = (s: RunState, event: RunEvent): void => {
-  const live = s.status === "pending" || s.status === "running"
-  switch (event._tag) {
-    case "RunRequested":
-      return
-    case "RunDispatched":
-      s.triggerRunId = event.triggerRunId
-      // jsonb `||` of objects is a shallow merge, the right side winning: patches merge the same way
-      s.dispatchPatch = { ...s.dispatchPatch, engine: event.engine, dispatchedAt: event.dispatchedAt }
-      s.updatedAt = event.dispatchedAt
-      break
-    case "RunStarted":
-      if (s.status !== "pending") return
-      s.status = "running"
-      s.startedAt = event.startedAt
-      s.updatedAt = event.startedAt
-      break
-    case "ItemBatchStarted":
-      s.pending -= event.ordinals.length
-      s.running += event.ordinals.length
-      s.updatedAt = event.startedAt
-      break
-    case "ItemBatchAbandoned":
-      s.pending += event.ordinals.length
-      s.running -= event.ordinals.length
-      s.updatedAt = event.abandonedAt
-      break
-    case "ItemBatchRecorded":
-      s.running -= event.outcomes.length
-      for (const o of event.outcomes) {
-        if (o.status === "completed") s.completed += 1
-        else if (o.status === "failed") s.failed += 1
-        else s.skipped += 1
-      }
-      s.updatedAt = event.recordedAt
-      break
-    case "RunCompleted":
-      if (!live) return
-      s.status = "completed"
-      s.completedAt = event.completedAt
-      s.updatedAt = event.completedAt
-      break
-    case "RunCancelled":
-    case "RunFailed": {
-      if (!live) return
-      const at = event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
-      s.status = event._tag === "RunCancelled" ? "cancelled" : "failed"
-      s.completedAt = at
-      s.stop =
-        event._tag === "RunCancelled"
-          ? { error: null, cancelledAt: at }
-          : { error: json({ message: event.message, details: null }), cancelledAt: null }
-      s.skipped += s.pending
-      s.pending = 0
-      s.updatedAt = at
-      break
-    }
-    case "CreditsSettled":
-      s.captured = event.captured
-      s.released = event.released
-      s.settledAt = event.settledAt
-      s.updatedAt = event.settledAt
-      break
-  }
-  s.changed = true
-}
 
 // --- run_items -----------------------------------------------------------------------------------
 
