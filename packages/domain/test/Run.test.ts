@@ -12,6 +12,13 @@ import {
   RunCommandRejected,
   type RunState
 } from "../src/runs/Run.ts"
+import {
+  type ItemMove,
+  itemMovesOf,
+  type ItemStatus,
+  requestedItemStatus,
+  transitionOf
+} from "../src/runs/ItemMoves.ts"
 import { decodeRunEvent, encodeRunEvent, type ItemOutcome, type RunEvent } from "../src/runs/RunEvents.ts"
 import { DeciderSpecification } from "./DeciderSpecification.ts"
 
@@ -399,8 +406,8 @@ const steps = fc.array(
   { maxLength: 40 }
 )
 
-/** Turns a random step into a command, naming items the way a worker would (next pending / oldest running ordinals). */
-const toCommand = (step: Step, claimed: Array<number>, next: { value: number }): RunCommand => {
+/** Turns a random step into a command, naming items the way a worker would (lowest pending / oldest running ordinals). */
+const toCommand = (step: Step, claimed: Array<number>, pending: ReadonlyArray<number>): RunCommand => {
   switch (step.kind) {
     case "dispatch":
       return dispatch
@@ -413,7 +420,8 @@ const toCommand = (step: Step, claimed: Array<number>, next: { value: number }):
     case "complete":
       return complete
     case "start":
-      return start(...Array.from({ length: step.size }, (_, i) => next.value + i))
+      // as many as the step asks, pending or not: a batch of more than are pending is refused
+      return start(...[...pending, ...Array.from({ length: step.size }, (_, i) => -1 - i)].slice(0, step.size))
     case "abandon":
       return {
         _tag: "AbandonBatch",
@@ -434,8 +442,15 @@ const toCommand = (step: Step, claimed: Array<number>, next: { value: number }):
   }
 }
 
+/** The items of a run moved by `move`: each it names (every one, for SkipPending) in its `from` status. */
+const moveItems = (items: Map<number, ItemStatus>, move: ItemMove) => {
+  const { from, to } = transitionOf(move)
+  const named = move._tag === "SkipPending" ? [...items.keys()] : move.ordinals
+  for (const ordinal of named) if (items.get(ordinal) === from) items.set(ordinal, to)
+}
+
 describe("Run decider (property)", () => {
-  it("random_command_sequences_keep_every_invariant", () =>
+  it("random_command_sequences_keep_every_invariant_and_the_item_moves_agree_with_the_counts", () =>
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 12 }),
@@ -446,10 +461,14 @@ describe("Run decider (property)", () => {
           const events: Array<RunEvent> = [...history(requestRun(leadCount, leadCount * unitCost, chargeOn))]
           let state = fold(events)
           const claimed: Array<number> = []
-          const next = { value: 1 }
           let terminalStatus: string | undefined
+          // the items as the item moves move them (ItemMoves.ts), from the request's pending ones
+          const items = new Map<number, ItemStatus>(
+            Array.from({ length: leadCount }, (_, i) => [i + 1, requestedItemStatus] as const)
+          )
           for (const step of plan) {
-            const command = toCommand(step, claimed, next)
+            const pendingItems = [...items].filter(([, status]) => status === "pending").map(([ordinal]) => ordinal)
+            const command = toCommand(step, claimed, pendingItems)
             const decided = decide(command, state)
             if (decided instanceof RunCommandRejected) continue
             // a failed hand-over charges nothing, whatever the chargeOn
@@ -457,17 +476,24 @@ describe("Run decider (property)", () => {
               expect(decided.filter((e) => e._tag === "CreditsSettled").map((e) => e.captured)).toEqual([0])
             }
             for (const event of decided) {
-              if (event._tag === "ItemBatchStarted") {
-                claimed.push(...event.ordinals)
-                next.value += event.ordinals.length
-              }
+              if (event._tag === "ItemBatchStarted") claimed.push(...event.ordinals)
               if (event._tag === "ItemBatchRecorded") claimed.splice(0, event.outcomes.length)
               if (event._tag === "ItemBatchAbandoned") claimed.splice(0, event.ordinals.length)
             }
             events.push(...decided)
             state = decided.reduce(evolve, state)
+            for (const event of decided) for (const move of itemMovesOf(event)) moveItems(items, move)
             const s = state as ActiveRunState
             const { completed, failed, pending, running, skipped } = s.counts
+            // the item moves and the decider's counts tell the same story
+            const byStatus = (status: ItemStatus) => [...items.values()].filter((i) => i === status).length
+            expect({
+              pending: byStatus("pending"),
+              running: byStatus("running"),
+              completed: byStatus("completed"),
+              failed: byStatus("failed"),
+              skipped: byStatus("skipped")
+            }).toEqual(s.counts)
             // counts always sum to the resolved count, and none is negative
             expect(pending + running + completed + failed + skipped).toBe(leadCount)
             expect(Math.min(pending, running, completed, failed, skipped)).toBeGreaterThanOrEqual(0)

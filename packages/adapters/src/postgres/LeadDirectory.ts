@@ -36,6 +36,7 @@ import {
 import { Leads } from "@enrich/domain/ports/Leads"
 import { Lists } from "@enrich/domain/ports/Lists"
 import { RunScope } from "@enrich/domain/ports/RunScope"
+import { requestedItemStatus } from "@enrich/domain/runs/ItemMoves"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
 import type { Scope } from "@enrich/domain/runs/Scope"
 import { uuidv7 } from "@enrich/domain/Ids"
@@ -728,7 +729,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
                 INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
                   created_at, updated_at)
                 SELECT ${itemIdSql(sql, runId, "o.ordinal")}, ${workspaceId}, ${runId}, o.ordinal, u.lead_id,
-                  ${concreteList}, u.membership_id, 'pending', ${requestedAt}, ${requestedAt}
+                  ${concreteList}, u.membership_id, ${requestedItemStatus}, ${requestedAt}, ${requestedAt}
                 FROM chunks c
                   CROSS JOIN LATERAL unnest(c.lead_ids, c.membership_ids) WITH ORDINALITY AS u(lead_id, membership_id, i)
                   CROSS JOIN LATERAL (SELECT (c.chunk * ${chunkSize} + u.i)::int AS ordinal) o

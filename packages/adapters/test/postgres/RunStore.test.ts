@@ -130,4 +130,39 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integrat
       assert.strictEqual(second.eventReads, 0, "the events after the old snapshot were not read")
     })
   )
+
+  it.effect(
+    "regression_a_snapshot_taken_before_the_run_kept_its_record_is_ignored_and_the_run_folded_from_its_events",
+    () =>
+      Effect.gen(function* () {
+        const { runId, workspaceId } = yield* aRun(4)
+        const runs = yield* RunStore
+        const sql = yield* SqlClient.SqlClient
+        const withActor = Effect.provideService(CommandMetadata, { actor: "test" })
+        const startedAt = new Date().toISOString()
+        yield* runs
+          .execute({
+            runId,
+            workspaceId,
+            command: { _tag: "StartBatch", batch: `${runId}/a`, ordinals: [1, 2], now: startedAt }
+          })
+          .pipe(withActor)
+        // the snapshot as an older version wrote it: the state without its record
+        yield* sql`UPDATE run_snapshots SET state = state - 'record' WHERE run_id = ${runId}`
+        const known = yield* runs.lock(runId)
+        assert.strictEqual(known.state.status, "running")
+        assert.isTrue(known.state.status !== "none" && known.state.record.startedAt === startedAt)
+        // the next command writes the run's row from the whole state, and a snapshot with its record
+        const cancelledAt = new Date().toISOString()
+        yield* runs.execute({ runId, workspaceId, command: { _tag: "CancelRun", now: cancelledAt } }).pipe(withActor)
+        const [row] = yield* sql<{ status: string; started: boolean; cancelled: boolean; pending: number }>`
+          SELECT status, started_at = ${startedAt}::timestamptz AS started,
+            cancelled_at = ${cancelledAt}::timestamptz AS cancelled, count_pending AS pending
+          FROM enrichment_runs WHERE id = ${runId}`
+        assert.deepStrictEqual(row, { status: "cancelled", started: true, cancelled: true, pending: 0 })
+        const [snapshot] = yield* sql<{ has: boolean }>`
+          SELECT state ? 'record' AS has FROM run_snapshots WHERE run_id = ${runId}`
+        assert.isTrue(snapshot!.has)
+      })
+  )
 })

@@ -14,18 +14,13 @@ import type { ChargeOn } from "../catalog/Enrichment.ts"
 import { settle, settleFailedHandOver } from "../credits/CreditPolicy.ts"
 import type { Plan } from "./Planner.ts"
 import type { RequestedScope } from "./Scope.ts"
+import { type ItemCounts, itemMovesOf, moveCounts } from "./ItemMoves.ts"
 import type { ItemOutcome, RunEvent, WritePolicy } from "./RunEvents.ts"
 
 export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancelled"
 export const terminalRunStatuses: ReadonlyArray<RunStatus> = ["completed", "failed", "cancelled"]
 
-export interface ItemCounts {
-  readonly pending: number
-  readonly running: number
-  readonly completed: number
-  readonly skipped: number
-  readonly failed: number
-}
+export type { ItemCounts }
 
 /**
  * What the run's read model shows besides its status and counts, folded from the events like the rest: when
@@ -375,19 +370,24 @@ const recorded = (state: ActiveRunState, at: string, patch: Partial<RunRecord> =
   updatedAt: at
 })
 
+/** The run's counts as the event's item moves (ItemMoves.ts) leave them. */
+const movedCounts = (state: ActiveRunState, event: RunEvent): ItemCounts =>
+  itemMovesOf(event).reduce(moveCounts, state.counts)
+
 /**
- * A live run stops (cancel or failure): its status is the stop's, it ended then, and its pending items become
- * skipped; running ones finish.
+ * A live run stops (cancel or failure): its status is the stop's, it ended then, and its items move as the stop
+ * moves them (pending ones skipped; running ones finish).
  */
 const stop = (
   state: ActiveRunState,
+  event: RunEvent,
   status: "cancelled" | "failed",
   at: string,
   failure: string | null
 ): ActiveRunState => ({
   ...state,
   status,
-  counts: { ...state.counts, pending: 0, skipped: state.counts.skipped + state.counts.pending },
+  counts: movedCounts(state, event),
   record: recorded(state, at, {
     endedAt: at,
     cancelledAt: status === "cancelled" ? at : null,
@@ -434,48 +434,24 @@ export const evolve = (state: RunState, event: RunEvent): RunState => {
         ? state
         : { ...state, status: "running", record: recorded(state, event.startedAt, { startedAt: event.startedAt }) }
     case "ItemBatchStarted":
-      return {
-        ...state,
-        counts: {
-          ...state.counts,
-          pending: state.counts.pending - event.ordinals.length,
-          running: state.counts.running + event.ordinals.length
-        },
-        record: recorded(state, event.startedAt)
-      }
-    case "ItemBatchRecorded": {
-      const count = (status: ItemOutcome["status"]) => event.outcomes.filter((o) => o.status === status).length
+      return { ...state, counts: movedCounts(state, event), record: recorded(state, event.startedAt) }
+    case "ItemBatchRecorded":
       return {
         ...state,
         found: state.found + event.outcomes.filter((o) => o.status === "completed" && o.found).length,
-        counts: {
-          ...state.counts,
-          running: state.counts.running - event.outcomes.length,
-          completed: state.counts.completed + count("completed"),
-          failed: state.counts.failed + count("failed"),
-          skipped: state.counts.skipped + count("skipped")
-        },
+        counts: movedCounts(state, event),
         record: recorded(state, event.recordedAt)
       }
-    }
     case "ItemBatchAbandoned":
-      return {
-        ...state,
-        counts: {
-          ...state.counts,
-          pending: state.counts.pending + event.ordinals.length,
-          running: state.counts.running - event.ordinals.length
-        },
-        record: recorded(state, event.abandonedAt)
-      }
+      return { ...state, counts: movedCounts(state, event), record: recorded(state, event.abandonedAt) }
     case "RunCompleted":
       return isTerminal(state.status)
         ? state
         : { ...state, status: "completed", record: recorded(state, event.completedAt, { endedAt: event.completedAt }) }
     case "RunCancelled":
-      return isTerminal(state.status) ? state : stop(state, "cancelled", event.cancelledAt, null)
+      return isTerminal(state.status) ? state : stop(state, event, "cancelled", event.cancelledAt, null)
     case "RunFailed":
-      return isTerminal(state.status) ? state : stop(state, "failed", event.failedAt, event.message)
+      return isTerminal(state.status) ? state : stop(state, event, "failed", event.failedAt, event.message)
     case "CreditsSettled":
       return {
         ...state,

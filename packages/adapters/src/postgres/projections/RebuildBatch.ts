@@ -37,7 +37,15 @@ import type { SqlClient, SqlError } from "effect/sql"
 import type { CreditEvent } from "@enrich/domain/credits/CreditAccount"
 import { type ActiveRunState, evolve, initialState, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import {
+  type ItemMove,
+  itemMovesOf,
+  itemTransitions,
+  requestedItemStatus,
+  transitionOf
+} from "@enrich/domain/runs/ItemMoves"
 import { itemIdSql } from "../ItemIdSql.ts"
+import { itemMoveRows } from "./RunProjection.ts"
 import { requestColumns, stateColumns } from "./RunRow.ts"
 
 type RunRequested = Extract<RunEvent, { _tag: "RunRequested" }>
@@ -235,7 +243,7 @@ interface DeferredRun {
 const untouched = (run: DeferredRun): ItemRow =>
   run.stop === undefined
     ? {
-        status: "pending",
+        status: requestedItemStatus,
         skippedReason: null,
         attempts: 0,
         claimToken: null,
@@ -244,7 +252,7 @@ const untouched = (run: DeferredRun): ItemRow =>
         updatedAt: run.requestedAt
       }
     : {
-        status: "skipped",
+        status: itemTransitions.skipPending.to,
         skippedReason: run.stop.reason,
         attempts: 0,
         claimToken: null,
@@ -253,65 +261,48 @@ const untouched = (run: DeferredRun): ItemRow =>
         updatedAt: run.stop.at
       }
 
-/** What the inline statements do to a deferred run's items, one event at a time. */
+/**
+ * A move (domain/runs/ItemMoves.ts) applied to an item row in memory, if the row is in the move's `from` status:
+ * the columns its inline statement (RunProjection.ts `itemMoveRows`) sets.
+ */
+const applyMove = (row: ItemRow, move: ItemMove): boolean => {
+  const { from, to } = transitionOf(move)
+  if (row.status !== from) return false
+  row.status = to
+  switch (move._tag) {
+    case "Claim":
+      row.attempts += 1
+      row.claimToken = move.batch
+      row.startedAt = move.at
+      break
+    case "Finish":
+    case "SkipPending":
+      row.skippedReason = move.skippedReason
+      row.completedAt = move.at
+      break
+    case "Requeue":
+      break
+  }
+  row.updatedAt = move.at
+  return true
+}
+
+/** A deferred run's items moved by one event, as the inline statements move them. */
 const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
   const before = run.items.size
-  switch (event._tag) {
-    case "ItemBatchStarted":
-      for (const ordinal of event.ordinals) {
-        const row = run.items.get(ordinal) ?? untouched(run)
-        if (row.status !== "pending") continue
-        row.status = "running"
-        row.attempts += 1
-        row.claimToken = event.batch
-        row.startedAt = event.startedAt
-        row.updatedAt = event.startedAt
-        run.items.set(ordinal, row)
-      }
-      break
-    case "ItemBatchRecorded":
-      for (const o of event.outcomes) {
-        const row = run.items.get(o.ordinal)
-        if (row === undefined || row.status !== "running") continue
-        row.status = o.status
-        row.skippedReason = o.skippedReason
-        row.completedAt = event.recordedAt
-        row.updatedAt = event.recordedAt
-      }
-      break
-    case "ItemBatchAbandoned":
-      for (const ordinal of event.ordinals) {
-        const row = run.items.get(ordinal)
-        if (row === undefined || row.status !== "running") continue
-        row.status = "pending"
-        row.updatedAt = event.abandonedAt
-      }
-      break
-    case "RunCancelled":
-    case "RunFailed": {
-      run.ended = true
-      const stop = {
-        reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
-        at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
-      }
+  if (event._tag === "RunCompleted" || event._tag === "RunCancelled" || event._tag === "RunFailed") run.ended = true
+  for (const move of itemMovesOf(event)) {
+    if (move._tag === "SkipPending") {
       // the first stop skips the items never touched (`untouched`); every stop, as the inline statement does,
       // skips the folded items pending at its time (given back by an abandoned batch)
-      run.stop ??= stop
-      // the items folded so far were started; those an abandoned batch gave back are pending again: skipped
-      for (const row of run.items.values()) {
-        if (row.status !== "pending") continue
-        row.status = "skipped"
-        row.skippedReason = stop.reason
-        row.completedAt = stop.at
-        row.updatedAt = stop.at
-      }
-      break
+      run.stop ??= { reason: move.skippedReason, at: move.at }
+      for (const row of run.items.values()) applyMove(row, move)
+      continue
     }
-    case "RunCompleted":
-      run.ended = true
-      break
-    default:
-      break
+    for (const ordinal of move.ordinals) {
+      const row = run.items.get(ordinal) ?? untouched(run)
+      if (applyMove(row, move)) run.items.set(ordinal, row)
+    }
   }
   return run.items.size - before
 }
@@ -427,58 +418,43 @@ const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
           deferredItems += evolveDeferred(run, event)
           continue
         }
-        switch (event._tag) {
-          case "ItemBatchStarted": {
-            yield* afterStop(runId)
-            const items = segment.run(runId)
-            const start = items.starts.push({ batch: event.batch, at: event.startedAt })
-            for (const ordinal of event.ordinals) {
-              const item = fold(items, ordinal)
-              if (item.start === 0) item.start = start
-            }
-            break
-          }
-          case "ItemBatchRecorded": {
-            yield* afterStop(runId)
-            const items = segment.run(runId)
-            const refs = new Map<string, number>()
-            for (const o of event.outcomes) {
-              const reason = o.skippedReason ?? ""
-              const key = `${o.status}\u0000${reason}`
-              let ref = refs.get(key)
-              if (ref === undefined) {
-                ref = items.outcomes.push({ status: o.status, reason, at: event.recordedAt })
-                refs.set(key, ref)
+        for (const move of itemMovesOf(event)) {
+          switch (move._tag) {
+            case "Claim": {
+              yield* afterStop(runId)
+              const items = segment.run(runId)
+              const start = items.starts.push({ batch: move.batch, at: move.at })
+              for (const ordinal of move.ordinals) {
+                const item = fold(items, ordinal)
+                if (item.start === 0) item.start = start
               }
-              const item = fold(items, o.ordinal)
-              if (item.first === 0) item.first = ref
-              if (item.start !== 0 && item.afterStart === 0) item.afterStart = ref
+              break
             }
-            break
-          }
-          case "ItemBatchAbandoned": {
-            // items go back from running to pending, which the per-item fold (pending → running → terminal, once)
-            // does not know: the segment so far is written, then this event, by its own statement (it is rare)
-            const closed = segment
-            segment = new ItemSegment()
-            yield* updateItems(sql, closed)
-            yield* sql`UPDATE run_items SET status = 'pending', updated_at = ${event.abandonedAt}::timestamptz
-              WHERE run_id = ${runId} AND ordinal = ANY(${event.ordinals.map((o) => Math.trunc(o))}::int[])
-                AND status = 'running'`
-            break
-          }
-          case "RunCancelled":
-          case "RunFailed":
-            // a second stop finds no pending item left: nothing to do
-            if (!segment.stops.has(runId)) {
-              segment.stops.set(runId, {
-                reason: event._tag === "RunCancelled" ? "run_cancelled" : "run_failed",
-                at: event._tag === "RunCancelled" ? event.cancelledAt : event.failedAt
-              })
+            case "Finish": {
+              yield* afterStop(runId)
+              const items = segment.run(runId)
+              const ref = items.outcomes.push({ status: move.to, reason: move.skippedReason ?? "", at: move.at })
+              for (const ordinal of move.ordinals) {
+                const item = fold(items, ordinal)
+                if (item.first === 0) item.first = ref
+                if (item.start !== 0 && item.afterStart === 0) item.afterStart = ref
+              }
+              break
             }
-            break
-          default:
-            break
+            case "Requeue": {
+              // items go back from running to pending, which the per-item fold (pending → running → terminal, once)
+              // does not know: the segment so far is written, then this move, by the inline statement (it is rare)
+              const closed = segment
+              segment = new ItemSegment()
+              yield* updateItems(sql, closed)
+              yield* sql`WITH ${itemMoveRows(sql, runId, move, "items", sql`true`)} SELECT 1`
+              break
+            }
+            case "SkipPending":
+              // a second stop finds no pending item left: nothing to do
+              if (!segment.stops.has(runId)) segment.stops.set(runId, { reason: move.skippedReason, at: move.at })
+              break
+          }
         }
       }
       yield* updateItems(sql, segment)
@@ -570,18 +546,20 @@ const updateItems = (sql: Sql, segment: ItemSegment) =>
     if (segment.stops.size > 0) {
       const runIds = [...segment.stops.keys()]
       const stops = [...segment.stops.values()]
-      yield* sql`UPDATE run_items i SET status = 'skipped', skipped_reason = x.reason,
+      yield* sql`UPDATE run_items i SET status = ${itemTransitions.skipPending.to}, skipped_reason = x.reason,
           completed_at = x.at::timestamptz, updated_at = x.at::timestamptz
         FROM unnest(${runIds}::text[], ${stops.map((s) => s.reason)}::text[], ${stops.map((s) => s.at)}::text[])
           AS x(run_id, reason, at)
-        WHERE i.run_id = ANY(${runIds}::text[]) AND i.run_id = x.run_id AND i.status = 'pending'`.unprepared
+        WHERE i.run_id = ANY(${runIds}::text[]) AND i.run_id = x.run_id
+          AND i.status = ${itemTransitions.skipPending.from}`.unprepared
     }
   })
 
 /**
  * One UPDATE for a written run's folded batches: per row, by the item's status before the
- * segment, pending takes the start (then the outcome after it), running takes the first
- * outcome; the statements one by one do exactly that, and leave other rows alone. `run_id = …
+ * segment, pending takes the start (a Claim applies to pending items), then the outcome after it;
+ * running takes the first outcome (a Finish applies to running items); the statements one by one do
+ * exactly that, and leave other rows alone. `run_id = …
  * AND ordinal = ANY(…)` keeps it a lookup on the run's key whatever the statistics say (see
  * RunProjection), where a join of all runs' items let the planner pick a scan of every item.
  */
@@ -596,16 +574,17 @@ const updateRunItems = (sql: Sql, runId: string, run: RunItems) => {
     afterStarts.push(item.afterStart)
     firsts.push(item.first)
   }
+  const pending = itemTransitions.claim.from
   return sql`UPDATE run_items i SET
-      status = CASE WHEN i.status = 'pending' THEN coalesce(x.a_status, 'running') ELSE x.f_status END,
-      attempts = CASE WHEN i.status = 'pending' THEN i.attempts + 1 ELSE i.attempts END,
-      claim_token = CASE WHEN i.status = 'pending' THEN x.batch ELSE i.claim_token END,
-      started_at = CASE WHEN i.status = 'pending' THEN x.started_at ELSE i.started_at END,
-      skipped_reason = CASE WHEN i.status <> 'pending' THEN x.f_reason
+      status = CASE WHEN i.status = ${pending} THEN coalesce(x.a_status, ${itemTransitions.claim.to}) ELSE x.f_status END,
+      attempts = CASE WHEN i.status = ${pending} THEN i.attempts + 1 ELSE i.attempts END,
+      claim_token = CASE WHEN i.status = ${pending} THEN x.batch ELSE i.claim_token END,
+      started_at = CASE WHEN i.status = ${pending} THEN x.started_at ELSE i.started_at END,
+      skipped_reason = CASE WHEN i.status <> ${pending} THEN x.f_reason
         WHEN x.a_status IS NULL THEN i.skipped_reason ELSE x.a_reason END,
-      completed_at = CASE WHEN i.status <> 'pending' THEN x.f_at
+      completed_at = CASE WHEN i.status <> ${pending} THEN x.f_at
         WHEN x.a_status IS NULL THEN i.completed_at ELSE x.a_at END,
-      updated_at = CASE WHEN i.status = 'pending' THEN coalesce(x.a_at, x.started_at) ELSE x.f_at END
+      updated_at = CASE WHEN i.status = ${pending} THEN coalesce(x.a_at, x.started_at) ELSE x.f_at END
     FROM (
       SELECT u.ordinal, b.batch[u.start] AS batch, b.at[u.start]::timestamptz AS started_at,
         o.status[u.after_start] AS a_status, nullif(o.reason[u.after_start], '') AS a_reason,
@@ -618,7 +597,7 @@ const updateRunItems = (sql: Sql, runId: string, run: RunItems) => {
           ${run.outcomes.map((o) => o.reason)}::text[] AS reason, ${run.outcomes.map((o) => o.at)}::text[] AS at) o
     ) x
     WHERE i.run_id = ${runId} AND i.ordinal = ANY(${ordinals}::int[]) AND i.ordinal = x.ordinal
-      AND ((i.status = 'pending' AND x.batch IS NOT NULL) OR (i.status = 'running' AND x.f_status IS NOT NULL))`
+      AND ((i.status = ${pending} AND x.batch IS NOT NULL) OR (i.status = ${itemTransitions.finish.from} AND x.f_status IS NOT NULL))`
     .unprepared
 }
 

@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import { evolve, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import { type ItemMove, itemMovesOf, requestedItemStatus, transitionOf } from "@enrich/domain/runs/ItemMoves"
 import { itemIdArray, itemIdSql } from "../ItemIdSql.ts"
 import { requestColumns, stateColumns } from "./RunRow.ts"
 
@@ -47,7 +48,7 @@ const requestedRows = (
       INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
         created_at, updated_at)
       SELECT ${itemIdSql(sql, sql.literal("run_id"), "ordinal")}, workspace_id, run_id, ordinal, lead_id, list_id,
-        membership_id, 'pending', ${event.requestedAt}::timestamptz, ${event.requestedAt}::timestamptz
+        membership_id, ${requestedItemStatus}, ${event.requestedAt}::timestamptz, ${event.requestedAt}::timestamptz
       FROM run_scope WHERE run_id = ${runId}
         AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1) AND ${gate}
     )`,
@@ -64,91 +65,79 @@ const requestedRows = (
       ])
 ]
 
-/** A cancel or a failure: the run's pending items are skipped; running ones finish. */
-const stopRows = (
+/**
+ * An item move (domain/runs/ItemMoves.ts) as a CTE named `name`: the items it names (by key: a lookup on the
+ * run's items whatever the statistics say) in its `from` status take its `to`. A batch's record is one move per
+ * distinct outcome: joined with the outcomes as a recordset, the planner (its statistics say few items are
+ * running) compared every item with every outcome, 500 × 500 per batch, ~90 % of the statement
+ * (regression_recording_a_batch_compared_every_outcome_with_every_item).
+ */
+export const itemMoveRows = (
   sql: SqlClient.SqlClient,
   runId: string,
-  reason: "run_cancelled" | "run_failed",
-  at: string,
+  move: ItemMove,
+  name: string,
   gate: Statement.Fragment
-): Rows => [
-  sql`items AS (
-      UPDATE run_items SET status = 'skipped', skipped_reason = ${reason}, completed_at = ${at}, updated_at = ${at}
-      WHERE run_id = ${runId} AND status = 'pending' AND ${gate}
-    )`
-]
+): Statement.Fragment => {
+  const cte = sql.literal(name)
+  const { from, to } = transitionOf(move)
+  switch (move._tag) {
+    case "Claim":
+      return sql`${cte} AS (
+          UPDATE run_items SET status = ${to}, attempts = attempts + 1,
+            claim_token = ${move.batch}, started_at = ${move.at}, updated_at = ${move.at}
+          WHERE run_id = ${runId} AND status = ${from}
+            AND id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND ${gate}
+        )`
+    case "Finish":
+      return sql`${cte} AS (
+          UPDATE run_items SET status = ${to}, skipped_reason = ${move.skippedReason}::text,
+            completed_at = ${move.at}, updated_at = ${move.at}
+          WHERE id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND run_id = ${runId}
+            AND status = ${from} AND ${gate}
+        )`
+    case "Requeue":
+      return sql`${cte} AS (
+          UPDATE run_items SET status = ${to}, updated_at = ${move.at}
+          WHERE id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND run_id = ${runId}
+            AND status = ${from} AND ${gate}
+        )`
+    case "SkipPending":
+      return sql`${cte} AS (
+          UPDATE run_items SET status = ${to}, skipped_reason = ${move.skippedReason},
+            completed_at = ${move.at}, updated_at = ${move.at}
+          WHERE run_id = ${runId} AND status = ${from} AND ${gate}
+        )`
+  }
+}
 
-/** One event's rows other than the run's: its items, its batch, its idempotency key. */
+/** A batch's row (how its items are found again), as its start writes it (the first start of a batch id wins). */
+const batchRow = (
+  sql: SqlClient.SqlClient,
+  runId: string,
+  event: Extract<RunEvent, { _tag: "ItemBatchStarted" }>,
+  gate: Statement.Fragment
+) =>
+  sql`batch AS (
+      INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
+      SELECT ${event.batch}::text, ${runId}::text, ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
+        ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}::int, ${event.startedAt}::timestamptz
+      WHERE ${gate}
+      ON CONFLICT (batch) DO NOTHING
+    )`
+
+/** One event's rows other than the run's: its item moves, its batch, a request's items and key. */
 const eventRows = (
   sql: SqlClient.SqlClient,
   runId: string,
   workspaceId: string,
   event: RunEvent,
   gate: Statement.Fragment
-): Rows => {
-  switch (event._tag) {
-    case "RunRequested":
-      return requestedRows(sql, runId, workspaceId, event, gate)
-    case "ItemBatchStarted":
-      // the batch's row (how its items are found again) and its items claimed
-      return [
-        sql`batch AS (
-          INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
-          SELECT ${event.batch}::text, ${runId}::text,
-            ${`{${event.ordinals.map((o) => Math.trunc(o)).join(",")}}`}::int[],
-            ${Math.max(0, ...event.ordinals.map((o) => Math.trunc(o)))}::int, ${event.startedAt}::timestamptz
-          WHERE ${gate}
-          ON CONFLICT (batch) DO NOTHING
-        )`,
-        sql`items AS (
-          UPDATE run_items SET status = 'running', attempts = attempts + 1, claim_token = ${event.batch},
-            started_at = ${event.startedAt}, updated_at = ${event.startedAt}
-          WHERE run_id = ${runId} AND status = 'pending'
-            AND id = ANY(${itemIdArray(runId, event.ordinals)}::text[]) AND ${gate}
-        )`
-      ]
-    case "ItemBatchRecorded": {
-      // the batch's items: one UPDATE per distinct outcome (completed, failed, skipped for a reason), each finding
-      // its items by key. Joined with the outcomes as a recordset, the planner (its statistics say few items are
-      // running) compared every item with every outcome: 500 × 500 per batch, ~90 % of the statement
-      // (regression_recording_a_batch_compared_every_outcome_with_every_item)
-      const groups = new Map<string, { status: string; skippedReason: string | null; ordinals: Array<number> }>()
-      for (const o of event.outcomes) {
-        const key = `${o.status}/${o.skippedReason ?? ""}`
-        const group = groups.get(key) ?? { status: o.status, skippedReason: o.skippedReason, ordinals: [] }
-        group.ordinals.push(o.ordinal)
-        groups.set(key, group)
-      }
-      return [...groups.values()].map(
-        (group, i) => sql`${sql.literal(`items_${i}`)} AS (
-          UPDATE run_items SET status = ${group.status}, skipped_reason = ${group.skippedReason}::text,
-            completed_at = ${event.recordedAt}, updated_at = ${event.recordedAt}
-          WHERE id = ANY(${itemIdArray(runId, group.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
-            AND ${gate}
-        )`
-      )
-    }
-    case "ItemBatchAbandoned":
-      // the items go back to pending, keeping their claim token (the lost batch, should it come back, finds
-      // them no longer running) and their attempts
-      return [
-        sql`items AS (
-          UPDATE run_items SET status = 'pending', updated_at = ${event.abandonedAt}
-          WHERE id = ANY(${itemIdArray(runId, event.ordinals)}::text[]) AND run_id = ${runId} AND status = 'running'
-            AND ${gate}
-        )`
-      ]
-    case "RunCancelled":
-      return stopRows(sql, runId, "run_cancelled", event.cancelledAt, gate)
-    case "RunFailed":
-      return stopRows(sql, runId, "run_failed", event.failedAt, gate)
-    case "RunDispatched":
-    case "RunStarted":
-    case "RunCompleted":
-    case "CreditsSettled":
-      return []
-  }
-}
+): Rows => [
+  ...(event._tag === "RunRequested" ? requestedRows(sql, runId, workspaceId, event, gate) : []),
+  ...(event._tag === "ItemBatchStarted" ? [batchRow(sql, runId, event, gate)] : []),
+  ...itemMovesOf(event).map((move, i) => itemMoveRows(sql, runId, move, `items_${i}`, gate))
+]
 
 /**
  * The run's row after an append, from the decider's folded state `after`: inserted with the append that requests
