@@ -2,6 +2,7 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { IdempotencyKeys } from "@enrich/application/ports/IdempotencyKeys"
+import { idempotencyKeyRow } from "./projections/RunProjection.ts"
 import { asStoreFailure } from "./Transient.ts"
 
 export const IdempotencyKeysPgLive = Layer.effect(
@@ -17,10 +18,9 @@ export const IdempotencyKeysPgLive = Layer.effect(
           ),
           asStoreFailure
         ),
-      // the row the key's RunRequested projection writes too (a no-op then; the row itself on a rebuild)
-      claim: ({ at, fingerprint, key, runId, workspaceId }) =>
-        sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-          VALUES (${workspaceId}, ${key}, ${fingerprint}, ${runId}, ${at}) ON CONFLICT DO NOTHING RETURNING 1`.pipe(
+      // the row the run's RunRequested projection writes (a no-op then; the row itself on a rebuild)
+      claim: (row) =>
+        sql`${idempotencyKeyRow(sql, row, sql`true`)} RETURNING 1`.pipe(
           Effect.map((rows) => rows.length > 0),
           asStoreFailure
         )

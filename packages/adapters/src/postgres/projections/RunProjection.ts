@@ -33,6 +33,28 @@ export const refreshItemStatistics = (sql: SqlClient.SqlClient) => sql`ANALYZE r
 type Rows = ReadonlyArray<Statement.Fragment>
 
 /**
+ * A run's idempotency key row, where `gate` holds (nothing if the key is stored already): written by the run's
+ * request (`RunRequested`), and first by the dispatch that claims the key before it plans
+ * (IdempotencyKeysPg.ts `claim`, the same row: the projection then finds it) — one statement for both.
+ */
+export const idempotencyKeyRow = (
+  sql: SqlClient.SqlClient,
+  row: {
+    readonly workspaceId: string
+    readonly key: string
+    readonly fingerprint: string
+    readonly runId: string
+    readonly at: string
+  },
+  gate: Statement.Fragment
+) =>
+  sql`INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
+    SELECT ${row.workspaceId}::text, ${row.key}::text, ${row.fingerprint}::text, ${row.runId}::text,
+      ${row.at}::timestamptz
+    WHERE ${gate}
+    ON CONFLICT DO NOTHING`
+
+/**
  * `RunRequested`'s own rows besides the run's: its items and its idempotency key. The dispatch already wrote
  * the items with the frozen scope (RunScope.freezeScope, the same values): they are written here only when the
  * run has none, i.e. on a rebuild (its first item, ordinal 1, is a key lookup).
@@ -55,13 +77,11 @@ const requestedRows = (
   ...(event.idempotency === null
     ? []
     : [
-        sql`idempotency AS (
-          INSERT INTO idempotency_keys (workspace_id, key, fingerprint, run_id, created_at)
-          SELECT ${workspaceId}::text, ${event.idempotency.key}::text, ${event.idempotency.fingerprint}::text,
-            ${runId}::text, ${event.requestedAt}::timestamptz
-          WHERE ${gate}
-          ON CONFLICT DO NOTHING
-        )`
+        sql`idempotency AS (${idempotencyKeyRow(
+          sql,
+          { workspaceId, ...event.idempotency, runId, at: event.requestedAt },
+          gate
+        )})`
       ])
 ]
 
