@@ -22,6 +22,7 @@ import { type KnownRun, type RunCommandInput, RunStore } from "@enrich/applicati
 import { appendEventsPg, ifAppended } from "./EventStorePg.ts"
 import { projectRunEvents, runEventRows } from "./projections/RunProjection.ts"
 import { inTransaction } from "./Transaction.ts"
+import { storeFailureOrDie } from "./Transient.ts"
 
 export const runStreamId = (runId: string) => `run-${runId}`
 
@@ -58,7 +59,7 @@ export const RunStorePgLive = Layer.effect(
       const [snapshot] = yield* sql<{ version: number; state: RunState }>`
           SELECT version, state FROM run_snapshots WHERE run_id = ${runId}`
       return yield* fromSnapshot(runId, snapshot)
-    }, Effect.orDie)
+    }, Effect.catch(storeFailureOrDie))
 
     /**
      * Takes the run's stream row (commands on one run queue on it, so they do not deadlock with a claim) and
@@ -86,7 +87,7 @@ export const RunStorePgLive = Layer.effect(
         return yield* fromSnapshot(runId, fresh ?? snapshot)
       }
       return yield* fromSnapshot(runId, snapshot)
-    }, Effect.orDie)
+    }, Effect.catch(storeFailureOrDie))
 
     const attempt = ({ command, metadata, runId, workspaceId }: RunCommandInput, known: KnownRun | undefined) =>
       inTransaction(
@@ -128,8 +129,8 @@ export const RunStorePgLive = Layer.effect(
         })
       ).pipe(
         Effect.catchTags({
-          SqlError: Effect.die,
-          EventStoreError: Effect.die,
+          SqlError: storeFailureOrDie,
+          EventStoreError: storeFailureOrDie,
           EventIdsPartiallyAppended: Effect.die
         })
       )

@@ -12,7 +12,7 @@ import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql"
 import type { StoreFailure } from "@enrich/application/ports/StoreFailure"
 import { Transactions } from "@enrich/application/ports/Transactions"
-import { toStoreFailure } from "./Transient.ts"
+import { Inside, toStoreFailure } from "./Transient.ts"
 
 /** `effect` in the caller's transaction when there is one, otherwise in a transaction of its own. */
 export const inTransaction = <A, E, R>(
@@ -22,14 +22,6 @@ export const inTransaction = <A, E, R>(
   Effect.flatMap(Effect.serviceOption(sql.transactionService), (outer) =>
     Option.isSome(outer) ? effect : sql.withTransaction(effect)
   )
-
-/** A failure of the work inside a transaction, told apart from the transaction's own (begin, commit). */
-class Inside<E> {
-  readonly error: E
-  constructor(error: E) {
-    this.error = error
-  }
-}
 
 /** The Transactions port on the SqlClient: a transaction's own failures typed as StoreFailure, the work's kept. */
 export const TransactionsPgLive = Layer.effect(

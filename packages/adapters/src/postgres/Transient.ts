@@ -8,6 +8,7 @@
 import { Cause, Effect, Schedule } from "effect"
 import { SqlError } from "effect/sql"
 import { StoreFailure } from "@enrich/application/ports/StoreFailure"
+import { EventStoreError } from "@enrich/domain/ports/EventStore"
 
 /** Whether PostgreSQL says the failure may pass — but not a statement that ran past `statement_timeout`. */
 const retryable = (error: SqlError.SqlError) => error.isRetryable && error.reason._tag !== "StatementTimeoutError"
@@ -16,10 +17,35 @@ const retryable = (error: SqlError.SqlError) => error.isRetryable && error.reaso
 export const toStoreFailure = (error: SqlError.SqlError): StoreFailure =>
   new StoreFailure({ message: error.message, retryable: retryable(error), cause: error })
 
+/**
+ * A failure behind a port, as the ports type it: a database failure — or the event store's, caused by one — is a
+ * StoreFailure; anything else (a stored event that does not decode, a broken invariant) is a defect.
+ */
+export const storeFailureOrDie = (error: unknown): Effect.Effect<never, StoreFailure> => {
+  const sqlError = SqlError.isSqlError(error)
+    ? error
+    : error instanceof EventStoreError && SqlError.isSqlError(error.cause)
+      ? error.cause
+      : undefined
+  return sqlError === undefined ? Effect.die(error) : Effect.fail(toStoreFailure(sqlError))
+}
+
 /** `effect`'s database failures typed as the ports type them. */
 export const asStoreFailure = <A, R>(
   effect: Effect.Effect<A, SqlError.SqlError, R>
 ): Effect.Effect<A, StoreFailure, R> => Effect.mapError(effect, toStoreFailure)
+
+/**
+ * A failure of the work inside a transaction (the Transactions port), told apart from the transaction's own
+ * (begin, commit) until the transaction has ended — and seen through by `isTransient`, so the transaction that
+ * failed with it runs again when the work's failure may pass.
+ */
+export class Inside<E> {
+  readonly error: E
+  constructor(error: E) {
+    this.error = error
+  }
+}
 
 /**
  * Whether `cause` is a failure the driver marks retryable (and not an interruption) — but not a statement
@@ -27,7 +53,8 @@ export const asStoreFailure = <A, R>(
  */
 export const isTransient = (cause: Cause.Cause<unknown>): boolean => {
   if (Cause.hasInterrupts(cause)) return false
-  const error = Cause.squash(cause)
+  const squashed = Cause.squash(cause)
+  const error = squashed instanceof Inside ? squashed.error : squashed
   if (error instanceof StoreFailure) return error.retryable
   return SqlError.isSqlError(error) && retryable(error)
 }

@@ -10,6 +10,7 @@ import type { Effect } from "effect"
 import type { EventMetadata, WrongExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { initialState, type RunCommand, type RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
+import type { StoreFailure } from "./StoreFailure.ts"
 
 /** A run's state at a stream version, as a transaction holds it. */
 export interface KnownRun {
@@ -43,13 +44,15 @@ export class RunStore extends Context.Service<
      * decided in order and appended together (one append), or refused together. A stale history (another
      * command appended first) is decided again on the history as it is now.
      */
-    readonly execute: (input: RunCommandInput) => Effect.Effect<ExecutedRun, RunCommandRejected | WrongExpectedVersion>
-    readonly load: (runId: string) => Effect.Effect<RunState>
+    readonly execute: (
+      input: RunCommandInput
+    ) => Effect.Effect<ExecutedRun, RunCommandRejected | WrongExpectedVersion | StoreFailure>
+    readonly load: (runId: string) => Effect.Effect<RunState, StoreFailure>
     /**
      * Takes the run's stream row for the rest of the caller's transaction (as every command does first)
      * and reads the run: what `execute` then takes as `known`.
      */
-    readonly lock: (runId: string) => Effect.Effect<KnownRun>
+    readonly lock: (runId: string) => Effect.Effect<KnownRun, StoreFailure>
   }
 >()("@enrich/application/ports/RunStore") {
   /** A run id never used: no stream yet (the append refuses it if one exists). */
