@@ -8,6 +8,7 @@ import { DispatchRun } from "./runs/DispatchRun.ts"
 import { RunCommands } from "./runs/RunCommands.ts"
 import { RunWatchdog } from "./runs/RunWatchdog.ts"
 
+/** The API's and the watchdog's use cases (the worker composes SettleRun into its executor). */
 export const UseCasesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunWatchdog.layer).pipe(
   Layer.provideMerge(RunCommands.layer)
 )

@@ -20,13 +20,13 @@ import { SqlClient, type SqlError, type Statement } from "effect/sql"
 import { storableJson, storableText } from "@enrich/domain/ClientText"
 import type { LeadFields } from "@enrich/domain/leads/Lead"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import { isTerminal } from "@enrich/domain/runs/Run"
 import type { ItemOutcome, WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { skipReason as writeSkipReason } from "@enrich/domain/runs/WritePolicy"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "@enrich/adapters/postgres/projections/RunProjection"
 import { textArray } from "@enrich/adapters/postgres/TextArray"
 import { RunStore } from "@enrich/application/ports/RunStore"
 import { RunCommands } from "@enrich/application/runs/RunCommands"
+import { Finish, SettleRun } from "@enrich/application/runs/SettleRun"
 import { Catalog, type CatalogEntry, type ProviderCall } from "@enrich/domain/ports/Catalog"
 import type { BatchOutcome } from "@enrich/adapters/engine/RunWorkflow"
 import { awaitHandOver as awaitHandOverLock } from "@enrich/adapters/engine/HandOver"
@@ -169,8 +169,7 @@ const itemError = (message: string, details: unknown = null) => ({
 class ResultsRefused extends Schema.TaggedError<ResultsRefused>()("ResultsRefused", { message: Schema.String }) {}
 
 /** What is left of a run once a holder's loop claims nothing (see RunLoop.ts). */
-export const Finish = Schema.Literals(["ended", "claim", "wait"])
-export type Finish = typeof Finish.Type
+export { Finish }
 
 export class RunExecutor extends Context.Service<
   RunExecutor,
@@ -222,8 +221,7 @@ export class RunExecutor extends Context.Service<
       const maxPartitions = yield* Config.Int("ENRICH_MAX_PARTITIONS").pipe(Config.withDefault(8))
       const runWriters = yield* Config.Int("ENRICH_RUN_WRITERS").pipe(Config.withDefault(3))
       const { leaseMs } = yield* LeaseConfig
-      /** how long `finish` waits before saying "wait": short against the lease, so nothing waits long for it */
-      const finishPauseMs = Math.min(5_000, Math.max(100, Math.floor(leaseMs / 6)))
+      const settle = yield* SettleRun
 
       /**
        * At most `runWriters` of a run's batches in a write transaction (a claim, a record) at once in this
@@ -755,34 +753,9 @@ export class RunExecutor extends Context.Service<
         Effect.orDie
       )
 
-      const finish = Effect.fn("RunExecutor.finish")(
-        function* (run: { readonly runId: string; readonly workspaceId: string }) {
-          const state = yield* store.load(run.runId)
-          if (state.status === "none" || state.settled) return "ended" as const
-          if (state.counts.pending > 0 && !isTerminal(state.status)) return "claim" as const
-          if (state.counts.running > 0) {
-            // another holder's batch: it ends, or the watchdog gives its items back or releases them
-            yield* Effect.sleep(finishPauseMs)
-            return "wait" as const
-          }
-          const ended = yield* runs
-            .execute({
-              runId: run.runId,
-              workspaceId: run.workspaceId,
-              command: { _tag: "CompleteRun", now: new Date().toISOString() }
-            })
-            .pipe(
-              Effect.as("ended" as const),
-              // an item moved meanwhile (a lost batch's items given back): look again
-              Effect.catchTag("RunCommandRejected", () => Effect.succeed("claim" as const))
-            )
-          return ended
-        },
-        Effect.provideService(CommandMetadata, { actor: workerActor }),
-        retryTransient("finishing a run"),
-        (effect, run) => Effect.annotateLogs(effect, { runId: run.runId }),
-        Effect.orDie
-      )
+      // the end of a run is the application's (SettleRun); the worker says who recorded it
+      const asWorker = Effect.provideService(CommandMetadata, { actor: workerActor })
+      const finish = (run: { readonly runId: string; readonly workspaceId: string }) => asWorker(settle.finish(run))
 
       const holding: RunExecutor["Service"]["holding"] = (run, holder, effect) =>
         Effect.scoped(
@@ -800,19 +773,7 @@ export class RunExecutor extends Context.Service<
           })
         )
 
-      const complete = Effect.fn("RunExecutor.complete")(
-        function* (run: { readonly runId: string; readonly workspaceId: string }) {
-          yield* runs.execute({
-            runId: run.runId,
-            workspaceId: run.workspaceId,
-            command: { _tag: "CompleteRun", now: new Date().toISOString() }
-          })
-        },
-        Effect.provideService(CommandMetadata, { actor: workerActor }),
-        retryTransient("completing a run"),
-        (effect, run) => Effect.annotateLogs(effect, { runId: run.runId }),
-        Effect.orDie
-      )
+      const complete = (run: { readonly runId: string; readonly workspaceId: string }) => asWorker(settle.complete(run))
 
       const awaitHandOver = Effect.fn("RunExecutor.awaitHandOver")(function* (run: {
         readonly runId: string
@@ -839,5 +800,5 @@ export class RunExecutor extends Context.Service<
 
       return RunExecutor.of({ runBatch, complete, finish, holding, awaitHandOver, partitions })
     })
-  )
+  ).pipe(Layer.provide(SettleRun.layer))
 }

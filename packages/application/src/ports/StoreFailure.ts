@@ -3,7 +3,7 @@
  * use case can retry what is retryable by a schedule (`retryable`: a deadlock victim, a serialization
  * failure, a lost connection) instead of losing it as a defect.
  */
-import { Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 
 export class StoreFailure extends Schema.TaggedError<StoreFailure>()("StoreFailure", {
   message: Schema.String,
@@ -13,3 +13,14 @@ export class StoreFailure extends Schema.TaggedError<StoreFailure>()("StoreFailu
 
 /** Whether `error` is a store failure worth trying again. */
 export const isRetryableStoreFailure = (error: unknown): boolean => error instanceof StoreFailure && error.retryable
+
+/**
+ * `effect` run again while it fails with a retryable store failure: up to 5 more times, 100 ms doubling with
+ * jitter (the policy of postgres/Transient.ts, for the failures a port types).
+ */
+export const retryStoreFailures = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, {
+    while: isRetryableStoreFailure,
+    times: 5,
+    schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
+  })
