@@ -17,6 +17,9 @@ const ours = packages("domain", "application", "catalog", "adapters", "http", "w
 /** What reaches PostgreSQL: effect's sql modules, its PostgreSQL client, the pg driver. */
 const database = "node_modules/effect/dist/sql/|node_modules/@effect/sql|node_modules/pg/"
 
+/** I/O: the file system, the network, processes, the database, effect's platform modules. */
+const io = `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform`
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -32,7 +35,7 @@ module.exports = {
       comment: "No database, network or file system in the domain.",
       severity: "error",
       from: { path: "^packages/domain/src/" },
-      to: { path: `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform` }
+      to: { path: io }
     },
     {
       name: "application-imports-only-the-domain",
@@ -46,7 +49,7 @@ module.exports = {
       comment: "No database, network or file system in the use cases: those are behind their ports.",
       severity: "error",
       from: { path: "^packages/application/src/" },
-      to: { path: `^(node:)?(fs|net|http|https|dns|child_process)$|${database}|node_modules/@effect/platform` }
+      to: { path: io }
     },
     {
       name: "adapters-import-only-the-application-ports",
