@@ -24,7 +24,7 @@ import { abandonedItemFate, type RunCommand } from "@enrich/domain/runs/Run"
 import { RunDirectory } from "../ports/RunDirectory.ts"
 import { LeaseConfig, type RunningItem, RunLiveness } from "../ports/RunLiveness.ts"
 import { type KnownRun, RunStore } from "../ports/RunStore.ts"
-import { isRetryableStoreFailure } from "../ports/StoreFailure.ts"
+import { retryStoreFailures } from "../ports/StoreFailure.ts"
 import { Transactions } from "../ports/Transactions.ts"
 import { RunCommands } from "./RunCommands.ts"
 
@@ -193,7 +193,7 @@ export class RunWatchdog extends Context.Service<
               return actions
             })
           )
-        }).pipe(Effect.annotateLogs({ runId: run.runId }), Effect.retry({ while: isRetryableStoreFailure, times: 3 }))
+        }).pipe(Effect.annotateLogs({ runId: run.runId }), retryStoreFailures)
 
       const sweep = Effect.gen(function* () {
         // every unsettled run (a partial index), with its lease counts: the ones some holder of which is gone,
