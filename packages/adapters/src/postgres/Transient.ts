@@ -5,9 +5,9 @@
  * run as long again): the whole of what failed is run again — up to 5 more times, 100 ms doubling with jitter, a warning each time — whether it came as an error
  * or, through a store that made it a defect, as a defect. An interruption is never retried.
  */
-import { Cause, Effect, Schedule } from "effect"
+import { Cause, Effect } from "effect"
 import { SqlError } from "effect/sql"
-import { StoreFailure } from "@enrich/application/ports/StoreFailure"
+import { StoreFailure, transientRetry } from "@enrich/application/ports/StoreFailure"
 import { EventStoreError } from "@enrich/domain/ports/EventStore"
 
 /** Whether PostgreSQL says the failure may pass — but not a statement that ran past `statement_timeout`. */
@@ -73,10 +73,6 @@ export const retryTransient =
       Effect.tapError((cause) =>
         isTransient(cause) ? Effect.logWarning(`${what} failed transiently; running it again`, cause) : Effect.void
       ),
-      Effect.retry({
-        while: isTransient,
-        times: 5,
-        schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
-      }),
+      Effect.retry({ while: isTransient, ...transientRetry }),
       Effect.catch((cause) => Effect.failCause(cause))
     )

@@ -15,12 +15,14 @@ export class StoreFailure extends Schema.TaggedError<StoreFailure>()("StoreFailu
 export const isRetryableStoreFailure = (error: unknown): boolean => error instanceof StoreFailure && error.retryable
 
 /**
- * `effect` run again while it fails with a retryable store failure: up to 5 more times, 100 ms doubling with
- * jitter (the policy of postgres/Transient.ts, for the failures a port types).
+ * How a failure that may pass is tried again, by every process: up to 5 more times, 100 ms doubling with
+ * jitter (also the schedule of adapters/postgres/Transient.ts `retryTransient`).
  */
+export const transientRetry = {
+  times: 5,
+  schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
+} as const
+
+/** `effect` run again while it fails with a retryable store failure, by `transientRetry`. */
 export const retryStoreFailures = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, {
-    while: isRetryableStoreFailure,
-    times: 5,
-    schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
-  })
+  Effect.retry(effect, { while: isRetryableStoreFailure, ...transientRetry })
