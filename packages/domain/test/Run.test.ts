@@ -8,6 +8,7 @@ import {
   fold,
   initialState,
   isTerminal,
+  leftAfterClaims,
   type RunCommand,
   RunCommandRejected,
   type RunState
@@ -294,6 +295,19 @@ describe("Run decider (unit): given/when/then", () => {
       )
       .when(complete)
       .thenState((s) => expect(s).toMatchObject({ status: "completed", settled: true, found: 1 })))
+})
+
+describe("What is left of a run once nothing more is claimed (unit)", () => {
+  it("pending_items_are_claimed_running_ones_waited_for_and_a_run_with_none_in_flight_completes", () => {
+    expect(leftAfterClaims(fold([]))).toBe("settled")
+    expect(leftAfterClaims(fold(dispatched))).toBe("claim")
+    expect(leftAfterClaims(fold(history(requestRun(), dispatch, start(1))))).toBe("claim")
+    expect(leftAfterClaims(fold(running))).toBe("wait")
+    expect(leftAfterClaims(fold(allRecorded))).toBe("complete")
+    expect(leftAfterClaims(fold(completed))).toBe("settled")
+    // a cancelled run claims nothing more: its running item is waited for, then it settles
+    expect(leftAfterClaims(fold(cancelledWhileRunning))).toBe("wait")
+  })
 })
 
 describe("Run decider (unit): lost workers and operators", () => {

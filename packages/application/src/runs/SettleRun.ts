@@ -6,7 +6,7 @@
  * `CreditsSettled` when nothing is in flight); RunCommands moves the credits it says.
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { isTerminal } from "@enrich/domain/runs/Run"
+import { leftAfterClaims } from "@enrich/domain/runs/Run"
 import { LeaseConfig } from "../ports/RunLiveness.ts"
 import { RunStore } from "../ports/RunStore.ts"
 import { retryStoreFailures } from "../ports/StoreFailure.ts"
@@ -38,10 +38,10 @@ export class SettleRun extends Context.Service<
 
       const finish = Effect.fn("SettleRun.finish")(
         function* (run: { readonly runId: string; readonly workspaceId: string }) {
-          const state = yield* store.load(run.runId)
-          if (state.status === "none" || state.settled) return "ended" as const
-          if (state.counts.pending > 0 && !isTerminal(state.status)) return "claim" as const
-          if (state.counts.running > 0) {
+          const left = leftAfterClaims(yield* store.load(run.runId))
+          if (left === "settled") return "ended" as const
+          if (left === "claim") return "claim" as const
+          if (left === "wait") {
             // another holder's batch: it ends, or the watchdog gives its items back or releases them
             yield* Effect.sleep(pauseMs)
             return "wait" as const

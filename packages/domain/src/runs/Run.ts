@@ -197,6 +197,18 @@ const allItemsTerminal = (counts: ItemCounts) => counts.pending === 0 && counts.
 export const abandonedItemFate = (attempts: number, maxAttempts: number): "requeue" | "fail" =>
   attempts >= Math.max(1, maxAttempts) ? "fail" : "requeue"
 
+/**
+ * What is left of a run once a holder's loop claims nothing: nothing (`settled`, also for a run unknown), pending
+ * items to claim on a run still active (`claim`: a lost batch gave them back), items running in other holders'
+ * batches (`wait`), or nothing in flight — the run is to complete and settle (`complete`).
+ */
+export const leftAfterClaims = (state: RunState): "settled" | "claim" | "wait" | "complete" => {
+  if (state.status === "none" || state.settled) return "settled"
+  if (state.counts.pending > 0 && !isTerminal(state.status)) return "claim"
+  if (state.counts.running > 0) return "wait"
+  return "complete"
+}
+
 /** Why an item that can no longer run is released: the reason of the run's own end. */
 const releaseReason = (status: RunStatus): "run_cancelled" | "run_failed" =>
   status === "cancelled" ? "run_cancelled" : "run_failed"
