@@ -24,7 +24,7 @@ import { Catalog, type CatalogEntry, makeCatalog } from "@enrich/domain/ports/Ca
 import { pathIssues } from "@enrich/domain/SchemaIssues"
 import { builtinEntries, makeBuiltinEntries } from "./Catalog.ts"
 import { MailDomainsFromConfig } from "./builtin/mailDomain.ts"
-import { defaultRetryPolicy, type RetryPolicy, RetryPolicyConfig } from "./Retry.ts"
+import { defaultRetryPolicy, type RetryPolicy, RetryPolicyConfig } from "@enrich/domain/catalog/ProviderRetry"
 import { makeHttpEntry } from "./http/HttpProvider.ts"
 import { decodeHttpProviderConfig, type HttpProviderConfig } from "./http/HttpProviderConfig.ts"
 import { makeWaterfallEntry, Slug, stepsOf, WaterfallConfig } from "./Waterfall.ts"

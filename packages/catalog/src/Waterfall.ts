@@ -35,7 +35,7 @@ import {
   ProviderError
 } from "@enrich/domain/ports/Catalog"
 import { noInputSchema } from "./Catalog.ts"
-import { callWithRetry, defaultRetryPolicy, type RetryPolicy } from "./Retry.ts"
+import { callWithRetry, defaultRetryPolicy, type RetryPolicy } from "@enrich/domain/catalog/ProviderRetry"
 
 /** A catalog slug: also the default attribute key, so the same pattern. */
 export const Slug = AttributeKey

@@ -1,6 +1,7 @@
 /**
  * A request whose transaction PostgreSQL fails to break a deadlock runs that transaction again instead of
- * answering 500 (decision 48). The deadlock is made on purpose, its two sides queued in a chosen order: a
+ * answering 500 (decision 48); one that still fails so after its retries is answered 503 STORE_UNAVAILABLE
+ * with Retry-After, and changed nothing (decision 64). The deadlock is made on purpose, its two sides queued in a chosen order: a
  * transaction of the test holds a pending item of a run, the cancel request takes the run's stream row and
  * waits for that item, then the test's transaction asks for the stream row. The cancel waited first, so
  * PostgreSQL fails the cancel's transaction; it runs again once the test's transaction ends.
@@ -9,7 +10,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import { SqlClient } from "effect/sql"
 import { lockWaiters } from "@enrich/adapters/testing/LockWaiters"
-import { ADMIN_TOKEN, ApiOnlyTestServer, use } from "./support/TestServer.ts"
+import { ADMIN_TOKEN, ApiOnlyTestServer, apiOnlyTestServer, expectError, use } from "./support/TestServer.ts"
 
 layer(ApiOnlyTestServer, { timeout: 60_000, excludeTestServices: true })("Handlers and transient failures", (it) => {
   it.effect("regression_a_deadlock_in_a_handler_was_a_500_instead_of_running_its_transaction_again", () =>
@@ -59,3 +60,53 @@ layer(ApiOnlyTestServer, { timeout: 60_000, excludeTestServices: true })("Handle
     })
   )
 })
+
+layer(apiOnlyTestServer({ ENRICH_DB_LOCK_TIMEOUT_MS: "50" }), { timeout: 60_000, excludeTestServices: true })(
+  "Handlers and store failures that do not pass",
+  (it) => {
+    it.effect("a_lock_that_outlasts_every_retry_is_a_503_with_retry_after_and_changes_nothing", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const ws = yield* use((api) =>
+          api.post("/admin/workspaces", { key: ADMIN_TOKEN, body: { name: "Locked", credits: 5 } })
+        )
+        const workspaceId = ws.body.workspace.id as string
+        const held = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const holder = yield* sql
+          .withTransaction(
+            Effect.gen(function* () {
+              yield* sql`SELECT 1 FROM credit_accounts WHERE workspace_id = ${workspaceId} FOR UPDATE`
+              yield* Deferred.succeed(held, undefined)
+              yield* Deferred.await(release)
+            })
+          )
+          .pipe(Effect.forkChild)
+        yield* Deferred.await(held)
+        // every attempt of the grant's transaction waits 50 ms for the account's row and gives up
+        const refused = yield* use((api) =>
+          api.post(`/admin/workspaces/${workspaceId}/credits`, {
+            key: ADMIN_TOKEN,
+            body: { amount: 7, reason: "top-up" }
+          })
+        )
+        expectError(refused, 503, "STORE_UNAVAILABLE")
+        assert.strictEqual(refused.headers.get("retry-after"), "1")
+        assert.strictEqual(refused.body.retryAfter, 1)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(holder)
+        const [account] = yield* sql<{ granted: string }>`
+          SELECT granted::text FROM credit_accounts WHERE workspace_id = ${workspaceId}`
+        assert.strictEqual(account?.granted, "5")
+        const granted = yield* use((api) =>
+          api.post(`/admin/workspaces/${workspaceId}/credits`, {
+            key: ADMIN_TOKEN,
+            body: { amount: 7, reason: "top-up" }
+          })
+        )
+        assert.strictEqual(granted.status, 200, JSON.stringify(granted.body))
+        assert.strictEqual(granted.body.balance, 12)
+      })
+    )
+  }
+)

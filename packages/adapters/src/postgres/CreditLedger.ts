@@ -16,6 +16,7 @@ import { uuidv7 } from "@enrich/domain/Ids"
 import { appendEventsPg, ifAppended } from "./EventStorePg.ts"
 import { creditEventRows, projectCreditEvent } from "./projections/CreditProjection.ts"
 import { inTransaction } from "./Transaction.ts"
+import { asStoreFailure, storeFailureOrDie } from "./Transient.ts"
 
 export const creditStreamId = (workspaceId: string) => `credits-${workspaceId}`
 
@@ -82,9 +83,10 @@ export const CreditLedgerPgLive = Layer.effect(
         )
       },
       Effect.catchTags({
-        SqlError: Effect.die,
+        SqlError: storeFailureOrDie,
+        EventStoreError: storeFailureOrDie,
+        // the credit stream is appended at any version, under the workspace's row lock
         WrongExpectedVersion: Effect.die,
-        EventStoreError: Effect.die,
         EventIdsPartiallyAppended: Effect.die
       })
     )
@@ -97,7 +99,7 @@ export const CreditLedgerPgLive = Layer.effect(
       const held = Number(row.held)
       const captured = Number(row.captured)
       return { balance: granted - held - captured, held, captured, granted }
-    }, Effect.orDie)
+    }, asStoreFailure)
 
     return CreditLedger.of({ execute, balance })
   })

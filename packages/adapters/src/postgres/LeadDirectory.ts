@@ -7,7 +7,7 @@
  * round trip per Lead.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type SqlError } from "effect/sql"
 import {
   fromInput,
   groupByIdentity,
@@ -43,6 +43,7 @@ import { uuidv7 } from "@enrich/domain/Ids"
 import { itemIdSql } from "./ItemIdSql.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
 import { textArray } from "./TextArray.ts"
+import { asStoreFailure, toStoreFailure } from "./Transient.ts"
 
 interface LeadRow {
   id: string
@@ -105,6 +106,9 @@ const toRecord = (id: string, fields: LeadFields) => ({
 
 /** Ordinals per `run_scope_chunks` row: the frozen scope of a run of a million Leads is a thousand rows. */
 const SCOPE_CHUNK = 1000
+
+/** A database failure as the ports type it (a StoreFailure), not a defect. */
+const failAsStore = (error: SqlError.SqlError) => Effect.fail(toStoreFailure(error))
 
 const leadColumns = (sql: SqlClient.SqlClient) => sql`l.id, l.type, l.name, l.title, l.company, l.location, l.domain,
   l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes, l.created_at, l.updated_at,
@@ -241,7 +245,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const listView = (row: {
@@ -285,7 +289,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const listLeads = Effect.fn("Lists.listLeads")(
@@ -322,7 +326,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         const hasMore = rows.length > page.limit
         return { leads, total: total[0]!.n, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     /** The workspace's Leads by id, as LeadViews, in id order. */
@@ -344,7 +348,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die),
+      Effect.catchTag("SqlError", failAsStore),
       // no List is named, so neither can happen
       Effect.catchTag(["ListNotFound", "LeadTypeMismatch"], Effect.die)
     )
@@ -372,7 +376,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         const hasMore = rows.length > query.limit
         return { leads, hasMore, nextCursor: hasMore ? leads[leads.length - 1]!.id : null }
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const updateLead = Effect.fn("Leads.updateLead")(
@@ -427,7 +431,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const deleteLead = Effect.fn("Leads.deleteLead")(
@@ -451,7 +455,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const listRowColumns = sql`id, name, description, lead_type, created_at, updated_at,
@@ -502,7 +506,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         const hasMore = rows.length > wanted
         return { lists, hasMore, nextCursor: hasMore ? lists[lists.length - 1]!.id : null }
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const getList = Effect.fn("Lists.getList")(
@@ -516,7 +520,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         if (rows[0] === undefined) return yield* new ListNotFound({ listId })
         return listView(rows[0])
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const updateList = Effect.fn("Lists.updateList")(
@@ -551,7 +555,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const deleteList = Effect.fn("Lists.deleteList")(
@@ -564,7 +568,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const addListMembers = Effect.fn("Lists.addListMembers")(
@@ -584,7 +588,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     const removeListMembers = Effect.fn("Lists.removeListMembers")(
@@ -615,7 +619,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           })
         )
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     /**
@@ -628,7 +632,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
     const listExists = (workspaceId: string, listId: string) =>
       sql`SELECT 1 FROM lists WHERE workspace_id = ${workspaceId} AND id = ${listId}`.pipe(
         Effect.map((rows) => rows.length > 0),
-        Effect.orDie
+        asStoreFailure
       )
 
     const freezeScope = Effect.fn("RunScope.freezeScope")(
@@ -793,7 +797,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           nonMemberCount: explicit && concreteList !== null ? f.non_members : 0
         } satisfies ScopeFacts
       },
-      Effect.catchTag("SqlError", Effect.die)
+      Effect.catchTag("SqlError", failAsStore)
     )
 
     return Context.make(Leads, Leads.of({ importLeads, createLead, findLeads, updateLead, deleteLead })).pipe(

@@ -10,7 +10,7 @@
 import { Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import type { SqlError } from "effect/sql"
-import type { StoreFailure } from "@enrich/application/ports/StoreFailure"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 import { Transactions } from "@enrich/application/ports/Transactions"
 import { Inside, toStoreFailure } from "./Transient.ts"
 

@@ -7,7 +7,7 @@
  */
 import { Cause, Effect } from "effect"
 import { SqlError } from "effect/sql"
-import { StoreFailure, transientRetry } from "@enrich/application/ports/StoreFailure"
+import { StoreFailure, transientRetry } from "@enrich/domain/ports/StoreFailure"
 import { EventStoreError } from "@enrich/domain/ports/EventStore"
 
 /** Whether PostgreSQL says the failure may pass — but not a statement that ran past `statement_timeout`. */

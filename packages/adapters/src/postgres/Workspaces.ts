@@ -9,6 +9,8 @@ import { createHash, randomBytes } from "node:crypto"
 import { uuidv7 } from "@enrich/domain/Ids"
 import { CreditLedger, type CreditBalance } from "@enrich/domain/ports/CreditLedger"
 import type { Adjust, CreditRejection, Grant } from "@enrich/domain/credits/CreditAccount"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
+import { toStoreFailure } from "./Transient.ts"
 
 export interface Workspace {
   readonly id: string
@@ -86,7 +88,7 @@ export class Workspaces extends Context.Service<
     readonly moveCredits: (
       workspaceId: string,
       command: Grant | Adjust
-    ) => Effect.Effect<Option.Option<CreditBalance>, CreditRejection>
+    ) => Effect.Effect<Option.Option<CreditBalance>, CreditRejection | StoreFailure>
   }
 >()("@enrich/adapters/postgres/Workspaces") {
   static readonly layer = Layer.effect(
@@ -191,7 +193,7 @@ export class Workspaces extends Context.Service<
             })
           )
         },
-        Effect.catchTag("SqlError", Effect.die)
+        Effect.catchTag("SqlError", (error) => Effect.fail(toStoreFailure(error)))
       )
 
       return Workspaces.of({

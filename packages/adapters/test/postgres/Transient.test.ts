@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { SqlError } from "effect/sql"
 import { EventStoreError } from "@enrich/domain/ports/EventStore"
-import { StoreFailure } from "@enrich/application/ports/StoreFailure"
+import { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 import { Inside, isTransient, storeFailureOrDie, toStoreFailure } from "../../src/postgres/Transient.ts"
 
 const deadlock = new SqlError.SqlError({

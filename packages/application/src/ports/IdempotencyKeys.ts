@@ -4,7 +4,7 @@
  */
 import { Context } from "effect"
 import type { Effect } from "effect"
-import type { StoreFailure } from "./StoreFailure.ts"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 
 export interface StoredKey {
   readonly fingerprint: string

@@ -5,7 +5,7 @@
  */
 import { Config, Context } from "effect"
 import type { Effect } from "effect"
-import type { StoreFailure } from "./StoreFailure.ts"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 
 /** `ENRICH_RUN_LEASE_SECONDS` (default 60): a holder that has not renewed its lease for this long is gone. */
 export const LeaseConfig = Config.Int("ENRICH_RUN_LEASE_SECONDS").pipe(

@@ -10,7 +10,7 @@ import type { Effect } from "effect"
 import type { EventMetadata, WrongExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { initialState, type RunCommand, type RunCommandRejected, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
-import type { StoreFailure } from "./StoreFailure.ts"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 
 /** A run's state at a stream version, as a transaction holds it. */
 export interface KnownRun {

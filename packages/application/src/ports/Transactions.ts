@@ -5,7 +5,7 @@
  */
 import { Context } from "effect"
 import type { Effect } from "effect"
-import type { StoreFailure } from "./StoreFailure.ts"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 
 export class Transactions extends Context.Service<
   Transactions,

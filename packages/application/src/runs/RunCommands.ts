@@ -11,7 +11,7 @@ import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import type { WrongExpectedVersion } from "@enrich/domain/ports/EventStore"
 import { evolve, type RunCommandRejected } from "@enrich/domain/runs/Run"
 import { type ExecutedRun, type RunCommandInput, RunStore } from "../ports/RunStore.ts"
-import type { StoreFailure } from "../ports/StoreFailure.ts"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
 import { Transactions } from "../ports/Transactions.ts"
 
 export class RunCommands extends Context.Service<

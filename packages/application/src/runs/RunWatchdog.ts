@@ -24,7 +24,7 @@ import { abandonedItemFate, type RunCommand } from "@enrich/domain/runs/Run"
 import { RunDirectory } from "../ports/RunDirectory.ts"
 import { LeaseConfig, type RunningItem, RunLiveness } from "../ports/RunLiveness.ts"
 import { type KnownRun, RunStore } from "../ports/RunStore.ts"
-import { retryStoreFailures } from "../ports/StoreFailure.ts"
+import { retryStoreFailures } from "@enrich/domain/ports/StoreFailure"
 import { Transactions } from "../ports/Transactions.ts"
 import { RunCommands } from "./RunCommands.ts"
 

@@ -9,7 +9,7 @@ import { Context, Effect, Layer, Schema } from "effect"
 import { leftAfterClaims } from "@enrich/domain/runs/Run"
 import { LeaseConfig } from "../ports/RunLiveness.ts"
 import { RunStore } from "../ports/RunStore.ts"
-import { retryStoreFailures } from "../ports/StoreFailure.ts"
+import { retryStoreFailures } from "@enrich/domain/ports/StoreFailure"
 import { RunCommands } from "./RunCommands.ts"
 
 /** What is left of a run once a holder's loop claims nothing. */

@@ -8,7 +8,7 @@ import { ConfigProvider, Effect, Result } from "effect"
 import { fromInput } from "@enrich/domain/leads/Lead"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { callWithRetry } from "@enrich/catalog/Retry"
+import { callWithRetry } from "@enrich/domain/catalog/ProviderRetry"
 import { fakeVendor } from "@enrich/catalog/testing/FakeVendor"
 
 const secrets = ConfigProvider.layer(ConfigProvider.fromEnv({ env: { VENDOR_KEY: "s3cret" } }))

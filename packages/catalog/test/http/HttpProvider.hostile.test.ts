@@ -12,7 +12,7 @@ import { fakeVendor, type FakeVendor, type VendorReply } from "@enrich/catalog/t
 import { scaled } from "@enrich/domain/testing/TestScale"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { callWithRetry } from "@enrich/catalog/Retry"
+import { callWithRetry } from "@enrich/domain/catalog/ProviderRetry"
 import { findUnstorable, isStorable } from "@enrich/domain/ClientText"
 import { fromInput } from "@enrich/domain/leads/Lead"
 import type { CatalogEntry, EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"

@@ -14,7 +14,7 @@ import { fakeVendor, type VendorReply, type VendorRequest } from "@enrich/catalo
 import { scaled } from "@enrich/domain/testing/TestScale"
 import { makeHttpEntry } from "@enrich/catalog/http/HttpProvider"
 import { decodeHttpProviderConfig } from "@enrich/catalog/http/HttpProviderConfig"
-import { callWithRetry } from "@enrich/catalog/Retry"
+import { callWithRetry } from "@enrich/domain/catalog/ProviderRetry"
 import { fromInput, type LeadInput } from "@enrich/domain/leads/Lead"
 import type { CatalogEntry } from "@enrich/domain/ports/Catalog"
 

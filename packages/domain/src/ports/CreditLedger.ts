@@ -5,6 +5,7 @@
 import { Context } from "effect"
 import type { Effect } from "effect"
 import type { CreditCommand, CreditEvent, CreditRejection } from "../credits/CreditAccount.ts"
+import type { StoreFailure } from "./StoreFailure.ts"
 
 export interface CreditBalance {
   readonly balance: number
@@ -21,7 +22,7 @@ export class CreditLedger extends Context.Service<
       workspaceId: string,
       command: CreditCommand,
       metadata?: { readonly correlationId?: string | undefined }
-    ) => Effect.Effect<ReadonlyArray<CreditEvent>, CreditRejection>
-    readonly balance: (workspaceId: string) => Effect.Effect<CreditBalance>
+    ) => Effect.Effect<ReadonlyArray<CreditEvent>, CreditRejection | StoreFailure>
+    readonly balance: (workspaceId: string) => Effect.Effect<CreditBalance, StoreFailure>
   }
 >()("@enrich/domain/ports/CreditLedger") {}

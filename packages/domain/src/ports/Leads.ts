@@ -15,6 +15,7 @@ import type {
   ListNotFound,
   Page
 } from "./LeadRecords.ts"
+import type { StoreFailure } from "./StoreFailure.ts"
 
 export class Leads extends Context.Service<
   Leads,
@@ -25,24 +26,24 @@ export class Leads extends Context.Service<
       listId: string | undefined
     ) => Effect.Effect<
       { readonly created: number; readonly matched: number; readonly leadIds: ReadonlyArray<string> },
-      ListNotFound | LeadTypeMismatch
+      ListNotFound | LeadTypeMismatch | StoreFailure
     >
     /** One Lead by identity: a match fills empty fields and merges attributes (as an import does); `matched` says which. */
     readonly createLead: (
       workspaceId: string,
       input: LeadInput
-    ) => Effect.Effect<{ readonly lead: LeadView; readonly matched: boolean }>
+    ) => Effect.Effect<{ readonly lead: LeadView; readonly matched: boolean }, StoreFailure>
     readonly findLeads: (
       workspaceId: string,
       query: LeadSearch
-    ) => Effect.Effect<{ readonly leads: ReadonlyArray<LeadView> } & Page>
+    ) => Effect.Effect<{ readonly leads: ReadonlyArray<LeadView> } & Page, StoreFailure>
     /** Applies a hand edit; identity keys follow email, LinkedIn and domain changes. */
     readonly updateLead: (
       workspaceId: string,
       leadId: string,
       patch: LeadPatch
-    ) => Effect.Effect<LeadView, LeadNotFound | IdentityConflict>
+    ) => Effect.Effect<LeadView, LeadNotFound | IdentityConflict | StoreFailure>
     /** Erases the Lead, its memberships, identity keys and item results; run items keep only its id. */
-    readonly deleteLead: (workspaceId: string, leadId: string) => Effect.Effect<void, LeadNotFound>
+    readonly deleteLead: (workspaceId: string, leadId: string) => Effect.Effect<void, LeadNotFound | StoreFailure>
   }
 >()("@enrich/domain/ports/Leads") {}

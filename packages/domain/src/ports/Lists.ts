@@ -15,6 +15,7 @@ import type {
   NewList,
   Page
 } from "./LeadRecords.ts"
+import type { StoreFailure } from "./StoreFailure.ts"
 
 export class Lists extends Context.Service<
   Lists,
@@ -22,7 +23,7 @@ export class Lists extends Context.Service<
     readonly createList: (
       workspaceId: string,
       input: NewList
-    ) => Effect.Effect<ListView, LeadsNotFound | LeadTypeMismatch>
+    ) => Effect.Effect<ListView, LeadsNotFound | LeadTypeMismatch | StoreFailure>
     readonly listLeads: (
       workspaceId: string,
       listId: string,
@@ -36,29 +37,32 @@ export class Lists extends Context.Service<
         readonly nextCursor: string | null
         readonly hasMore: boolean
       },
-      ListNotFound
+      ListNotFound | StoreFailure
     >
     /** One List of the workspace, `all` (the virtual List of every Lead, `mixed`) included. */
-    readonly getList: (workspaceId: string, listId: string) => Effect.Effect<ListView, ListNotFound>
+    readonly getList: (workspaceId: string, listId: string) => Effect.Effect<ListView, ListNotFound | StoreFailure>
     /** The protected `all` List first, then the workspace's Lists by ascending id. */
     readonly listLists: (
       workspaceId: string,
       page: { readonly limit: number; readonly cursor: string | undefined }
-    ) => Effect.Effect<{ readonly lists: ReadonlyArray<ListView> } & Page>
+    ) => Effect.Effect<{ readonly lists: ReadonlyArray<ListView> } & Page, StoreFailure>
     readonly updateList: (
       workspaceId: string,
       listId: string,
       patch: ListPatch
-    ) => Effect.Effect<ListView, ListNotFound | ListProtected | LeadTypeMismatch>
+    ) => Effect.Effect<ListView, ListNotFound | ListProtected | LeadTypeMismatch | StoreFailure>
     /** Deletes the List and its memberships; the Leads stay. */
-    readonly deleteList: (workspaceId: string, listId: string) => Effect.Effect<void, ListNotFound | ListProtected>
+    readonly deleteList: (
+      workspaceId: string,
+      listId: string
+    ) => Effect.Effect<void, ListNotFound | ListProtected | StoreFailure>
     readonly addListMembers: (
       workspaceId: string,
       listId: string,
       leadIds: ReadonlyArray<string>
     ) => Effect.Effect<
       { readonly list: ListView; readonly added: number; readonly alreadyMembers: number },
-      ListNotFound | ListProtected | LeadsNotFound | LeadTypeMismatch
+      ListNotFound | ListProtected | LeadsNotFound | LeadTypeMismatch | StoreFailure
     >
     readonly removeListMembers: (
       workspaceId: string,
@@ -66,7 +70,7 @@ export class Lists extends Context.Service<
       leadIds: ReadonlyArray<string>
     ) => Effect.Effect<
       { readonly list: ListView; readonly removed: number; readonly notMembers: number },
-      ListNotFound | ListProtected | LeadsNotFound
+      ListNotFound | ListProtected | LeadsNotFound | StoreFailure
     >
   }
 >()("@enrich/domain/ports/Lists") {}

@@ -7,6 +7,7 @@ import type { Effect } from "effect"
 import type { ParsedLeadFilter } from "../leads/LeadFilter.ts"
 import type { ScopeFacts } from "../runs/Planner.ts"
 import type { Scope } from "../runs/Scope.ts"
+import type { StoreFailure } from "./StoreFailure.ts"
 
 export class RunScope extends Context.Service<
   RunScope,
@@ -27,8 +28,8 @@ export class RunScope extends Context.Service<
       readonly filter?: ParsedLeadFilter | undefined
       /** the run's `requestedAt` (its `RunRequested` event's); absent: facts only, nothing written */
       readonly requestedAt?: string | undefined
-    }) => Effect.Effect<ScopeFacts>
+    }) => Effect.Effect<ScopeFacts, StoreFailure>
     /** Whether the workspace has the List (a scope naming one that does not is LIST_NOT_FOUND). */
-    readonly listExists: (workspaceId: string, listId: string) => Effect.Effect<boolean>
+    readonly listExists: (workspaceId: string, listId: string) => Effect.Effect<boolean, StoreFailure>
   }
 >()("@enrich/domain/ports/RunScope") {}

@@ -71,9 +71,13 @@ export const UnsupportedMediaType = Schema.Struct({ code: Schema.Literal("UNSUPP
 export const Unprocessable = Schema.Struct({ code: Schema.Literal("IDEMPOTENCY_KEY_REUSED"), ...base }).pipe(
   HttpApiSchema.status(422)
 )
-/** 503, with a `Retry-After` header: this process serves as many event streams as it may (`SERVER_BUSY`). */
+/**
+ * 503, with a `Retry-After` header: this process serves as many event streams as it may (`SERVER_BUSY`), or
+ * the database failed in a way that may pass and the request changed nothing (`STORE_UNAVAILABLE`, answered by
+ * the error envelope on any endpoint).
+ */
 export const ServiceUnavailable = Schema.Struct({
-  code: Schema.Literal("SERVER_BUSY"),
+  code: Schema.Literals(["SERVER_BUSY", "STORE_UNAVAILABLE"]),
   ...base,
   retryAfter: Schema.Int
 }).pipe(HttpApiSchema.status(503))

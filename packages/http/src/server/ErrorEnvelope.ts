@@ -2,14 +2,19 @@
  * The outermost layer of every response: an `X-Request-Id`, the 1 MiB body
  * limit, and the error envelope for what no endpoint handled — malformed or
  * invalid requests become 400 VALIDATION_FAILED naming the offending paths,
- * unknown routes 404 NOT_FOUND, oversized bodies 413 PAYLOAD_TOO_LARGE; any
- * other failure is a 500 INTERNAL that carries the request id and no stack.
+ * unknown routes 404 NOT_FOUND, oversized bodies 413 PAYLOAD_TOO_LARGE; a store
+ * failure that may pass (a deadlock victim, a lost connection) and was not
+ * retried away is a 503 STORE_UNAVAILABLE with `Retry-After: 1` (the request
+ * changed nothing: its transaction rolled back); any other failure is a 500
+ * INTERNAL that carries the request id and no stack.
  */
 import { ByteSize, Cause, Effect, type Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
+import { SqlError } from "effect/sql"
 import { randomUUID } from "node:crypto"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
+import { isRetryableStoreFailure } from "@enrich/domain/ports/StoreFailure"
 import { apiError } from "../api/Errors.ts"
 import { Metrics, routeOf } from "./Metrics.ts"
 
@@ -48,6 +53,14 @@ const notJson = (cause: unknown) => {
 
 const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
+/**
+ * A failure of the store that may pass: a port's retryable StoreFailure, or a retryable SqlError a store still
+ * turns into a defect (Workspaces' lookups) — not a statement that ran past its timeout, which would again.
+ */
+const mayPass = (error: unknown): boolean =>
+  isRetryableStoreFailure(error) ||
+  (SqlError.isSqlError(error) && error.isRetryable && error.reason._tag !== "StatementTimeoutError")
+
 const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
   Effect.gen(function* () {
     for (const reason of cause.reasons) {
@@ -69,6 +82,30 @@ const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
       }
     }
     if (Cause.hasInterruptsOnly(cause)) return HttpServerResponse.empty({ status: 499 })
+    const unavailable = cause.reasons.some(
+      (reason) =>
+        (Cause.isFailReason(reason) && mayPass(reason.error)) || (Cause.isDieReason(reason) && mayPass(reason.defect))
+    )
+    if (unavailable) {
+      yield* Effect.logWarning("a store failed transiently; answered 503", cause).pipe(
+        Effect.annotateLogs({ requestId })
+      )
+      return HttpServerResponse.setHeader(
+        json(
+          503,
+          apiError(
+            "STORE_UNAVAILABLE",
+            `The database is briefly unavailable; retry after 1 second (request id ${requestId})`,
+            {
+              retryAfter: 1,
+              requestId
+            }
+          )
+        ),
+        "retry-after",
+        "1"
+      )
+    }
     yield* Effect.logError("unhandled failure", cause).pipe(Effect.annotateLogs({ requestId }))
     return json(500, apiError("INTERNAL", `Internal error; quote request id ${requestId}`, { requestId }))
   })

@@ -9,7 +9,7 @@ import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import { ApiKeyCache } from "../ApiKeyCache.ts"
-import { notFound } from "./common.ts"
+import { notFound, storeFailureToEnvelope } from "./common.ts"
 
 export const AdminHandlers = HttpApiBuilder.group(
   EnrichApi,
@@ -66,7 +66,7 @@ export const AdminHandlers = HttpApiBuilder.group(
           })
         )
         return { balance: moved.balance }
-      }),
+      }, storeFailureToEnvelope),
       // the event's actor is "admin" (AdminAuth); the reason becomes the run's error message
       failRun: Effect.fn(function* ({ params, payload }) {
         const ended = yield* watchdog.endRun(params.id, payload.reason).pipe(

@@ -7,6 +7,7 @@ import { Catalog } from "@enrich/domain/ports/Catalog"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
+import { storeFailureToEnvelope } from "./common.ts"
 
 export const CreditsHandlers = HttpApiBuilder.group(
   EnrichApi,
@@ -48,7 +49,7 @@ export const CreditsHandlers = HttpApiBuilder.group(
       balance: Effect.fn(function* () {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* ledger.balance(workspaceId)
-      }),
+      }, storeFailureToEnvelope),
       ledger: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* reads.ledger(workspaceId, { cursor: query.cursor, limit: query.limit ?? 50 })
@@ -69,7 +70,7 @@ export const CreditsHandlers = HttpApiBuilder.group(
           balance,
           sufficient: canAfford(balance, required)
         }
-      })
+      }, storeFailureToEnvelope)
     })
   })
 )

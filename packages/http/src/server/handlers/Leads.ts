@@ -4,7 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { Leads } from "@enrich/domain/ports/Leads"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
-import { notFound } from "./common.ts"
+import { notFound, storeFailureToEnvelope } from "./common.ts"
 
 export const LeadsHandlers = HttpApiBuilder.group(
   EnrichApi,
@@ -16,7 +16,7 @@ export const LeadsHandlers = HttpApiBuilder.group(
         const { workspaceId } = yield* CurrentWorkspace
         const { lead, matched } = yield* leads.createLead(workspaceId, payload)
         return matched ? { lead, matched: true as const } : { lead, matched: false as const }
-      }),
+      }, storeFailureToEnvelope),
       list: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
         const page = yield* leads.findLeads(workspaceId, {
@@ -28,7 +28,7 @@ export const LeadsHandlers = HttpApiBuilder.group(
         })
         if (query.id !== undefined && page.leads.length === 0) return yield* Effect.fail(notFound("Lead"))
         return page
-      }),
+      }, storeFailureToEnvelope),
       update: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         const { id, ...patch } = payload
@@ -48,14 +48,14 @@ export const LeadsHandlers = HttpApiBuilder.group(
           })
         )
         return { lead }
-      }),
+      }, storeFailureToEnvelope),
       delete: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         yield* leads
           .deleteLead(workspaceId, payload.id)
           .pipe(Effect.catchTag("LeadNotFound", () => Effect.fail(notFound("Lead"))))
         return { deleted: true as const, id: payload.id }
-      })
+      }, storeFailureToEnvelope)
     })
   })
 )

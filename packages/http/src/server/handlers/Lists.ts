@@ -10,7 +10,7 @@ import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import type { CsvImportQuery } from "../../api/Schemas.ts"
 import { maxBodySize } from "../ErrorEnvelope.ts"
-import { notFound } from "./common.ts"
+import { notFound, storeFailureToEnvelope } from "./common.ts"
 
 const listProtected = apiError("LIST_PROTECTED", "The List all (every Lead) cannot be changed")
 
@@ -107,7 +107,7 @@ export const ListsHandlers = HttpApiBuilder.group(
             })
           )
         return { list }
-      }),
+      }, storeFailureToEnvelope),
       import: Effect.fn(function* ({ payload, query, request }) {
         const { workspaceId } = yield* CurrentWorkspace
         if (Stream.isStream(payload)) {
@@ -146,7 +146,7 @@ export const ListsHandlers = HttpApiBuilder.group(
               )
           })
         )
-      }),
+      }, storeFailureToEnvelope),
       leads: Effect.fn(function* ({ params, query }) {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* lists
@@ -156,11 +156,11 @@ export const ListsHandlers = HttpApiBuilder.group(
             type: query.type
           })
           .pipe(Effect.catchTag("ListNotFound", () => Effect.fail(notFound("List"))))
-      }),
+      }, storeFailureToEnvelope),
       list: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* lists.listLists(workspaceId, { limit: query.limit ?? 50, cursor: query.cursor })
-      }),
+      }, storeFailureToEnvelope),
       update: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         const { id, ...patch } = payload
@@ -172,7 +172,7 @@ export const ListsHandlers = HttpApiBuilder.group(
           })
         )
         return { list }
-      }),
+      }, storeFailureToEnvelope),
       delete: Effect.fn(function* ({ payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         yield* lists.deleteList(workspaceId, payload.id).pipe(
@@ -182,7 +182,7 @@ export const ListsHandlers = HttpApiBuilder.group(
           })
         )
         return { deleted: true as const, id: payload.id }
-      }),
+      }, storeFailureToEnvelope),
       addMembers: Effect.fn(function* ({ params, payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* lists.addListMembers(workspaceId, params.id, payload.leadIds).pipe(
@@ -193,7 +193,7 @@ export const ListsHandlers = HttpApiBuilder.group(
             LeadTypeMismatch: (e) => Effect.fail(typeMismatch(e))
           })
         )
-      }),
+      }, storeFailureToEnvelope),
       removeMembers: Effect.fn(function* ({ params, payload }) {
         const { workspaceId } = yield* CurrentWorkspace
         return yield* lists.removeListMembers(workspaceId, params.id, payload.leadIds).pipe(
@@ -203,7 +203,7 @@ export const ListsHandlers = HttpApiBuilder.group(
             LeadsNotFound: (e) => Effect.fail(leadsNotFound(e))
           })
         )
-      })
+      }, storeFailureToEnvelope)
     })
   })
 )

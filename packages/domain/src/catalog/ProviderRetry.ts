@@ -1,6 +1,7 @@
 /**
- * The bounded retry of one provider call, for callers that call providers
- * themselves (a waterfall calls its steps): the executor's policy —
+ * The rule for a provider call that fails: its bounded retry, applied by the
+ * batch executor (application/runs/ExecuteBatch.ts) to every item and by a
+ * waterfall to each of its steps —
  * `ENRICH_PROVIDER_MAX_ATTEMPTS` attempts in all, a retryable `ProviderError`
  * (429, 5xx, timeout) tried again after an exponential backoff from
  * `ENRICH_PROVIDER_BACKOFF_MS` with ±20 % jitter (or after the provider's
@@ -9,7 +10,7 @@
  * executor.
  */
 import { Config, Effect, Result } from "effect"
-import { type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
+import { type EnrichmentOutcome, ProviderError } from "../ports/Catalog.ts"
 
 export interface RetryPolicy {
   /** attempts in all (≥ 1) */

@@ -1,8 +1,8 @@
 /** The bounded retry of a provider call (shared by the executor and waterfall steps). */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { type EnrichmentOutcome, ProviderError } from "@enrich/domain/ports/Catalog"
-import { backoffDelayMs, callWithRetry } from "../src/Retry.ts"
+import { type EnrichmentOutcome, ProviderError } from "../src/ports/Catalog.ts"
+import { backoffDelayMs, callWithRetry } from "../src/catalog/ProviderRetry.ts"
 
 const ok: EnrichmentOutcome = { result: 1, raw: 1, found: true, provider: "p", providerSubmissionId: null }
 const busy = new ProviderError({ message: "503", retryable: true })

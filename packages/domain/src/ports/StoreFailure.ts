@@ -1,7 +1,9 @@
 /**
  * An infrastructure failure behind a port (the database refused, timed out or went away), typed so that a
  * use case can retry what is retryable by a schedule (`retryable`: a deadlock victim, a serialization
- * failure, a lost connection) instead of losing it as a defect.
+ * failure, a lost connection) instead of losing it as a defect. Every port that reaches a store fails with
+ * it — the domain's (Leads, Lists, RunScope, CreditLedger) and the application's; what is still retryable
+ * when it reaches the HTTP edge is answered 503 with Retry-After, never 500.
  */
 import { Effect, Schedule, Schema } from "effect"
 
@@ -23,6 +25,13 @@ export const transientRetry = {
   schedule: Schedule.exponential("100 millis").pipe(Schedule.jittered)
 } as const
 
-/** `effect` run again while it fails with a retryable store failure, by `transientRetry`. */
+/** `effect` run again while it fails with a retryable store failure, by `transientRetry`, a warning each time. */
 export const retryStoreFailures = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.retry(effect, { while: isRetryableStoreFailure, ...transientRetry })
+  Effect.retry(
+    Effect.tapError(effect, (error) =>
+      isRetryableStoreFailure(error)
+        ? Effect.logWarning("a store failed transiently; running it again", (error as StoreFailure).message)
+        : Effect.void
+    ),
+    { while: isRetryableStoreFailure, ...transientRetry }
+  )
