@@ -94,6 +94,13 @@ module.exports = {
       to: { path: packages("http", "cli", "server") }
     },
     {
+      name: "worker-holds-no-sql",
+      comment: "The worker drives the application's use cases (ExecuteBatch, SettleRun, the watchdog) on an engine; what reaches PostgreSQL is behind the ports the adapters implement.",
+      severity: "error",
+      from: { path: "^packages/worker/src/" },
+      to: { path: database }
+    },
+    {
       name: "cli-reaches-the-database-only-through-adapters",
       comment: "The CLI speaks to the API through the typed client, and to the database only through adapters.",
       severity: "error",

@@ -8,6 +8,7 @@ import { CreditLedgerPgLive } from "./postgres/CreditLedger.ts"
 import { CreditReadModel } from "./postgres/CreditReadModel.ts"
 import { EventStorePgLive } from "./postgres/EventStorePg.ts"
 import { IdempotencyKeysPgLive } from "./postgres/IdempotencyKeysPg.ts"
+import { ItemBatchesPgLive } from "./postgres/ItemBatchesPg.ts"
 import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
 import { RunDirectoryPgLive } from "./postgres/RunDirectoryPg.ts"
 import { RunLivenessPgLive } from "./postgres/RunLeases.ts"
@@ -29,7 +30,8 @@ export const Persistence = Layer.mergeAll(
   TransactionsPgLive,
   IdempotencyKeysPgLive,
   RunDirectoryPgLive,
-  RunLivenessPgLive
+  RunLivenessPgLive,
+  ItemBatchesPgLive
 ).pipe(Layer.provideMerge(Ledger))
 
 /**

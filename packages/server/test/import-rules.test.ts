@@ -57,6 +57,7 @@ describe("Import rules (integration, dependency-cruiser)", () => {
     ["adapters-import-no-entry-point", "packages/adapters/src", 'import "@enrich/http/server/HttpLive"'],
     ["http-and-worker-apart", "packages/http/src", 'import "@enrich/worker/App"'],
     ["worker-and-http-apart", "packages/worker/src", 'import "@enrich/http/server/HttpLive"'],
+    ["worker-holds-no-sql", "packages/worker/src", 'import "effect/sql"'],
     ["cli-reaches-the-database-only-through-adapters", "packages/cli/src", 'import "@effect/sql-pg"'],
     ["nothing-imports-the-composition-root", "packages/cli/src", 'import "@enrich/server/App"']
   ])(

@@ -2,6 +2,7 @@
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { RunDirectory } from "@enrich/application/ports/RunDirectory"
+import { awaitHandOver } from "../engine/HandOver.ts"
 import { asStoreFailure } from "./Transient.ts"
 
 export const RunDirectoryPgLive = Layer.effect(
@@ -24,7 +25,8 @@ export const RunDirectoryPgLive = Layer.effect(
                 }
           ),
           asStoreFailure
-        )
+        ),
+      awaitHandOver: (runId) => asStoreFailure(awaitHandOver(sql, runId))
     })
   })
 )

@@ -97,6 +97,7 @@ export const RunLivenessPgLive = Layer.effect(
               Effect.asVoid,
               asStoreFailure
             ),
+      renewLease: (runId, holder, leaseMs) => renewLease(sql, runId, holder, leaseMs).pipe(asStoreFailure),
       dropSettledLeases: dropSettledLeases(sql).pipe(asStoreFailure)
     })
   })

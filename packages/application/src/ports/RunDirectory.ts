@@ -19,5 +19,10 @@ export class RunDirectory extends Context.Service<
   {
     /** The run, in `workspaceId` only when given (another workspace's run is not found). */
     readonly find: (runId: string, workspaceId?: string) => Effect.Effect<RunEntry | undefined, StoreFailure>
+    /**
+     * Waits, in the caller's transaction, until no dispatch transaction holds the run's hand-over: what an
+     * engine outside the database does before it reads its run (adapters/engine/HandOver.ts).
+     */
+    readonly awaitHandOver: (runId: string) => Effect.Effect<void, StoreFailure>
   }
 >()("@enrich/application/ports/RunDirectory") {}

@@ -53,6 +53,8 @@ export class RunLiveness extends Context.Service<
       items: ReadonlyArray<{ readonly id: string; readonly leadId: string; readonly message: string }>,
       at: string
     ) => Effect.Effect<void, StoreFailure>
+    /** Takes or renews `holder`'s lease on the run for `leaseMs` from now (the database's clock). */
+    readonly renewLease: (runId: string, holder: string, leaseMs: number) => Effect.Effect<void, StoreFailure>
     /** Drops the leases of settled runs: nothing reads them any more. */
     readonly dropSettledLeases: Effect.Effect<void, StoreFailure>
   }
