@@ -76,7 +76,7 @@ const itemError = (message: string, details: unknown = null) => ({
  * What a failure says, in one line a person can read: each message down its chain of causes (the driver's,
  * PostgreSQL's own words), each once. A StoreFailure says what its cause says.
  */
-export const describeFailure = (cause: Cause.Cause<unknown>): string => {
+const describeFailure = (cause: Cause.Cause<unknown>): string => {
   const said: Array<string> = []
   const squashed = Cause.squash(cause)
   let error: unknown = squashed instanceof StoreFailure ? squashed.cause : squashed

@@ -11,10 +11,9 @@
 import { ByteSize, Cause, Effect, type Schema, SchemaIssue } from "effect"
 import { HttpIncomingMessage, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
-import { SqlError } from "effect/sql"
 import { randomUUID } from "node:crypto"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
-import { isRetryableStoreFailure } from "@enrich/domain/ports/StoreFailure"
+import { isTransient } from "@enrich/adapters/postgres/Transient"
 import { apiError } from "../api/Errors.ts"
 import { Metrics, routeOf } from "./Metrics.ts"
 
@@ -53,14 +52,6 @@ const notJson = (cause: unknown) => {
 
 const json = (status: number, body: unknown) => HttpServerResponse.jsonUnsafe(body, { status })
 
-/**
- * A failure of the store that may pass: a port's retryable StoreFailure, or a retryable SqlError a store still
- * turns into a defect (Workspaces' lookups) — not a statement that ran past its timeout, which would again.
- */
-const mayPass = (error: unknown): boolean =>
-  isRetryableStoreFailure(error) ||
-  (SqlError.isSqlError(error) && error.isRetryable && error.reason._tag !== "StatementTimeoutError")
-
 const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
   Effect.gen(function* () {
     for (const reason of cause.reasons) {
@@ -82,11 +73,9 @@ const toResponse = (cause: Cause.Cause<unknown>, requestId: string) =>
       }
     }
     if (Cause.hasInterruptsOnly(cause)) return HttpServerResponse.empty({ status: 499 })
-    const unavailable = cause.reasons.some(
-      (reason) =>
-        (Cause.isFailReason(reason) && mayPass(reason.error)) || (Cause.isDieReason(reason) && mayPass(reason.defect))
-    )
-    if (unavailable) {
+    // a store failure that may pass (the processes' one judgement, Transient.ts: a port's StoreFailure, or a
+    // SqlError a read model still turns into a defect; not a statement past its timeout)
+    if (isTransient(cause)) {
       yield* Effect.logWarning("a store failed transiently; answered 503", cause).pipe(
         Effect.annotateLogs({ requestId })
       )
