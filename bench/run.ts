@@ -5,17 +5,20 @@
  * Starts its own embedded PostgreSQL 18 (or uses BENCH_DATABASE_URL: give it
  * an empty database), one API-only process and worker processes, and a load
  * generator process (bench/load.ts). Order: worker throughput with status
- * under load (3, 4), planning big scopes (2), dispatch API (1), replay (5):
- * no worker runs while 2 and 1 are measured, so runs they dispatch stay
- * pending instead of competing for the CPU.
+ * under load (3, 4), planning big scopes (2), dispatch API (1), dispatch
+ * while webhooks are delivered (6), replay (5): no worker runs while 2, 1 and
+ * 6 are measured, so runs they dispatch stay pending instead of competing for
+ * the CPU.
  *
  *   pnpm bench                 full sizes, 3 repetitions, writes bench/results/latest.json and docs/PERFORMANCE.md
  *   BENCH_SCALE=0.25 pnpm bench  every size × 0.25
  *   pnpm bench --smoke         tiny sizes, 1 repetition, no thresholds, writes bench/results/smoke.json only
- *   pnpm bench --only=worker,planning   a subset (dispatch, planning, worker, replay)
+ *   pnpm bench --only=worker,planning   a subset (dispatch, planning, worker, webhooks, replay)
  */
 import { execFileSync, fork } from "node:child_process"
 import { mkdir, writeFile } from "node:fs/promises"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { cpus, freemem, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { startEmbeddedPostgres } from "../packages/adapters/src/postgres/EmbeddedPostgres.ts"
@@ -530,6 +533,163 @@ const dispatchScenario = async (system: System, checks: Array<Check>, raw: Recor
   raw["dispatch"] = out
 }
 
+// --- 6: webhooks -----------------------------------------------------------------------------
+
+/**
+ * What delivering webhooks costs dispatch: the dispatch load (50 connections, 16 workspaces) measured with the
+ * delivery loop idle, and again while it delivers an outbox of 10,000 (scaled) deliveries to 10 endpoints of
+ * a local receiver; alternated, `reps` times each. The loop runs in a process of its own
+ * (bench/webhook-deliverer.ts, the worker's code without a runner), so the runs the load dispatches stay
+ * pending and only delivering differs between the two.
+ */
+const webhooksScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
+  const deliveries = smoke ? 500 : Math.round(10_000 * Math.max(1, scale))
+  const endpoints = 10
+  let received = 0
+  const receiver = createServer((request, response) => {
+    request.resume()
+    request.on("end", () => {
+      received += 1
+      response.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((ok) => receiver.listen(0, "127.0.0.1", ok))
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+  const workspaces = []
+  for (let i = 0; i < 16; i++) workspaces.push(await workspaceWithLeads(system, 10, 1_000_000_000))
+  const owner = workspaces[0]!
+  // the runs the bodies show: one settled-looking run of the owner's (any run renders; its status is read)
+  const runId = await dispatchList(system, owner.key)
+  // secrets of 32 bytes each (sha256 of the endpoint's number: a bench needs no unguessable ones)
+  await system.sql.query(
+    `INSERT INTO webhooks (id, workspace_id, url, events, secret)
+     SELECT 'bench-hook-' || g, $1, $2, ARRAY['run.completed'], 'whsec_' || encode(sha256(g::text::bytea), 'base64')
+     FROM generate_series(1, $3::int) g`,
+    [owner.workspaceId, url, endpoints]
+  )
+  const deliverer = startProc("webhooks", "bench/webhook-deliverer.ts", {
+    DATABASE_URL: system.sql.url,
+    ENRICH_WEBHOOK_ALLOW_PRIVATE: "1",
+    ENRICH_WEBHOOK_POLL_MS: "200"
+  })
+  let batch = 0
+  const fillOutbox = () =>
+    system.sql.query(
+      `INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_type, run_id, occurred_at, attempts_allowed)
+       SELECT 'bench-delivery-' || $4::int || '-' || lpad(g::text, 7, '0'), 'bench-hook-' || (1 + g % $3::int), $1,
+         'run.completed', $2, now(), 8
+       FROM generate_series(1, $5::int) g`,
+      [owner.workspaceId, runId, endpoints, ++batch, deliveries]
+    )
+  const succeeded = async () =>
+    (
+      await system.sql.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'succeeded'"
+      )
+    )[0]!.n
+  const requests = workspaces.map((ws) => ({
+    name: "dispatch",
+    method: "POST" as const,
+    path: "/api/enrichment",
+    key: ws.key,
+    uniqueIdempotencyKey: true,
+    body: { enrichmentId: "email_validation", scope: { type: "explicit_leads", leadIds: ws.leadIds } }
+  }))
+  const cell = {
+    idle: [] as Array<LoadResult[string]>,
+    delivering: [] as Array<LoadResult[string]>,
+    deliveredInWindow: [] as Array<number>,
+    drainSeconds: [] as Array<number>
+  }
+  try {
+    for (let r = 0; r < reps; r++) {
+      for (const condition of ["idle", "delivering"] as const) {
+        await checkpoint(system)
+        const before = await succeeded()
+        const started = performance.now()
+        if (condition === "delivering") await fillOutbox()
+        const load = startLoad({
+          base: system.base,
+          mode: "closed",
+          connections: smoke ? 8 : 50,
+          durationMs: sizes.dispatchSeconds * 1000,
+          warmupMs: sizes.dispatchWarmupSeconds * 1000,
+          requests
+        })
+        const result = (await load.result)["dispatch"]!
+        if (result.errors > 0 || result.non2xx > 0 || result.count === 0)
+          throw new Error(`dispatch load (${condition}): ${JSON.stringify(result)}`)
+        cell[condition].push(result)
+        if (condition === "delivering") {
+          const inWindow = (await succeeded()) - before
+          cell.deliveredInWindow.push(inWindow)
+          await waitFor(
+            `${deliveries} webhooks delivered`,
+            async () => ((await succeeded()) - before >= deliveries ? true : undefined),
+            600_000,
+            200
+          ).catch((e) => {
+            console.error(deliverer.output())
+            throw e
+          })
+          cell.drainSeconds.push((performance.now() - started) / 1000)
+          log(
+            `webhooks rep ${r + 1}: dispatch ${Math.round(result.reqPerS)} req/s while delivering (${inWindow} delivered in the window, all ${deliveries} in ${cell.drainSeconds.at(-1)!.toFixed(1)} s)`
+          )
+        } else {
+          log(`webhooks rep ${r + 1}: dispatch ${Math.round(result.reqPerS)} req/s with the delivery loop idle`)
+        }
+      }
+    }
+  } finally {
+    await stopProc(deliverer)
+    await new Promise<void>((ok) => receiver.close(() => ok()))
+  }
+  if (received < deliveries * reps) throw new Error(`the receiver got ${received} of ${deliveries * reps} webhooks`)
+  const rps = summarize(cell.delivering.map((x) => x.reqPerS))
+  const rpsIdle = summarize(cell.idle.map((x) => x.reqPerS))
+  const p99 = summarize(cell.delivering.map((x) => x.p99Ms))
+  const p99Idle = summarize(cell.idle.map((x) => x.p99Ms))
+  const baselineName = "the same dispatch load, the delivery loop idle"
+  const name = `${deliveries.toLocaleString("en")} webhooks to ${endpoints} endpoints`
+  checks.push(
+    {
+      scenario: "6. webhooks",
+      measure: `dispatch req/s while delivering ${name}`,
+      unit: "req/s",
+      value: rps,
+      baseline: rpsIdle,
+      baselineName,
+      ratio: rps.median / rpsIdle.median,
+      target: smoke ? "—" : "≥ 0.9× baseline",
+      pass: smoke ? null : rps.median / rpsIdle.median >= 0.9
+    },
+    {
+      scenario: "6. webhooks",
+      measure: `dispatch p99 while delivering ${name}`,
+      unit: "ms",
+      value: p99,
+      baseline: p99Idle,
+      baselineName,
+      ratio: p99.median / p99Idle.median,
+      target: "—",
+      pass: null
+    },
+    {
+      scenario: "6. webhooks",
+      measure: `webhooks delivered per second (${name}, from the outbox filled to the last delivered)`,
+      unit: "webhooks/s",
+      value: summarize(cell.drainSeconds.map((s) => deliveries / s)),
+      baseline: summarize(cell.drainSeconds.map((s) => deliveries / s)),
+      baselineName: "itself (a figure to watch, not judged)",
+      ratio: 1,
+      target: "—",
+      pass: null
+    }
+  )
+  raw["webhooks"] = { deliveries, endpoints, ...cell }
+}
+
 // --- 5: replay -------------------------------------------------------------------------------
 
 const replayScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
@@ -625,6 +785,7 @@ const main = async () => {
     if (wanted("worker")) await workerScenario(system, checks, raw)
     if (wanted("planning")) await quiesce(system).then(() => planningScenario(system, checks, raw))
     if (wanted("dispatch")) await quiesce(system).then(() => dispatchScenario(system, checks, raw))
+    if (wanted("webhooks")) await quiesce(system).then(() => webhooksScenario(system, checks, raw))
     if (wanted("replay")) await quiesce(system).then(() => replayScenario(system, checks, raw))
     const results: Results = {
       date: new Date().toISOString(),

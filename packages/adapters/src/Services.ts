@@ -15,7 +15,9 @@ import { RunLivenessPgLive } from "./postgres/RunLeases.ts"
 import { RunReadModel } from "./postgres/RunReadModel.ts"
 import { RunStorePgLive } from "./postgres/RunStore.ts"
 import { TransactionsPgLive } from "./postgres/Transaction.ts"
+import { WebhookStorePgLive } from "./postgres/WebhooksPg.ts"
 import { Workspaces } from "./postgres/Workspaces.ts"
+import { WebhookTransportHttpLive } from "./webhooks/WebhookTransportHttp.ts"
 import { ConfiguredCatalogLive } from "@enrich/catalog/CatalogConfig"
 
 const Ledger = CreditLedgerPgLive.pipe(Layer.provideMerge(EventStorePgLive))
@@ -31,11 +33,12 @@ export const Persistence = Layer.mergeAll(
   IdempotencyKeysPgLive,
   RunDirectoryPgLive,
   RunLivenessPgLive,
-  ItemBatchesPgLive
+  ItemBatchesPgLive,
+  WebhookStorePgLive
 ).pipe(Layer.provideMerge(Ledger))
 
 /**
- * The stores and the catalog (built-ins plus ENRICH_CATALOG_FILES) without the use cases (no Dispatcher): what
- * executing a run needs.
+ * The stores, the catalog (built-ins plus ENRICH_CATALOG_FILES) and the way out of webhooks, without the use
+ * cases (no Dispatcher): what executing a run and delivering its webhooks need.
  */
-export const Stores = Layer.merge(Persistence, ConfiguredCatalogLive)
+export const Stores = Layer.mergeAll(Persistence, ConfiguredCatalogLive, WebhookTransportHttpLive)

@@ -7,8 +7,15 @@ import { CancelRun } from "./runs/CancelRun.ts"
 import { DispatchRun } from "./runs/DispatchRun.ts"
 import { RunCommands } from "./runs/RunCommands.ts"
 import { RunWatchdog } from "./runs/RunWatchdog.ts"
+import { ManageWebhooks } from "./webhooks/ManageWebhooks.ts"
 
-/** The API's and the watchdog's use cases (the worker composes SettleRun into its executor). */
-export const UseCasesLive = Layer.mergeAll(DispatchRun.layer, CancelRun.layer, RunWatchdog.layer).pipe(
-  Layer.provideMerge(RunCommands.layer)
-)
+/**
+ * The API's and the watchdog's use cases (the worker composes SettleRun into its executor, and DeliverWebhooks
+ * into its delivery loop).
+ */
+export const UseCasesLive = Layer.mergeAll(
+  DispatchRun.layer,
+  CancelRun.layer,
+  RunWatchdog.layer,
+  ManageWebhooks.layer
+).pipe(Layer.provideMerge(RunCommands.layer))

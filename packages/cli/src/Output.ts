@@ -72,6 +72,7 @@ const byCode: Record<string, number> = {
   BALANCE_WOULD_BE_NEGATIVE: ExitCode.refused,
   IDENTITY_CONFLICT: ExitCode.refused,
   RUN_ALREADY_SETTLED: ExitCode.refused,
+  WEBHOOK_DISABLED: ExitCode.refused,
   RATE_LIMITED: ExitCode.unavailable,
   DISPATCH_FAILED: ExitCode.unavailable,
   NETWORK_ERROR: ExitCode.unavailable,
@@ -136,7 +137,9 @@ export const fromClientError = (error: unknown): Effect.Effect<never, CliFailure
 
 export const Format = GlobalFlag.Setting("format")({
   flag: Flag.Literals("format", ["json", "pretty", "csv", "jsonl"]).pipe(
-    Flag.withDescription("Output: json (default), pretty (indented JSON); csv and jsonl for `enrichment results`"),
+    Flag.withDescription(
+      "Output: json (default), pretty (indented JSON); csv and jsonl for `enrichment results` and `webhook deliveries`"
+    ),
     Flag.withDefault("json" as const)
   )
 })

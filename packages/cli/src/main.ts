@@ -9,6 +9,7 @@ import { apikey, credit, enrichment, enrichments, lead, listCommand, run, worksp
 import { audit, events, migrate, replay } from "./AuditCommands.ts"
 import { CliSettings } from "./Env.ts"
 import { CliFailure, errorBody, ExitCode, Format, report, untilStopped } from "./Output.ts"
+import { webhook } from "./WebhookCommands.ts"
 
 export const enrich = Command.make("enrich").pipe(
   Command.withDescription(
@@ -20,6 +21,7 @@ export const enrich = Command.make("enrich").pipe(
     lead,
     listCommand,
     credit,
+    webhook,
     workspace,
     apikey,
     run,

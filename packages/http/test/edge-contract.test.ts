@@ -134,7 +134,9 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           if (queryFree.has(route)) continue
           const declared = (operation.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name)
           const token = path.startsWith("/admin/") ? ADMIN_TOKEN : key
-          const concrete = path.replace("{id}", path.startsWith("/admin/workspaces/") ? workspaceId : "some-id")
+          const concrete = path
+            .replace("{id}", path.startsWith("/admin/workspaces/") ? workspaceId : "some-id")
+            .replace(/\{\w+\}/g, "some-id")
           for (const field of ["x", "unknownField", ...(declared.length === 0 ? ["id", "limit"] : [])]) {
             const before = yield* allTableCounts
             const reply = yield* Effect.promise(() =>
@@ -229,11 +231,13 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
             .filter(([method, operation]) => method !== "get" && operation.requestBody === undefined)
             .map(([method]) => ({ method: method.toUpperCase(), path }))
         )
-        // cancel, create an API key, revoke one: every one the document says takes no body
+        // cancel, create an API key, revoke one, delete a webhook…: every one the document says takes no body
         assert.isAtLeast(bodiless.length, 3, JSON.stringify(bodiless))
         for (const { method, path } of bodiless) {
           const token = path.startsWith("/admin/") ? ADMIN_TOKEN : key
-          const concrete = path.replace("{id}", path.startsWith("/admin/workspaces/") ? workspaceId : "some-id")
+          const concrete = path
+            .replace("{id}", path.startsWith("/admin/workspaces/") ? workspaceId : "some-id")
+            .replace(/\{\w+\}/g, "some-id")
           for (const [raw, named] of [
             ['{"scopes": ["read"], "name": "ci"}', "body.name"],
             ["[1]", "body"],
@@ -242,7 +246,11 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           ] as const) {
             const before = yield* allTableCounts
             const reply = yield* use((a) =>
-              a.post(concrete, { key: token, raw, headers: { "content-type": "application/json" } })
+              (method === "DELETE" ? a.delete : a.post)(concrete, {
+                key: token,
+                raw,
+                headers: { "content-type": "application/json" }
+              })
             )
             const where = `${method} ${path} ${raw} → ${JSON.stringify(reply.body)}`
             assert.strictEqual(reply.status, 400, where)

@@ -88,6 +88,8 @@ interface Ids {
   readonly cancelledRun: string
   readonly item: string
   readonly ledgerEntry: string
+  readonly webhook: string
+  readonly delivery: string
 }
 
 interface Tenant extends Ids {
@@ -107,7 +109,9 @@ const madeUpIds = (): Ids => ({
   pendingRun: randomUUID(),
   cancelledRun: randomUUID(),
   item: `${randomUUID()}.00000001`,
-  ledgerEntry: randomUUID()
+  ledgerEntry: randomUUID(),
+  webhook: randomUUID(),
+  delivery: randomUUID()
 })
 
 /**
@@ -175,6 +179,15 @@ const makeTenant = (name: string) =>
       }),
       201
     ).list.id as string
+    // a webhook told of cancelled runs: the cancel below writes a delivery for it
+    const webhook = ok(
+      yield* request(key, {
+        method: "POST",
+        path: "/api/webhooks",
+        body: { url: "https://1.1.1.1/hooks", events: ["run.cancelled"], description: `Hook ${name}` }
+      }),
+      201
+    ).webhook.id as string
     const idempotencyKey = `nightly-${name}`
     const pendingRun = ok(
       yield* request(key, {
@@ -198,6 +211,7 @@ const makeTenant = (name: string) =>
     ).runId as string
     ok(yield* request(key, { method: "POST", path: `/api/enrichment/${cancelledRun}/cancel` }))
     const item = (yield* get(key, `/api/enrichment/${pendingRun}/items`)).items[0].id as string
+    const delivery = (yield* get(key, `/api/webhooks/${webhook}/deliveries`)).deliveries[0].id as string
     const ledger = (yield* get(key, "/api/credits/ledger?limit=100")).entries as Array<{ id: string; type: string }>
     assert.includeMembers(
       ledger.map((e) => e.type),
@@ -216,7 +230,9 @@ const makeTenant = (name: string) =>
       pendingRun,
       cancelledRun,
       item,
-      ledgerEntry: ledger[ledger.length - 1]!.id
+      ledgerEntry: ledger[ledger.length - 1]!.id,
+      webhook,
+      delivery
     }
     return tenant
   })
@@ -236,7 +252,9 @@ const readAll = (t: Tenant) =>
       `/api/enrichment/${t.pendingRun}/items?limit=100`,
       `/api/enrichment/${t.cancelledRun}/items?limit=100`,
       "/api/credits",
-      "/api/credits/ledger?limit=100"
+      "/api/credits/ledger?limit=100",
+      "/api/webhooks",
+      `/api/webhooks/${t.webhook}/deliveries?limit=100`
     ]
     const bodies: Record<string, unknown> = {}
     for (const path of paths) bodies[path] = yield* get(t.key, path)
@@ -648,6 +666,56 @@ const cases: ReadonlyArray<Case> = [
         limit: 100
       }
     }
+  },
+  // Webhooks
+  {
+    route: "delete /api/webhooks/{id}",
+    covers: ["path.id"],
+    call: (_, v) => ({ method: "DELETE", path: `/api/webhooks/${v.webhook}` }),
+    expected: notFound
+  },
+  {
+    route: "post /api/webhooks/{id}/rotate-secret",
+    covers: ["path.id"],
+    call: (_, v) => ({ method: "POST", path: `/api/webhooks/${v.webhook}/rotate-secret` }),
+    expected: notFound
+  },
+  {
+    route: "get /api/webhooks/{id}/deliveries",
+    covers: ["path.id"],
+    call: (_, v) => ({ method: "GET", path: `/api/webhooks/${v.webhook}/deliveries` }),
+    expected: notFound
+  },
+  {
+    route: "get /api/webhooks/{id}/deliveries",
+    covers: ["query.cursor"],
+    call: (own, v) => ({
+      method: "GET",
+      path: `/api/webhooks/${own.webhook}/deliveries?limit=100&cursor=${v.delivery}`
+    }),
+    expected: {
+      position: {
+        items: (body) => idsOf(body.deliveries),
+        universe: (own) =>
+          get(own.key, `/api/webhooks/${own.webhook}/deliveries?limit=100`).pipe(
+            Effect.map((b) => idsOf(b.deliveries))
+          ),
+        after: descending,
+        limit: 100
+      }
+    }
+  },
+  {
+    route: "post /api/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    covers: ["path.id", "path.deliveryId"],
+    call: (_, v) => ({ method: "POST", path: `/api/webhooks/${v.webhook}/deliveries/${v.delivery}/redeliver` }),
+    expected: notFound
+  },
+  {
+    route: "post /api/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    covers: ["path.deliveryId"],
+    call: (own, v) => ({ method: "POST", path: `/api/webhooks/${own.webhook}/deliveries/${v.delivery}/redeliver` }),
+    expected: notFound
   }
 ]
 

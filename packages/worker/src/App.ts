@@ -14,11 +14,16 @@ import { BatchSlots } from "./BatchSlots.ts"
 import { RunExecutor } from "./RunExecutor.ts"
 import { RunWorkflowLive } from "./RunWorkflowLive.ts"
 import { WatchdogLive } from "./Watchdog.ts"
+import { WebhookDeliveryLive } from "./WebhookDelivery.ts"
 
-/** The workflow handler (this process executes runs) and the run watchdog (one runner of the cluster sweeps). */
-export const WorkerLive = Layer.merge(
+/**
+ * The workflow handler (this process executes runs), the run watchdog (one runner of the cluster sweeps) and
+ * the webhook delivery loop (every runner delivers).
+ */
+export const WorkerLive = Layer.mergeAll(
   RunWorkflowLive.pipe(Layer.provide([RunExecutor.layer, BatchSlots.layer])),
-  WatchdogLive
+  WatchdogLive,
+  WebhookDeliveryLive
 )
 
 export type RunnerAddress = {

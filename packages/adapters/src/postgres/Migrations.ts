@@ -18,6 +18,7 @@ import eventIdsStored from "./migrations/0009_event_ids_stored.ts"
 import eventsWithoutStreamKey from "./migrations/0010_events_without_stream_key.ts"
 import runLeases from "./migrations/0011_run_leases.ts"
 import apiKeyAdded from "./migrations/0012_api_key_added.ts"
+import webhooks from "./migrations/0013_webhooks.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -34,7 +35,8 @@ export const migrations = Migrator.fromRecord({
   "0009_event_ids_stored": eventIdsStored,
   "0010_events_without_stream_key": eventsWithoutStreamKey,
   "0011_run_leases": runLeases,
-  "0012_api_key_added": apiKeyAdded
+  "0012_api_key_added": apiKeyAdded,
+  "0013_webhooks": webhooks
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -52,4 +54,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 12
+export const latestKnownMigration = 13

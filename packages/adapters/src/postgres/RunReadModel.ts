@@ -8,7 +8,7 @@ import { textArray } from "./TextArray.ts"
 
 const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 
-interface RunRow {
+export interface RunRow {
   id: string
   status: string
   mode: string

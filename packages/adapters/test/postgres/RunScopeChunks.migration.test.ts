@@ -69,7 +69,8 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             "9_event_ids_stored",
             "10_events_without_stream_key",
             "11_run_leases",
-            "12_api_key_added"
+            "12_api_key_added",
+            "13_webhooks"
           ]
         )
         const chunks = yield* sql<{ run_id: string; first_ordinal: number; n: number }>`

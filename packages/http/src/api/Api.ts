@@ -10,6 +10,7 @@ import { EnrichmentsGroup } from "./groups/Enrichments.ts"
 import { LeadsGroup } from "./groups/Leads.ts"
 import { ListsGroup } from "./groups/Lists.ts"
 import { SystemGroup } from "./groups/System.ts"
+import { WebhooksGroup } from "./groups/Webhooks.ts"
 
 export { AdminAuth, ApiKeyAuth, CurrentWorkspace, MetricsAuth } from "./Auth.ts"
 
@@ -24,6 +25,7 @@ export class EnrichApi extends HttpApi.make("enrich")
   .add(LeadsGroup)
   .add(EnrichmentsGroup)
   .add(CreditsGroup)
+  .add(WebhooksGroup)
   .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error", errors: "all" })
   .annotate(HttpApi.QueryParseOptions, { onExcessProperty: "error", errors: "all" })
   .annotate(HttpApi.HeadersParseOptions, {})

@@ -23,7 +23,8 @@ export const BadRequestCode = Schema.Literals([
   "SUBJECT_MISMATCH",
   "EMPTY_LEAD_SCOPE",
   "LEAD_TYPE_MISMATCH",
-  "LIST_PROTECTED"
+  "LIST_PROTECTED",
+  "WEBHOOK_URL_REFUSED"
 ])
 export type BadRequestCode = typeof BadRequestCode.Type
 
@@ -53,7 +54,8 @@ export const Conflict = Schema.Struct({
     "RUN_NOT_CANCELLABLE",
     "BALANCE_WOULD_BE_NEGATIVE",
     "IDENTITY_CONFLICT",
-    "RUN_ALREADY_SETTLED"
+    "RUN_ALREADY_SETTLED",
+    "WEBHOOK_DISABLED"
   ]),
   ...base,
   reason: Schema.optionalKey(Schema.String),

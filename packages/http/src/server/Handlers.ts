@@ -10,6 +10,7 @@ import { EnrichmentsHandlers } from "./handlers/Enrichments.ts"
 import { LeadsHandlers } from "./handlers/Leads.ts"
 import { ListsHandlers } from "./handlers/Lists.ts"
 import { SystemHandlers } from "./handlers/System.ts"
+import { WebhooksHandlers } from "./handlers/Webhooks.ts"
 
 export const HandlersLive = Layer.mergeAll(
   SystemHandlers,
@@ -17,5 +18,6 @@ export const HandlersLive = Layer.mergeAll(
   ListsHandlers,
   LeadsHandlers,
   EnrichmentsHandlers,
-  CreditsHandlers
+  CreditsHandlers,
+  WebhooksHandlers
 )

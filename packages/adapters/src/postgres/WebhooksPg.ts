@@ -1,0 +1,333 @@
+/**
+ * The WebhookStore port on `webhooks` and `webhook_deliveries` (migration 0013): endpoints, the outbox that
+ * settlements write into, and the claims and records of the delivery loop. Times are the database's.
+ */
+import { Effect, Layer } from "effect"
+import { SqlClient, SqlError } from "effect/sql"
+import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
+import { randomBytes } from "node:crypto"
+import { uuidv7 } from "@enrich/domain/Ids"
+import { secretBytes, secretPrefix, type WebhookEventType, webhookBody } from "@enrich/domain/webhooks/Webhooks"
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type Webhook,
+  type WebhookDelivery,
+  WebhookDisabled,
+  WebhookNotFound,
+  WebhookStore
+} from "@enrich/application/ports/Webhooks"
+import { type RunRow, toRunView } from "./RunReadModel.ts"
+import { textArray } from "./TextArray.ts"
+import { inTransaction } from "./Transaction.ts"
+import { toStoreFailure } from "./Transient.ts"
+
+/** Arbitrary constant: the advisory lock that serialises claims, so the per-endpoint bound holds across processes. */
+const CLAIM_LOCK = 727_431_013
+
+const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
+
+const newSecret = () => `${secretPrefix}${randomBytes(secretBytes).toString("base64")}`
+
+interface WebhookRow {
+  id: string
+  url: string
+  events: Array<string>
+  description: string | null
+  created_at: Date
+  disabled_at: Date | null
+}
+
+const toWebhook = (row: WebhookRow): Webhook => ({
+  id: row.id,
+  url: row.url,
+  events: row.events as Array<WebhookEventType>,
+  description: row.description,
+  createdAt: iso(row.created_at)!,
+  disabledAt: iso(row.disabled_at)
+})
+
+interface DeliveryRow {
+  id: string
+  event_type: string
+  run_id: string
+  status: "pending" | "succeeded" | "failed"
+  attempts: number
+  last_status_code: number | null
+  last_error: string | null
+  next_attempt_at: Date
+  created_at: Date
+}
+
+const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
+  id: row.id,
+  eventType: row.event_type as WebhookEventType,
+  runId: row.run_id,
+  status: row.status,
+  attempts: row.attempts,
+  lastStatusCode: row.last_status_code,
+  lastError: row.last_error,
+  nextAttemptAt: row.status === "pending" ? iso(row.next_attempt_at) : null,
+  createdAt: iso(row.created_at)!
+})
+
+/** What an attempt's result leaves in the delivery's row. */
+const lastOf = (outcome: AttemptRecord) =>
+  outcome.result._tag === "Answered"
+    ? {
+        code: outcome.result.statusCode,
+        error: outcome._tag === "Succeeded" ? null : `the endpoint answered ${outcome.result.statusCode}`
+      }
+    : { code: null, error: outcome.result.error.slice(0, 500) }
+
+/** A database failure as the port types it; the port's own failures (not found, disabled) kept. */
+const storeFailures = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreFailure, R> =>
+  Effect.catchIf(
+    effect,
+    (error): error is E & SqlError.SqlError => SqlError.isSqlError(error),
+    (error) => Effect.fail(toStoreFailure(error))
+  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreFailure, R>
+
+export const WebhookStorePgLive = Layer.effect(
+  WebhookStore,
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const create = Effect.fn("WebhookStore.create")(function* (
+      workspaceId: string,
+      input: {
+        readonly url: string
+        readonly events: ReadonlyArray<WebhookEventType>
+        readonly description: string | null
+      }
+    ) {
+      const secret = newSecret()
+      const rows = yield* sql<WebhookRow>`
+        INSERT INTO webhooks (id, workspace_id, url, events, description, secret)
+        VALUES (${uuidv7()}, ${workspaceId}, ${input.url}, ${textArray(input.events)}::text[], ${input.description},
+          ${secret})
+        RETURNING id, url, events, description, created_at, disabled_at`
+      return { webhook: toWebhook(rows[0]!), secret }
+    }, storeFailures)
+
+    const list = Effect.fn("WebhookStore.list")(function* (workspaceId: string) {
+      const rows = yield* sql<WebhookRow>`
+        SELECT id, url, events, description, created_at, disabled_at FROM webhooks
+        WHERE workspace_id = ${workspaceId} ORDER BY id`
+      return rows.map(toWebhook)
+    }, storeFailures)
+
+    const remove = Effect.fn("WebhookStore.remove")(function* (workspaceId: string, id: string) {
+      const rows = yield* sql`DELETE FROM webhooks WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`
+      if (rows.length === 0) return yield* new WebhookNotFound()
+    }, storeFailures)
+
+    const rotate = Effect.fn("WebhookStore.rotate")(function* (workspaceId: string, id: string, graceMs: number) {
+      const secret = newSecret()
+      const rows = yield* sql<WebhookRow>`
+        UPDATE webhooks SET previous_secret = secret, secret = ${secret},
+          previous_secret_until = now() + ${graceMs} * interval '1 millisecond'
+        WHERE workspace_id = ${workspaceId} AND id = ${id}
+        RETURNING id, url, events, description, created_at, disabled_at`
+      if (rows.length === 0) return yield* new WebhookNotFound()
+      return { webhook: toWebhook(rows[0]!), secret }
+    }, storeFailures)
+
+    const webhookOf = Effect.fnUntraced(function* (workspaceId: string, id: string) {
+      const rows = yield* sql<{ disabled: boolean }>`
+        SELECT disabled_at IS NOT NULL AS disabled FROM webhooks WHERE workspace_id = ${workspaceId} AND id = ${id}`
+      if (rows.length === 0) return yield* new WebhookNotFound()
+      return rows[0]!
+    })
+
+    const deliveries = Effect.fn("WebhookStore.deliveries")(function* (
+      workspaceId: string,
+      id: string,
+      page: { readonly cursor: string | undefined; readonly limit: number }
+    ) {
+      yield* webhookOf(workspaceId, id)
+      const rows = yield* sql<DeliveryRow>`
+        SELECT id, event_type, run_id, status, attempts, last_status_code, last_error, next_attempt_at, created_at
+        FROM webhook_deliveries WHERE webhook_id = ${id}
+        ${page.cursor === undefined ? sql`` : sql`AND id < ${page.cursor}`}
+        ORDER BY id DESC LIMIT ${page.limit + 1}`
+      const shown = rows.slice(0, page.limit).map(toDelivery)
+      const hasMore = rows.length > page.limit
+      return { deliveries: shown, hasMore, nextCursor: hasMore ? shown[shown.length - 1]!.id : null }
+    }, storeFailures)
+
+    const redeliver = Effect.fn("WebhookStore.redeliver")(function* (
+      workspaceId: string,
+      id: string,
+      deliveryId: string
+    ) {
+      const webhook = yield* webhookOf(workspaceId, id)
+      const rows = yield* sql<DeliveryRow>`
+        UPDATE webhook_deliveries SET
+          attempts_allowed = CASE WHEN status = 'pending' THEN attempts_allowed ELSE attempts + 1 END,
+          status = 'pending', next_attempt_at = now(), updated_at = now()
+        WHERE webhook_id = ${id} AND id = ${deliveryId} AND ${!webhook.disabled}
+        RETURNING id, event_type, run_id, status, attempts, last_status_code, last_error, next_attempt_at, created_at`
+      if (rows.length > 0) return toDelivery(rows[0]!)
+      const exists = yield* sql`SELECT 1 FROM webhook_deliveries WHERE webhook_id = ${id} AND id = ${deliveryId}`
+      return yield* exists.length === 0 ? new WebhookNotFound() : new WebhookDisabled()
+    }, storeFailures)
+
+    const enqueue = Effect.fn("WebhookStore.enqueue")(function* (event: {
+      readonly workspaceId: string
+      readonly runId: string
+      readonly type: WebhookEventType
+      readonly occurredAt: string
+      readonly attemptsAllowed: number
+    }) {
+      const endpoints = yield* sql<{ id: string }>`
+        SELECT id FROM webhooks
+        WHERE workspace_id = ${event.workspaceId} AND disabled_at IS NULL AND ${event.type} = ANY(events)`
+      if (endpoints.length === 0) return
+      const ids = endpoints.map(() => uuidv7())
+      yield* sql`
+        INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_type, run_id, occurred_at, attempts_allowed)
+        SELECT d.id, d.webhook_id, ${event.workspaceId}, ${event.type}, ${event.runId}, ${event.occurredAt},
+          ${event.attemptsAllowed}
+        FROM unnest(${textArray(ids)}::text[], ${textArray(endpoints.map((e) => e.id))}::text[]) AS d(id, webhook_id)`
+    }, storeFailures)
+
+    /** Bodies of first attempts: rendered from the settled runs, and kept. */
+    const renderBodies = Effect.fnUntraced(function* (
+      rows: ReadonlyArray<{ id: string; run_id: string; event_type: string; occurred_at: Date; payload: string | null }>
+    ) {
+      const missing = rows.filter((row) => row.payload === null)
+      const bodies = new Map(rows.flatMap((row) => (row.payload === null ? [] : [[row.id, row.payload] as const])))
+      if (missing.length === 0) return bodies
+      const runs = yield* sql<RunRow>`
+        SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
+        WHERE id = ANY(${textArray([...new Set(missing.map((row) => row.run_id))])}::text[])`
+      const views = new Map(runs.map((run) => [run.id, toRunView(run)]))
+      const rendered = missing.map((row) => {
+        const body = JSON.stringify(
+          webhookBody(row.event_type as WebhookEventType, iso(row.occurred_at)!, views.get(row.run_id) ?? null)
+        )
+        bodies.set(row.id, body)
+        return { id: row.id, body }
+      })
+      yield* sql`
+        UPDATE webhook_deliveries d SET payload = v.body
+        FROM unnest(${textArray(rendered.map((r) => r.id))}::text[], ${textArray(rendered.map((r) => r.body))}::text[])
+          AS v(id, body)
+        WHERE d.id = v.id AND d.payload IS NULL`
+      return bodies
+    })
+
+    const claimDue = Effect.fn("WebhookStore.claimDue")(function* (options: {
+      readonly limit: number
+      readonly perEndpoint: number
+      readonly leaseMs: number
+    }) {
+      return yield* inTransaction(
+        sql,
+        Effect.gen(function* () {
+          yield* sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`
+          // a last attempt whose holder stopped: nothing more is allowed, the delivery failed
+          yield* sql`
+            UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
+              last_error = 'the process making its last attempt stopped before it ended'
+            WHERE in_flight_until IS NOT NULL AND in_flight_until <= now() AND status = 'pending'
+              AND attempts >= attempts_allowed`
+          const rows = yield* sql<{
+            id: string
+            webhook_id: string
+            run_id: string
+            event_type: string
+            occurred_at: Date
+            payload: string | null
+            attempts: number
+            attempts_allowed: number
+            url: string
+            secret: string
+            previous_secret: string | null
+          }>`
+            WITH RECURSIVE pending_endpoints(webhook_id) AS (
+              -- the endpoints with pending deliveries, one index probe each (a loose index scan): the cost of a
+              -- claim grows with the endpoints waiting, not with their deliveries
+              (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' ORDER BY webhook_id LIMIT 1)
+              UNION ALL
+              SELECT (SELECT d.webhook_id FROM webhook_deliveries d
+                      WHERE d.status = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
+              FROM pending_endpoints p WHERE p.webhook_id IS NOT NULL
+            ), busy AS (
+              SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
+              WHERE in_flight_until IS NOT NULL AND in_flight_until > now() AND status = 'pending'
+              GROUP BY webhook_id
+            ), endpoints AS (
+              SELECT w.id, ${options.perEndpoint} - coalesce(b.n, 0) AS free
+              FROM pending_endpoints p JOIN webhooks w ON w.id = p.webhook_id AND w.disabled_at IS NULL
+              LEFT JOIN busy b ON b.webhook_id = w.id
+              WHERE ${options.perEndpoint} - coalesce(b.n, 0) > 0
+            ), chosen AS (
+              SELECT d.id FROM endpoints e CROSS JOIN LATERAL (
+                SELECT id, next_attempt_at FROM webhook_deliveries
+                WHERE webhook_id = e.id AND status = 'pending' AND next_attempt_at <= now()
+                  AND (in_flight_until IS NULL OR in_flight_until <= now()) AND attempts < attempts_allowed
+                ORDER BY next_attempt_at LIMIT e.free
+              ) d
+              ORDER BY d.next_attempt_at LIMIT ${options.limit}
+            )
+            UPDATE webhook_deliveries d SET attempts = d.attempts + 1, updated_at = now(),
+              in_flight_until = now() + ${options.leaseMs} * interval '1 millisecond'
+            FROM chosen c, webhooks w
+            WHERE d.id = c.id AND w.id = d.webhook_id
+            RETURNING d.id, d.webhook_id, d.run_id, d.event_type, d.occurred_at, d.payload, d.attempts,
+              d.attempts_allowed, w.url, w.secret,
+              CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret`
+          if (rows.length === 0) return []
+          const bodies = yield* renderBodies(rows)
+          return rows.map(
+            (row): ClaimedDelivery => ({
+              id: row.id,
+              webhookId: row.webhook_id,
+              url: row.url,
+              secrets: row.previous_secret === null ? [row.secret] : [row.secret, row.previous_secret],
+              body: bodies.get(row.id)!,
+              attempts: row.attempts,
+              attemptsAllowed: row.attempts_allowed
+            })
+          )
+        })
+      )
+    }, storeFailures)
+
+    const record = Effect.fn("WebhookStore.record")(function* (delivery: ClaimedDelivery, outcome: AttemptRecord) {
+      const last = lastOf(outcome)
+      // `attempts` guards against a holder whose lease ran out and whose delivery another process took since
+      const guard = sql`id = ${delivery.id} AND attempts = ${delivery.attempts} AND status = 'pending'`
+      switch (outcome._tag) {
+        case "Succeeded":
+          yield* sql`UPDATE webhook_deliveries SET status = 'succeeded', in_flight_until = NULL, updated_at = now(),
+            last_status_code = ${last.code}, last_error = NULL WHERE ${guard}`
+          return
+        case "Retry":
+          yield* sql`UPDATE webhook_deliveries SET in_flight_until = NULL, updated_at = now(),
+            next_attempt_at = now() + ${outcome.delayMs} * interval '1 millisecond',
+            last_status_code = ${last.code}, last_error = ${last.error} WHERE ${guard}`
+          return
+        case "Failed":
+          yield* inTransaction(
+            sql,
+            Effect.gen(function* () {
+              yield* sql`UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
+                last_status_code = ${last.code}, last_error = ${last.error} WHERE ${guard}`
+              if (!outcome.disableEndpoint) return
+              yield* sql`UPDATE webhooks SET disabled_at = now() WHERE id = ${delivery.webhookId} AND disabled_at IS NULL`
+              yield* sql`UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
+                last_error = 'not sent: the endpoint answered 410 Gone and is disabled'
+                WHERE webhook_id = ${delivery.webhookId} AND status = 'pending'`
+            })
+          )
+      }
+    }, storeFailures)
+
+    return WebhookStore.of({ create, list, remove, rotate, deliveries, redeliver, enqueue, claimDue, record })
+  })
+)

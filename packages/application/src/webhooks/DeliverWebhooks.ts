@@ -1,0 +1,61 @@
+/**
+ * Delivering webhooks, as the delivery loop (worker/src/WebhookDelivery.ts) drives it: `claim` takes due
+ * deliveries (at most the policy's per endpoint in flight, across every process), `attempt` makes one signed
+ * attempt of one and records what the domain makes of the answer (domain/webhooks/Webhooks.ts
+ * `afterAttempt`): delivered, tried again after a backoff, or failed for good — a 410 Gone also disables the
+ * endpoint.
+ */
+import { Context, Effect, Layer } from "effect"
+import { retryStoreFailures, type StoreFailure } from "@enrich/domain/ports/StoreFailure"
+import { afterAttempt, type DeliveryPolicy } from "@enrich/domain/webhooks/Webhooks"
+import { type AttemptRecord, type ClaimedDelivery, WebhookStore, WebhookTransport } from "../ports/Webhooks.ts"
+import { WebhookPolicyConfig } from "./WebhookPolicy.ts"
+
+/**
+ * How long a claim is held before another process may take the delivery again: an attempt ends within its
+ * timeout (the transport bounds it), so twice that and a second means its holder is gone.
+ */
+export const claimLeaseMs = (policy: DeliveryPolicy) => 2 * policy.timeoutMs + 1000
+
+export class DeliverWebhooks extends Context.Service<
+  DeliverWebhooks,
+  {
+    /** Up to `limit` due deliveries, each taken for one attempt. */
+    readonly claim: (limit: number) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreFailure>
+    /** One attempt of a claimed delivery, and its outcome recorded. */
+    readonly attempt: (delivery: ClaimedDelivery) => Effect.Effect<void, StoreFailure>
+    readonly policy: DeliveryPolicy
+  }
+>()("@enrich/application/webhooks/DeliverWebhooks") {
+  static readonly layer = Layer.effect(
+    DeliverWebhooks,
+    Effect.gen(function* () {
+      const store = yield* WebhookStore
+      const transport = yield* WebhookTransport
+      const policy = yield* WebhookPolicyConfig
+
+      const attempt = Effect.fn("DeliverWebhooks.attempt")(function* (delivery: ClaimedDelivery) {
+        const result = yield* transport.send({
+          url: delivery.url,
+          id: delivery.id,
+          body: delivery.body,
+          secrets: delivery.secrets,
+          timeoutMs: policy.timeoutMs
+        })
+        const next = afterAttempt(policy, delivery, result, Math.random())
+        const outcome: AttemptRecord =
+          next._tag === "Succeeded"
+            ? { _tag: "Succeeded", result }
+            : next._tag === "Retry"
+              ? { _tag: "Retry", result, delayMs: next.delayMs }
+              : { _tag: "Failed", result, disableEndpoint: next.disableEndpoint }
+        yield* retryStoreFailures(store.record(delivery, outcome))
+      })
+
+      const claim = (limit: number) =>
+        retryStoreFailures(store.claimDue({ limit, perEndpoint: policy.perEndpoint, leaseMs: claimLeaseMs(policy) }))
+
+      return DeliverWebhooks.of({ claim, attempt, policy })
+    })
+  )
+}
