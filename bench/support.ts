@@ -89,6 +89,14 @@ export const rssOf = async (pid: number | undefined) => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
 }
 
+/** CPU seconds (user + system) a process has used (Linux); 0 when it is gone. */
+export const cpuSecondsOf = async (pid: number | undefined) => {
+  if (pid === undefined) return 0
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100
+}
+
 export const waitFor = async <A>(what: string, f: () => Promise<A | undefined>, ms: number, every = 100) => {
   const deadline = Date.now() + ms
   for (;;) {

@@ -11,6 +11,7 @@ import { secretBytes, secretPrefix, type WebhookEventType, webhookBody } from "@
 import {
   type AttemptRecord,
   type ClaimedDelivery,
+  type EndedAttempt,
   type Webhook,
   type WebhookDelivery,
   WebhookDisabled,
@@ -70,6 +71,14 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
   nextAttemptAt: row.status === "pending" ? iso(row.next_attempt_at) : null,
   createdAt: iso(row.created_at)!
 })
+
+/** The delivery's status after an attempt. */
+const statusAfter = (outcome: AttemptRecord) =>
+  outcome._tag === "Succeeded" ? "succeeded" : outcome._tag === "Failed" ? "failed" : "pending"
+
+/** A text array literal whose `null`s stay NULL (textArray quotes every value). */
+const nullableTextArray = (values: ReadonlyArray<string | null>): string =>
+  `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(",")}}`
 
 /** What an attempt's result leaves in the delivery's row. */
 const lastOf = (outcome: AttemptRecord) =>
@@ -194,140 +203,158 @@ export const WebhookStorePgLive = Layer.effect(
         FROM unnest(${textArray(ids)}::text[], ${textArray(endpoints.map((e) => e.id))}::text[]) AS d(id, webhook_id)`
     }, storeFailures)
 
-    /** Bodies of first attempts: rendered from the settled runs, and kept. */
+    /** Bodies of first attempts, rendered from the settled runs (`null`: the body kept from the first). */
     const renderBodies = Effect.fnUntraced(function* (
-      rows: ReadonlyArray<{ id: string; run_id: string; event_type: string; occurred_at: Date; payload: string | null }>
+      rows: ReadonlyArray<{ id: string; run_id: string; event_type: string; occurred_at: Date; rendered: boolean }>
     ) {
-      const missing = rows.filter((row) => row.payload === null)
-      const bodies = new Map(rows.flatMap((row) => (row.payload === null ? [] : [[row.id, row.payload] as const])))
-      if (missing.length === 0) return bodies
+      const missing = rows.filter((row) => !row.rendered)
+      if (missing.length === 0) return rows.map(() => null)
       const runs = yield* sql<RunRow>`
         SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
         WHERE id = ANY(${textArray([...new Set(missing.map((row) => row.run_id))])}::text[])`
       const views = new Map(runs.map((run) => [run.id, toRunView(run)]))
-      const rendered = missing.map((row) => {
-        const body = JSON.stringify(
-          webhookBody(row.event_type as WebhookEventType, iso(row.occurred_at)!, views.get(row.run_id) ?? null)
-        )
-        bodies.set(row.id, body)
-        return { id: row.id, body }
-      })
-      yield* sql`
-        UPDATE webhook_deliveries d SET payload = v.body
-        FROM unnest(${textArray(rendered.map((r) => r.id))}::text[], ${textArray(rendered.map((r) => r.body))}::text[])
-          AS v(id, body)
-        WHERE d.id = v.id AND d.payload IS NULL`
-      return bodies
+      return rows.map((row) =>
+        row.rendered
+          ? null
+          : JSON.stringify(
+              webhookBody(row.event_type as WebhookEventType, iso(row.occurred_at)!, views.get(row.run_id) ?? null)
+            )
+      )
     })
 
-    const claimDue = Effect.fn("WebhookStore.claimDue")(function* (options: {
+    /** Records ended attempts: one statement for all but those that disable their endpoint (410, rare). */
+    const record = Effect.fnUntraced(function* (ended: ReadonlyArray<EndedAttempt>) {
+      if (ended.length === 0) return
+      const lasts = ended.map(({ outcome }) => lastOf(outcome))
+      // `attempts` guards against a holder whose lease ran out and whose delivery another process took since
+      yield* sql`
+        UPDATE webhook_deliveries d SET status = v.status, in_flight_until = NULL, updated_at = now(),
+          next_attempt_at = CASE WHEN v.status = 'pending' THEN now() + v.delay_ms::float8 * interval '1 millisecond'
+            ELSE d.next_attempt_at END,
+          last_status_code = v.code::int, last_error = v.error
+        FROM unnest(
+          ${textArray(ended.map(({ delivery }) => delivery.id))}::text[],
+          ${textArray(ended.map(({ delivery }) => String(delivery.attempts)))}::int[],
+          ${textArray(ended.map(({ outcome }) => statusAfter(outcome)))}::text[],
+          ${textArray(ended.map(({ outcome }) => String(outcome._tag === "Retry" ? outcome.delayMs : 0)))}::text[],
+          ${nullableTextArray(lasts.map((last) => (last.code === null ? null : String(last.code))))}::text[],
+          ${nullableTextArray(lasts.map((last) => last.error))}::text[]
+        ) AS v(id, attempts, status, delay_ms, code, error)
+        WHERE d.id = ANY(${textArray(ended.map(({ delivery }) => delivery.id))}::text[])
+          AND d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending'`
+      for (const { delivery, outcome } of ended) {
+        if (outcome._tag !== "Failed" || !outcome.disableEndpoint) continue
+        yield* sql`UPDATE webhooks SET disabled_at = now() WHERE id = ${delivery.webhookId} AND disabled_at IS NULL`
+        yield* sql`UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
+          last_error = 'not sent: the endpoint answered 410 Gone and is disabled'
+          WHERE webhook_id = ${delivery.webhookId} AND status = 'pending'`
+      }
+    })
+
+    const claim = Effect.fnUntraced(function* (options: {
       readonly limit: number
       readonly perEndpoint: number
       readonly leaseMs: number
     }) {
+      if (options.limit <= 0) return []
+      // a last attempt whose holder stopped: nothing more is allowed, the delivery failed
+      yield* sql`
+        UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
+          last_error = 'the process making its last attempt stopped before it ended'
+        WHERE in_flight_until IS NOT NULL AND in_flight_until <= now() AND status = 'pending'
+          AND attempts >= attempts_allowed`
+      const chosen = yield* sql<{
+        id: string
+        run_id: string
+        event_type: string
+        occurred_at: Date
+        rendered: boolean
+        attempts: number
+      }>`
+        WITH RECURSIVE pending_endpoints(webhook_id) AS (
+          -- the endpoints with pending deliveries, one index probe each (a loose index scan): the cost of a
+          -- claim grows with the endpoints waiting, not with their deliveries
+          (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' ORDER BY webhook_id LIMIT 1)
+          UNION ALL
+          SELECT (SELECT d.webhook_id FROM webhook_deliveries d
+                  WHERE d.status = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
+          FROM pending_endpoints p WHERE p.webhook_id IS NOT NULL
+        ), busy AS (
+          SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
+          WHERE in_flight_until IS NOT NULL AND in_flight_until > now() AND status = 'pending'
+          GROUP BY webhook_id
+        ), endpoints AS (
+          SELECT w.id, ${options.perEndpoint} - coalesce(b.n, 0) AS free
+          FROM pending_endpoints p JOIN webhooks w ON w.id = p.webhook_id AND w.disabled_at IS NULL
+          LEFT JOIN busy b ON b.webhook_id = w.id
+          WHERE ${options.perEndpoint} - coalesce(b.n, 0) > 0
+        )
+        SELECT d.id, d.run_id, d.event_type, d.occurred_at, d.rendered, d.attempts
+        FROM endpoints e CROSS JOIN LATERAL (
+          SELECT id, run_id, event_type, occurred_at, payload IS NOT NULL AS rendered, attempts, next_attempt_at
+          FROM webhook_deliveries
+          WHERE webhook_id = e.id AND status = 'pending' AND next_attempt_at <= now()
+            AND (in_flight_until IS NULL OR in_flight_until <= now()) AND attempts < attempts_allowed
+          ORDER BY next_attempt_at LIMIT e.free
+        ) d
+        ORDER BY d.next_attempt_at LIMIT ${options.limit}`
+      if (chosen.length === 0) return []
+      const bodies = yield* renderBodies(chosen)
+      // taken, with the body of a first attempt kept: one write of each row (claims hold the claim lock, and
+      // `attempts` guards against a redeliver in between)
+      const rows = yield* sql<{
+        id: string
+        webhook_id: string
+        payload: string
+        attempts: number
+        attempts_allowed: number
+        url: string
+        secret: string
+        previous_secret: string | null
+      }>`
+        UPDATE webhook_deliveries d SET attempts = d.attempts + 1, updated_at = now(),
+          in_flight_until = now() + ${options.leaseMs} * interval '1 millisecond',
+          payload = coalesce(d.payload, v.body)
+        FROM unnest(
+          ${textArray(chosen.map((row) => row.id))}::text[],
+          ${textArray(chosen.map((row) => String(row.attempts)))}::int[],
+          ${nullableTextArray(bodies)}::text[]
+        ) AS v(id, attempts, body), webhooks w
+        WHERE d.id = ANY(${textArray(chosen.map((row) => row.id))}::text[])
+          AND d.id = v.id AND d.attempts = v.attempts AND d.status = 'pending' AND w.id = d.webhook_id
+        RETURNING d.id, d.webhook_id, d.payload, d.attempts, d.attempts_allowed, w.url, w.secret,
+          CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret`
+      return rows.map(
+        (row): ClaimedDelivery => ({
+          id: row.id,
+          webhookId: row.webhook_id,
+          url: row.url,
+          secrets: row.previous_secret === null ? [row.secret] : [row.secret, row.previous_secret],
+          body: row.payload,
+          attempts: row.attempts,
+          attemptsAllowed: row.attempts_allowed
+        })
+      )
+    })
+
+    const exchange = Effect.fn("WebhookStore.exchange")(function* (round: {
+      readonly ended: ReadonlyArray<EndedAttempt>
+      readonly limit: number
+      readonly perEndpoint: number
+      readonly leaseMs: number
+    }) {
+      if (round.ended.length === 0 && round.limit <= 0) return []
       return yield* inTransaction(
         sql,
         Effect.gen(function* () {
+          // claims one at a time, so the per-endpoint bound holds across processes
           yield* sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`
-          // a last attempt whose holder stopped: nothing more is allowed, the delivery failed
-          yield* sql`
-            UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
-              last_error = 'the process making its last attempt stopped before it ended'
-            WHERE in_flight_until IS NOT NULL AND in_flight_until <= now() AND status = 'pending'
-              AND attempts >= attempts_allowed`
-          const rows = yield* sql<{
-            id: string
-            webhook_id: string
-            run_id: string
-            event_type: string
-            occurred_at: Date
-            payload: string | null
-            attempts: number
-            attempts_allowed: number
-            url: string
-            secret: string
-            previous_secret: string | null
-          }>`
-            WITH RECURSIVE pending_endpoints(webhook_id) AS (
-              -- the endpoints with pending deliveries, one index probe each (a loose index scan): the cost of a
-              -- claim grows with the endpoints waiting, not with their deliveries
-              (SELECT webhook_id FROM webhook_deliveries WHERE status = 'pending' ORDER BY webhook_id LIMIT 1)
-              UNION ALL
-              SELECT (SELECT d.webhook_id FROM webhook_deliveries d
-                      WHERE d.status = 'pending' AND d.webhook_id > p.webhook_id ORDER BY d.webhook_id LIMIT 1)
-              FROM pending_endpoints p WHERE p.webhook_id IS NOT NULL
-            ), busy AS (
-              SELECT webhook_id, count(*)::int AS n FROM webhook_deliveries
-              WHERE in_flight_until IS NOT NULL AND in_flight_until > now() AND status = 'pending'
-              GROUP BY webhook_id
-            ), endpoints AS (
-              SELECT w.id, ${options.perEndpoint} - coalesce(b.n, 0) AS free
-              FROM pending_endpoints p JOIN webhooks w ON w.id = p.webhook_id AND w.disabled_at IS NULL
-              LEFT JOIN busy b ON b.webhook_id = w.id
-              WHERE ${options.perEndpoint} - coalesce(b.n, 0) > 0
-            ), chosen AS (
-              SELECT d.id FROM endpoints e CROSS JOIN LATERAL (
-                SELECT id, next_attempt_at FROM webhook_deliveries
-                WHERE webhook_id = e.id AND status = 'pending' AND next_attempt_at <= now()
-                  AND (in_flight_until IS NULL OR in_flight_until <= now()) AND attempts < attempts_allowed
-                ORDER BY next_attempt_at LIMIT e.free
-              ) d
-              ORDER BY d.next_attempt_at LIMIT ${options.limit}
-            )
-            UPDATE webhook_deliveries d SET attempts = d.attempts + 1, updated_at = now(),
-              in_flight_until = now() + ${options.leaseMs} * interval '1 millisecond'
-            FROM chosen c, webhooks w
-            WHERE d.id = c.id AND w.id = d.webhook_id
-            RETURNING d.id, d.webhook_id, d.run_id, d.event_type, d.occurred_at, d.payload, d.attempts,
-              d.attempts_allowed, w.url, w.secret,
-              CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS previous_secret`
-          if (rows.length === 0) return []
-          const bodies = yield* renderBodies(rows)
-          return rows.map(
-            (row): ClaimedDelivery => ({
-              id: row.id,
-              webhookId: row.webhook_id,
-              url: row.url,
-              secrets: row.previous_secret === null ? [row.secret] : [row.secret, row.previous_secret],
-              body: bodies.get(row.id)!,
-              attempts: row.attempts,
-              attemptsAllowed: row.attempts_allowed
-            })
-          )
+          yield* record(round.ended)
+          return yield* claim(round)
         })
       )
     }, storeFailures)
 
-    const record = Effect.fn("WebhookStore.record")(function* (delivery: ClaimedDelivery, outcome: AttemptRecord) {
-      const last = lastOf(outcome)
-      // `attempts` guards against a holder whose lease ran out and whose delivery another process took since
-      const guard = sql`id = ${delivery.id} AND attempts = ${delivery.attempts} AND status = 'pending'`
-      switch (outcome._tag) {
-        case "Succeeded":
-          yield* sql`UPDATE webhook_deliveries SET status = 'succeeded', in_flight_until = NULL, updated_at = now(),
-            last_status_code = ${last.code}, last_error = NULL WHERE ${guard}`
-          return
-        case "Retry":
-          yield* sql`UPDATE webhook_deliveries SET in_flight_until = NULL, updated_at = now(),
-            next_attempt_at = now() + ${outcome.delayMs} * interval '1 millisecond',
-            last_status_code = ${last.code}, last_error = ${last.error} WHERE ${guard}`
-          return
-        case "Failed":
-          yield* inTransaction(
-            sql,
-            Effect.gen(function* () {
-              yield* sql`UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
-                last_status_code = ${last.code}, last_error = ${last.error} WHERE ${guard}`
-              if (!outcome.disableEndpoint) return
-              yield* sql`UPDATE webhooks SET disabled_at = now() WHERE id = ${delivery.webhookId} AND disabled_at IS NULL`
-              yield* sql`UPDATE webhook_deliveries SET status = 'failed', in_flight_until = NULL, updated_at = now(),
-                last_error = 'not sent: the endpoint answered 410 Gone and is disabled'
-                WHERE webhook_id = ${delivery.webhookId} AND status = 'pending'`
-            })
-          )
-      }
-    }, storeFailures)
-
-    return WebhookStore.of({ create, list, remove, rotate, deliveries, redeliver, enqueue, claimDue, record })
+    return WebhookStore.of({ create, list, remove, rotate, deliveries, redeliver, enqueue, exchange })
   })
 )

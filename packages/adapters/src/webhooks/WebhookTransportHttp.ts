@@ -9,7 +9,9 @@
  *   attempt (DNS rebinding) gets nothing.
  * - One POST, no redirect followed (a 3xx is an answer like any other), the whole attempt (DNS, connection,
  *   request, answer) within `timeoutMs`; at most ENRICH_WEBHOOK_MAX_RESPONSE_BYTES of the answer is read and
- *   thrown away (only its status counts), then the connection is closed.
+ *   thrown away (only its status counts). A connection whose answer ended within the cap is kept alive for
+ *   the endpoint's next attempt (no new TCP and TLS handshake per webhook); any other is closed. A kept
+ *   connection goes to the address checked when it was opened.
  * - Never fails: what happened is the `AttemptResult`; its error text never holds a secret nor a header.
  *
  * ENRICH_WEBHOOK_ALLOW_PRIVATE=1 lifts the address rules (http, loopback, private hosts allowed): for
@@ -75,6 +77,10 @@ export const pinnedLookup =
     }
   }
 
+/** Connections kept alive between attempts, per endpoint (host and port), a few each, closed after 5 s idle. */
+const agentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxSockets: 16, maxFreeSockets: 4, timeout: 5_000 }
+const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) }
+
 interface Attempt {
   readonly raw: string
   readonly allowPrivate: boolean
@@ -89,11 +95,12 @@ const post = (attempt: Attempt): Effect.Effect<AttemptResult> =>
   Effect.callback<AttemptResult>((resume) => {
     let settled = false
     let request: http.ClientRequest | undefined
-    const finish = (result: AttemptResult) => {
+    /** `reusable`: the answer was read to its end, its connection may serve the next attempt. */
+    const finish = (result: AttemptResult, reusable = false) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      request?.destroy()
+      if (!reusable) request?.destroy()
       resume(Effect.succeed(result))
     }
     const timer = setTimeout(() => finish(notAnswered(`timed out after ${attempt.timeoutMs} ms`)), attempt.timeoutMs)
@@ -115,7 +122,7 @@ const post = (attempt: Attempt): Effect.Effect<AttemptResult> =>
           "content-length": String(Buffer.byteLength(attempt.body))
         },
         // a fresh connection per attempt, closed after it: nothing pooled, nothing leaked
-        agent: false,
+        agent: secure ? agents.https : agents.http,
         ...(addresses === undefined ? {} : { lookup: pinnedLookup(addresses) }),
         ...(secure && isIP(host) === 0 ? { servername: host } : {})
       }
@@ -127,7 +134,7 @@ const post = (attempt: Attempt): Effect.Effect<AttemptResult> =>
           read += chunk.length
           if (read >= attempt.maxResponseBytes) finish(answered)
         })
-        response.on("end", () => finish(answered))
+        response.on("end", () => finish(answered, true))
         // the status arrived: a body cut short does not change the answer
         response.on("error", () => finish(answered))
         response.on("close", () => finish(answered))

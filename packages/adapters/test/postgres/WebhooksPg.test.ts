@@ -1,5 +1,5 @@
 /**
- * The delivery claims and records of WebhookStorePgLive on a real PostgreSQL: the per-endpoint bound holds
+ * The delivery rounds (records, then claims) of WebhookStorePgLive on a real PostgreSQL: the per-endpoint bound holds
  * for claimers racing from separate connections (as separate processes do), a claim whose holder died is
  * taken again once its lease passes, a last attempt whose holder died ends the delivery as failed, a stale
  * holder's record is ignored, and a 410 disables the endpoint and fails what was pending for it.
@@ -7,7 +7,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { WebhookStore } from "@enrich/application/ports/Webhooks"
+import { type AttemptRecord, type ClaimedDelivery, WebhookStore } from "@enrich/application/ports/Webhooks"
 import { WebhookStorePgLive } from "../../src/postgres/WebhooksPg.ts"
 import { TestDatabaseLive } from "../support/TestDatabase.ts"
 
@@ -45,10 +45,19 @@ const endpointWithDeliveries = (count: number, attemptsAllowed = 8) =>
 
 const answered = (statusCode: number) => ({ _tag: "Answered" as const, statusCode })
 
+/** The store, with a claim alone and a record alone as rounds of `exchange`. */
+const ops = Effect.map(Effect.service(WebhookStore), (store) => ({
+  ...store,
+  claimDue: (options: { readonly limit: number; readonly perEndpoint: number; readonly leaseMs: number }) =>
+    store.exchange({ ended: [], ...options }),
+  record: (delivery: ClaimedDelivery, outcome: AttemptRecord) =>
+    Effect.asVoid(store.exchange({ ended: [{ delivery, outcome }], limit: 0, perEndpoint: 1, leaseMs: 1 }))
+}))
+
 layer(Live, { timeout: 60_000, excludeTestServices: true })("WebhookStore on PostgreSQL", (it) => {
   it.effect("claimers_racing_on_separate_connections_never_hold_more_than_the_bound_of_one_endpoint", () =>
     Effect.gen(function* () {
-      const store = yield* WebhookStore
+      const store = yield* ops
       const webhook = yield* endpointWithDeliveries(20)
       const claims = yield* Effect.all(
         Array.from({ length: 6 }, () => store.claimDue({ limit: 10, perEndpoint: 3, leaseMs: 60_000 })),
@@ -69,7 +78,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })("WebhookStore on Pos
 
   it.effect("a_claim_whose_holder_died_is_taken_again_after_its_lease_and_the_stale_record_is_ignored", () =>
     Effect.gen(function* () {
-      const store = yield* WebhookStore
+      const store = yield* ops
       const webhook = yield* endpointWithDeliveries(1)
       const [first] = (yield* store.claimDue({ limit: 10, perEndpoint: 4, leaseMs: 200 })).filter(
         (d) => d.webhookId === webhook.id
@@ -99,7 +108,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })("WebhookStore on Pos
 
   it.effect("a_last_attempt_whose_holder_died_ends_the_delivery_failed", () =>
     Effect.gen(function* () {
-      const store = yield* WebhookStore
+      const store = yield* ops
       const webhook = yield* endpointWithDeliveries(1, 1)
       const [claimed] = (yield* store.claimDue({ limit: 10, perEndpoint: 4, leaseMs: 100 })).filter(
         (d) => d.webhookId === webhook.id
@@ -115,7 +124,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })("WebhookStore on Pos
 
   it.effect("a_410_disables_the_endpoint_and_fails_its_pending_deliveries_and_new_events_skip_it", () =>
     Effect.gen(function* () {
-      const store = yield* WebhookStore
+      const store = yield* ops
       const sql = yield* SqlClient.SqlClient
       const webhook = yield* endpointWithDeliveries(3)
       const [gone] = (yield* store.claimDue({ limit: 10, perEndpoint: 1, leaseMs: 60_000 })).filter(

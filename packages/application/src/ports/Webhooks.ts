@@ -51,6 +51,12 @@ export type AttemptRecord =
   | { readonly _tag: "Retry"; readonly result: AttemptResult; readonly delayMs: number }
   | { readonly _tag: "Failed"; readonly result: AttemptResult; readonly disableEndpoint: boolean }
 
+/** An attempt made, and what it leaves. */
+export interface EndedAttempt {
+  readonly delivery: ClaimedDelivery
+  readonly outcome: AttemptRecord
+}
+
 export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {}) {}
 export class WebhookDisabled extends Schema.TaggedError<WebhookDisabled>()("WebhookDisabled", {}) {}
 
@@ -108,18 +114,19 @@ export class WebhookStore extends Context.Service<
       readonly attemptsAllowed: number
     }) => Effect.Effect<void, StoreFailure>
     /**
-     * Takes up to `limit` due deliveries for one attempt each, at most `perEndpoint` in flight per endpoint
-     * across every process; each is held for `leaseMs` (a holder that dies gives it back then: a crash never
-     * loses a delivery, it may send it twice with the same id). The body is rendered at the first attempt, from
-     * the settled run, and kept.
+     * One round of a delivery loop, in one transaction: records the outcomes of the attempts that `ended` (a
+     * record is ignored when its delivery is gone, or was taken again since by another process), then takes up
+     * to `limit` due deliveries for one attempt each, at most `perEndpoint` in flight per endpoint across every
+     * process; each is held for `leaseMs` (a holder that dies gives it back then: a crash never loses a delivery,
+     * it may send it twice with the same id). A body is rendered at its first attempt, from the settled run, and
+     * kept.
      */
-    readonly claimDue: (options: {
+    readonly exchange: (round: {
+      readonly ended: ReadonlyArray<EndedAttempt>
       readonly limit: number
       readonly perEndpoint: number
       readonly leaseMs: number
     }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreFailure>
-    /** Records an attempt's outcome (nothing when the delivery is gone meanwhile). */
-    readonly record: (delivery: ClaimedDelivery, outcome: AttemptRecord) => Effect.Effect<void, StoreFailure>
   }
 >()("@enrich/application/ports/WebhookStore") {}
 

@@ -1,14 +1,20 @@
 /**
- * Delivering webhooks, as the delivery loop (worker/src/WebhookDelivery.ts) drives it: `claim` takes due
- * deliveries (at most the policy's per endpoint in flight, across every process), `attempt` makes one signed
- * attempt of one and records what the domain makes of the answer (domain/webhooks/Webhooks.ts
+ * Delivering webhooks, as the delivery loop (worker/src/WebhookDelivery.ts) drives it: `attempt` makes one
+ * signed attempt of a claimed delivery and judges the answer by the domain's rules (domain/webhooks/Webhooks.ts
  * `afterAttempt`): delivered, tried again after a backoff, or failed for good — a 410 Gone also disables the
- * endpoint.
+ * endpoint; `exchange` records the attempts that ended and takes the next due deliveries, in one round trip
+ * of the store (at most the policy's per endpoint in flight, across every process).
  */
 import { Context, Effect, Layer } from "effect"
 import { retryStoreFailures, type StoreFailure } from "@enrich/domain/ports/StoreFailure"
 import { afterAttempt, type DeliveryPolicy } from "@enrich/domain/webhooks/Webhooks"
-import { type AttemptRecord, type ClaimedDelivery, WebhookStore, WebhookTransport } from "../ports/Webhooks.ts"
+import {
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type EndedAttempt,
+  WebhookStore,
+  WebhookTransport
+} from "../ports/Webhooks.ts"
 import { WebhookPolicyConfig } from "./WebhookPolicy.ts"
 
 /**
@@ -20,10 +26,13 @@ export const claimLeaseMs = (policy: DeliveryPolicy) => 2 * policy.timeoutMs + 1
 export class DeliverWebhooks extends Context.Service<
   DeliverWebhooks,
   {
-    /** Up to `limit` due deliveries, each taken for one attempt. */
-    readonly claim: (limit: number) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreFailure>
-    /** One attempt of a claimed delivery, and its outcome recorded. */
-    readonly attempt: (delivery: ClaimedDelivery) => Effect.Effect<void, StoreFailure>
+    /** Records `ended` and takes up to `limit` due deliveries, each for one attempt. */
+    readonly exchange: (
+      ended: ReadonlyArray<EndedAttempt>,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreFailure>
+    /** One attempt of a claimed delivery, and what it leaves (recorded by the next `exchange`). */
+    readonly attempt: (delivery: ClaimedDelivery) => Effect.Effect<EndedAttempt>
     readonly policy: DeliveryPolicy
   }
 >()("@enrich/application/webhooks/DeliverWebhooks") {
@@ -49,13 +58,15 @@ export class DeliverWebhooks extends Context.Service<
             : next._tag === "Retry"
               ? { _tag: "Retry", result, delayMs: next.delayMs }
               : { _tag: "Failed", result, disableEndpoint: next.disableEndpoint }
-        yield* retryStoreFailures(store.record(delivery, outcome))
+        return { delivery, outcome }
       })
 
-      const claim = (limit: number) =>
-        retryStoreFailures(store.claimDue({ limit, perEndpoint: policy.perEndpoint, leaseMs: claimLeaseMs(policy) }))
+      const exchange = (ended: ReadonlyArray<EndedAttempt>, limit: number) =>
+        retryStoreFailures(
+          store.exchange({ ended, limit, perEndpoint: policy.perEndpoint, leaseMs: claimLeaseMs(policy) })
+        )
 
-      return DeliverWebhooks.of({ claim, attempt, policy })
+      return DeliverWebhooks.of({ exchange, attempt, policy })
     })
   )
 }

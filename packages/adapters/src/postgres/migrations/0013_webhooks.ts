@@ -40,7 +40,6 @@ export default Effect.gen(function* () {
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
   )`
-  yield* sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`
   yield* sql`CREATE INDEX webhook_deliveries_due_per_webhook ON webhook_deliveries (webhook_id, next_attempt_at)
     WHERE status = 'pending'`
   yield* sql`CREATE INDEX webhook_deliveries_in_flight ON webhook_deliveries (webhook_id)
