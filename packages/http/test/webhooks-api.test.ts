@@ -203,6 +203,30 @@ layer(ApiOnlyTestServer, { timeout: 60_000 })("Webhooks API", (it) => {
     })
   )
 
+  it.effect("a_workspace_registers_at_most_20_endpoints_even_when_registrations_race", () =>
+    Effect.gen(function* () {
+      const key = yield* workspace
+      const replies = yield* use((api) =>
+        Promise.all(
+          Array.from({ length: 30 }, (_, i) =>
+            api.post("/api/webhooks", { key, body: { url: `${PUBLIC_URL}/${i}`, events: ["run.completed"] } })
+          )
+        )
+      )
+      assert.strictEqual(replies.filter((r) => r.status === 201).length, 20)
+      for (const refused of replies.filter((r) => r.status !== 201)) {
+        expectError(refused, 409, "WEBHOOK_LIMIT_REACHED")
+      }
+      assert.lengthOf((yield* use((api) => api.get("/api/webhooks", { key }))).body.webhooks, 20)
+      const oneMore = yield* writesNothing(create(key, { url: PUBLIC_URL, events: ["run.failed"] }), allTableCounts)
+      expectError(oneMore, 409, "WEBHOOK_LIMIT_REACHED")
+      assert.match(oneMore.body.message, /at most 20 webhooks/)
+      // another workspace is not counted against it
+      const other = yield* workspace
+      assert.strictEqual((yield* create(other, { url: PUBLIC_URL, events: ["run.failed"] })).status, 201)
+    })
+  )
+
   it.effect("the_deliveries_page_goes_by_cursor_newest_first", () =>
     Effect.gen(function* () {
       const key = yield* workspace

@@ -15,6 +15,7 @@ import {
   type Webhook,
   type WebhookDelivery,
   WebhookDisabled,
+  WebhookLimitReached,
   WebhookNotFound,
   WebhookStore
 } from "@enrich/application/ports/Webhooks"
@@ -25,6 +26,8 @@ import { toStoreFailure } from "./Transient.ts"
 
 /** Arbitrary constant: the advisory lock that serialises claims, so the per-endpoint bound holds across processes. */
 const CLAIM_LOCK = 727_431_013
+/** Arbitrary constant: with the workspace's hash, the advisory lock that serialises a workspace's registrations. */
+const ENDPOINTS_LOCK = 727_431_014
 
 const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 
@@ -110,15 +113,26 @@ export const WebhookStorePgLive = Layer.effect(
         readonly url: string
         readonly events: ReadonlyArray<WebhookEventType>
         readonly description: string | null
-      }
+      },
+      limit: number
     ) {
       const secret = newSecret()
-      const rows = yield* sql<WebhookRow>`
-        INSERT INTO webhooks (id, workspace_id, url, events, description, secret)
-        VALUES (${uuidv7()}, ${workspaceId}, ${input.url}, ${textArray(input.events)}::text[], ${input.description},
-          ${secret})
-        RETURNING id, url, events, description, created_at, disabled_at`
-      return { webhook: toWebhook(rows[0]!), secret }
+      return yield* inTransaction(
+        sql,
+        Effect.gen(function* () {
+          // registrations of one workspace one at a time, so the count below holds until the insert commits
+          yield* sql`SELECT pg_advisory_xact_lock(${ENDPOINTS_LOCK}, hashtext(${workspaceId}))`
+          const [count] = yield* sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM webhooks WHERE workspace_id = ${workspaceId}`
+          if (count!.n >= limit) return yield* new WebhookLimitReached({ limit })
+          const rows = yield* sql<WebhookRow>`
+            INSERT INTO webhooks (id, workspace_id, url, events, description, secret)
+            VALUES (${uuidv7()}, ${workspaceId}, ${input.url}, ${textArray(input.events)}::text[],
+              ${input.description}, ${secret})
+            RETURNING id, url, events, description, created_at, disabled_at`
+          return { webhook: toWebhook(rows[0]!), secret }
+        })
+      )
     }, storeFailures)
 
     const list = Effect.fn("WebhookStore.list")(function* (workspaceId: string) {

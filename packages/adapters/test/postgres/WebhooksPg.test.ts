@@ -26,11 +26,11 @@ const Live = WebhookStorePgLive.pipe(Layer.provideMerge(Fixtures), Layer.provide
 const endpointWithDeliveries = (count: number, attemptsAllowed = 8) =>
   Effect.gen(function* () {
     const store = yield* WebhookStore
-    const { webhook } = yield* store.create(WS, {
-      url: "https://1.1.1.1/hook",
-      events: ["run.completed"],
-      description: null
-    })
+    const { webhook } = yield* store.create(
+      WS,
+      { url: "https://1.1.1.1/hook", events: ["run.completed"], description: null },
+      100
+    )
     for (let i = 0; i < count; i++) {
       yield* store.enqueue({
         workspaceId: WS,

@@ -58,20 +58,27 @@ export interface EndedAttempt {
 }
 
 export class WebhookNotFound extends Schema.TaggedError<WebhookNotFound>()("WebhookNotFound", {}) {}
+export class WebhookLimitReached extends Schema.TaggedError<WebhookLimitReached>()("WebhookLimitReached", {
+  limit: Schema.Int
+}) {}
 export class WebhookDisabled extends Schema.TaggedError<WebhookDisabled>()("WebhookDisabled", {}) {}
 
 export class WebhookStore extends Context.Service<
   WebhookStore,
   {
-    /** Registers an endpoint with a new secret (`whsec_…`), returned once. */
+    /**
+     * Registers an endpoint with a new secret (`whsec_…`), returned once; refused when the workspace has `limit`
+     * already (counted under a lock of the workspace's endpoints, so racing registrations cannot pass it).
+     */
     readonly create: (
       workspaceId: string,
       input: {
         readonly url: string
         readonly events: ReadonlyArray<WebhookEventType>
         readonly description: string | null
-      }
-    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, StoreFailure>
+      },
+      limit: number
+    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, WebhookLimitReached | StoreFailure>
     readonly list: (workspaceId: string) => Effect.Effect<ReadonlyArray<Webhook>, StoreFailure>
     /** Removes the endpoint and its deliveries (an attempt in flight is not recorded). */
     readonly remove: (workspaceId: string, id: string) => Effect.Effect<void, WebhookNotFound | StoreFailure>

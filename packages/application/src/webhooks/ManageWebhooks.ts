@@ -1,15 +1,16 @@
 /**
  * A workspace's webhook endpoints: registered only for a URL the way out accepts (https, a public address,
- * unless the deployment allows private ones), rotated with a grace period for the previous secret, and their
- * deliveries paged and redelivered.
+ * unless the deployment allows private ones) and up to the domain's `maxEndpointsPerWorkspace`, rotated with a
+ * grace period for the previous secret, and their deliveries paged and redelivered.
  */
 import { Context, Effect, Layer } from "effect"
 import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
-import { rotationGraceMs, type WebhookEventType } from "@enrich/domain/webhooks/Webhooks"
+import { maxEndpointsPerWorkspace, rotationGraceMs, type WebhookEventType } from "@enrich/domain/webhooks/Webhooks"
 import {
   type Webhook,
   type WebhookDelivery,
   type WebhookDisabled,
+  type WebhookLimitReached,
   type WebhookNotFound,
   WebhookStore,
   WebhookTransport,
@@ -26,7 +27,10 @@ export class ManageWebhooks extends Context.Service<
         readonly events: ReadonlyArray<WebhookEventType>
         readonly description: string | null
       }
-    ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, WebhookUrlRefused | StoreFailure>
+    ) => Effect.Effect<
+      { readonly webhook: Webhook; readonly secret: string },
+      WebhookUrlRefused | WebhookLimitReached | StoreFailure
+    >
     readonly list: (workspaceId: string) => Effect.Effect<ReadonlyArray<Webhook>, StoreFailure>
     readonly remove: (workspaceId: string, id: string) => Effect.Effect<void, WebhookNotFound | StoreFailure>
     readonly rotate: (
@@ -56,7 +60,11 @@ export class ManageWebhooks extends Context.Service<
         }
       ) {
         yield* transport.check(input.url)
-        return yield* store.create(workspaceId, { ...input, events: [...new Set(input.events)] })
+        return yield* store.create(
+          workspaceId,
+          { ...input, events: [...new Set(input.events)] },
+          maxEndpointsPerWorkspace
+        )
       })
 
       return ManageWebhooks.of({

@@ -44,6 +44,12 @@ export const webhookBody = (type: WebhookEventType, timestamp: string, run: unkn
   data: { run }
 })
 
+/**
+ * A workspace registers at most this many endpoints: each settlement writes a delivery per endpoint, so the
+ * count bounds what one run's end costs (and what a hostile key can make every settlement write).
+ */
+export const maxEndpointsPerWorkspace = 20
+
 /** Secrets are `whsec_` and the base64 of 32 random bytes (the Standard Webhooks form). */
 export const secretPrefix = "whsec_"
 export const secretBytes = 32

@@ -55,7 +55,8 @@ export const Conflict = Schema.Struct({
     "BALANCE_WOULD_BE_NEGATIVE",
     "IDENTITY_CONFLICT",
     "RUN_ALREADY_SETTLED",
-    "WEBHOOK_DISABLED"
+    "WEBHOOK_DISABLED",
+    "WEBHOOK_LIMIT_REACHED"
   ]),
   ...base,
   reason: Schema.optionalKey(Schema.String),

@@ -20,6 +20,7 @@ import { LoggingLive } from "@enrich/adapters/Logging"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { RunWatchdog } from "@enrich/application/runs/RunWatchdog"
+import { DeliverWebhooks } from "@enrich/application/webhooks/DeliverWebhooks"
 import { Stores } from "@enrich/adapters/Services"
 import { RunExecutor } from "../RunExecutor.ts"
 import { batchKey, runLoop } from "../RunLoop.ts"
@@ -49,8 +50,8 @@ export const executeRun = Effect.fn("executeRun")(
   (effect, payload) => Effect.annotateLogs(effect, { runId: payload.runId })
 )
 
-/** The executor and the run watchdog on the adapters' stores; needs a SqlClient. */
-export const TaskServicesLive = Layer.merge(RunExecutor.layer, RunWatchdog.layer).pipe(
+/** The executor, the run watchdog and webhook delivery on the adapters' stores; needs a SqlClient. */
+export const TaskServicesLive = Layer.mergeAll(RunExecutor.layer, RunWatchdog.layer, DeliverWebhooks.layer).pipe(
   Layer.provide(RunCommands.layer.pipe(Layer.provideMerge(Stores)))
 )
 

@@ -16,7 +16,7 @@ export class WebhooksGroup extends HttpApiGroup.make("webhooks")
     HttpApiEndpoint.post("create", "/webhooks", {
       payload: W.CreateWebhook,
       success: W.WebhookCreated.pipe(HttpApiSchema.status(201)),
-      error: Errors.BadRequest
+      error: [Errors.BadRequest, Errors.Conflict]
     }),
     HttpApiEndpoint.get("list", "/webhooks", {
       success: W.WebhookList,

@@ -20,13 +20,21 @@ export const WebhooksHandlers = HttpApiBuilder.group(
         const created = yield* webhooks
           .create(workspaceId, { url: payload.url, events: payload.events, description: payload.description ?? null })
           .pipe(
-            Effect.catchTag("WebhookUrlRefused", (e) =>
-              Effect.fail(
-                apiError("WEBHOOK_URL_REFUSED", `This URL cannot receive webhooks: ${e.reason}`, {
-                  details: { issues: [{ path: "body.url", message: e.reason }], total: 1 }
-                })
-              )
-            )
+            Effect.catchTags({
+              WebhookUrlRefused: (e) =>
+                Effect.fail(
+                  apiError("WEBHOOK_URL_REFUSED", `This URL cannot receive webhooks: ${e.reason}`, {
+                    details: { issues: [{ path: "body.url", message: e.reason }], total: 1 }
+                  })
+                ),
+              WebhookLimitReached: (e) =>
+                Effect.fail(
+                  apiError(
+                    "WEBHOOK_LIMIT_REACHED",
+                    `A workspace has at most ${e.limit} webhooks: delete one to register another`
+                  )
+                )
+            })
           )
         return { webhook: { ...created.webhook, secret: created.secret } }
       }, storeFailureToEnvelope),
