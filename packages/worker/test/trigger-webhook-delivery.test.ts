@@ -7,14 +7,14 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { Stores } from "@enrich/adapters/Services"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { DeliverWebhooks } from "@enrich/application/webhooks/DeliverWebhooks"
 import { testConfig } from "@enrich/http/testing/TestServer"
 import { deliverDue } from "../src/WebhookDelivery.ts"
+import { outbox } from "./support/Outbox.ts"
+import { countingReceiver } from "./support/Receiver.ts"
 
 const Live = DeliverWebhooks.layer.pipe(
   Layer.provide(Stores),
@@ -22,46 +22,6 @@ const Live = DeliverWebhooks.layer.pipe(
   Layer.provideMerge(TestDatabaseUrl),
   testConfig({ ENRICH_WEBHOOK_ALLOW_PRIVATE: "1", ENRICH_WEBHOOK_POLL_MS: "50", ENRICH_WEBHOOK_MAX_PER_SECOND: "0" })
 )
-
-/** A receiver answering `status` to every request, counting them by `webhook-id`. */
-const receiver = (status: number) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ url: string; ids: Array<string>; close: () => void }>((resolve) => {
-          const ids: Array<string> = []
-          const server = createServer((request, response) => {
-            ids.push(String(request.headers["webhook-id"]))
-            request.resume()
-            request.on("end", () => response.writeHead(status).end())
-          })
-          server.listen(0, "127.0.0.1", () =>
-            resolve({
-              url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-              ids,
-              close: () => {
-                server.closeAllConnections()
-                server.close()
-              }
-            })
-          )
-        })
-    ),
-    (r) => Effect.sync(r.close)
-  )
-
-const outbox = (name: string, url: string, count: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO workspaces (id, name) VALUES (${name}, ${name})`
-    yield* sql`INSERT INTO webhooks (id, workspace_id, url, events, secret)
-      VALUES (${`hook-${name}`}, ${name}, ${url}, ARRAY['run.completed'],
-        'whsec_' || encode(sha256(${name}::bytea), 'base64'))`
-    yield* sql`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_type, run_id, occurred_at,
-        attempts_allowed)
-      SELECT ${name} || '-' || lpad(g::text, 4, '0'), ${`hook-${name}`}, ${name}, 'run.completed', 'no-such-run', now(), 8
-      FROM generate_series(1, ${count}) g`
-  })
 
 const statuses = (name: string) =>
   Effect.gen(function* () {
@@ -74,7 +34,7 @@ const statuses = (name: string) =>
 layer(Live, { timeout: 60_000, excludeTestServices: true })("Webhook delivery as a scheduled task", (it) => {
   it.effect("what_is_due_is_delivered_and_the_task_returns_with_every_attempt_recorded", () =>
     Effect.gen(function* () {
-      const ok = yield* receiver(200)
+      const ok = yield* countingReceiver({ status: 200 })
       yield* outbox("task-ok", ok.url, 30)
       yield* deliverDue(20_000)
       assert.strictEqual(ok.ids.length, 30)
@@ -89,7 +49,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })("Webhook delivery as
 
   it.effect("a_failed_attempt_is_left_to_its_retry_and_nothing_due_returns_at_once", () =>
     Effect.gen(function* () {
-      const failing = yield* receiver(500)
+      const failing = yield* countingReceiver({ status: 500 })
       yield* outbox("task-failing", failing.url, 3)
       yield* deliverDue(20_000)
       assert.strictEqual(failing.ids.length, 3)

@@ -7,14 +7,14 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { DatabaseLive } from "@enrich/adapters/postgres/Database"
 import { Stores } from "@enrich/adapters/Services"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
 import { eventually } from "@enrich/http/testing/HttpTestClient"
 import { testConfig } from "@enrich/http/testing/TestServer"
 import { WebhookDeliveryLive } from "../src/WebhookDelivery.ts"
+import { outbox } from "./support/Outbox.ts"
+import { countingReceiver } from "./support/Receiver.ts"
 
 const PER_SECOND = 20
 const PER_ENDPOINT = 2
@@ -31,56 +31,6 @@ const Live = WebhookDeliveryLive.pipe(
     ENRICH_WEBHOOK_IN_FLIGHT: "32"
   })
 )
-
-/** A receiver that answers 204 after `holdMs`, and keeps when each request came and the most open at once. */
-const receiver = (holdMs: number) =>
-  Effect.acquireRelease(
-    Effect.promise(
-      () =>
-        new Promise<{ url: string; times: Array<number>; maxOpen: () => number; close: () => void }>((resolve) => {
-          const times: Array<number> = []
-          let open = 0
-          let maxOpen = 0
-          const server = createServer((request, response) => {
-            times.push(performance.now())
-            open += 1
-            maxOpen = Math.max(maxOpen, open)
-            request.resume()
-            setTimeout(() => {
-              open -= 1
-              response.writeHead(204).end()
-            }, holdMs)
-          })
-          server.listen(0, "127.0.0.1", () =>
-            resolve({
-              url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-              times,
-              maxOpen: () => maxOpen,
-              close: () => {
-                server.closeAllConnections()
-                server.close()
-              }
-            })
-          )
-        })
-    ),
-    (r) => Effect.sync(r.close)
-  )
-
-/** An endpoint of a new workspace at `url`, and `count` deliveries due now for it. */
-const outbox = (name: string, url: string, count: number) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`INSERT INTO workspaces (id, name) VALUES (${name}, ${name})`
-    yield* sql`INSERT INTO webhooks (id, workspace_id, url, events, secret)
-      VALUES (${`hook-${name}`}, ${name}, ${url}, ARRAY['run.completed'],
-        'whsec_' || encode(sha256(${name}::bytea), 'base64'))`
-    yield* sql`INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_type, run_id, occurred_at,
-        attempts_allowed)
-      SELECT ${name} || '-' || lpad(g::text, 4, '0'), ${`hook-${name}`}, ${name}, 'run.completed', 'no-such-run', now(), 8
-      FROM generate_series(1, ${count}) g`
-    return performance.now()
-  })
 
 const delivered = (name: string) =>
   Effect.gen(function* () {
@@ -106,7 +56,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })(
   (it) => {
     it.effect("a_backlog_drains_no_faster_than_the_rate_cap_after_its_burst", () =>
       Effect.gen(function* () {
-        const fast = yield* receiver(0)
+        const fast = yield* countingReceiver()
         const count = 3 * PER_SECOND
         // a first look of the loop may come at once: the burst is PER_SECOND, the rest at PER_SECOND a second
         const filledAt = yield* outbox("cap", fast.url, count)
@@ -124,7 +74,7 @@ layer(Live, { timeout: 60_000, excludeTestServices: true })(
 
     it.effect("no_more_than_the_endpoint_bound_is_in_flight_to_one_endpoint", () =>
       Effect.gen(function* () {
-        const slow = yield* receiver(150)
+        const slow = yield* countingReceiver({ holdMs: 150 })
         yield* outbox("bound", slow.url, 12)
         yield* allDelivered("bound", 12)
         assert.strictEqual(slow.times.length, 12)

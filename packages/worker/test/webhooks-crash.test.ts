@@ -12,32 +12,16 @@ import { Effect, Layer, Redacted } from "effect"
 import { DatabaseLive, DatabaseUrl } from "@enrich/adapters/postgres/Database"
 import { freePort } from "@enrich/adapters/postgres/EmbeddedPostgres"
 import { TestDatabaseUrl } from "@enrich/adapters/testing/TestDatabase"
-import { eventually, makeClient, type TestClient } from "@enrich/http/testing/HttpTestClient"
+import { startApiProcess } from "@enrich/http/testing/ApiProcess"
+import { eventually, type TestClient } from "@enrich/http/testing/HttpTestClient"
 import { ADMIN_TOKEN } from "@enrich/http/testing/TestServer"
 import { startProcess, stopProcess } from "./support/Processes.ts"
 import { type Receiver, startReceiver } from "./support/Receiver.ts"
 
 const webhookEnv = { ENRICH_WEBHOOK_ALLOW_PRIVATE: "1", ENRICH_WEBHOOK_TIMEOUT_MS: "1000" }
 
-const apiProcess = Effect.gen(function* () {
-  const { url } = yield* DatabaseUrl
-  const port = yield* Effect.promise(freePort)
-  const api = yield* startProcess("packages/http/src/bin/http.ts", {
-    DATABASE_URL: Redacted.value(url),
-    ENRICH_ADMIN_TOKEN: ADMIN_TOKEN,
-    PORT: String(port),
-    ENRICH_RATE_LIMIT: "0",
-    ...webhookEnv
-  })
-  const client = makeClient(`http://127.0.0.1:${port}`)
-  yield* Effect.promise(() =>
-    eventually(
-      async () => ((await client.get("/readyz").catch(() => undefined))?.status === 200 ? true : undefined),
-      60_000
-    )
-  ).pipe(Effect.tapCause(() => Effect.sync(() => console.log(api.output()))))
-  return client
-})
+/** An API process on the test database that accepts loopback webhook URLs. */
+const apiProcess = Effect.map(startApiProcess({ ENRICH_RATE_LIMIT: "0", ...webhookEnv }), (api) => api.client)
 
 const startWorker = (pollMs: number) =>
   Effect.gen(function* () {
@@ -78,6 +62,15 @@ const settledRun = (api: TestClient, key: string, leadId: string) =>
 const deliveryOf = (api: TestClient, key: string, webhookId: string) =>
   Effect.promise(async () => (await api.get(`/api/webhooks/${webhookId}/deliveries`, { key })).body.deliveries)
 
+/** The webhook's one delivery, once it succeeded. */
+const delivered = (api: TestClient, key: string, webhookId: string) =>
+  Effect.promise(() =>
+    eventually(async () => {
+      const [d] = (await api.get(`/api/webhooks/${webhookId}/deliveries`, { key })).body.deliveries
+      return d.status === "succeeded" ? d : undefined
+    }, 60_000)
+  )
+
 const Live = DatabaseLive.pipe(Layer.provideMerge(TestDatabaseUrl))
 
 layer(Live, { timeout: 180_000, excludeTestServices: true })("Webhooks across crashes (processes)", (it) => {
@@ -99,17 +92,12 @@ layer(Live, { timeout: 180_000, excludeTestServices: true })("Webhooks across cr
       assert.strictEqual(receiver.received.length, 0)
 
       yield* startWorker(50)
-      const delivered = yield* Effect.promise(() =>
-        eventually(async () => {
-          const [d] = (await api.get(`/api/webhooks/${webhookId}/deliveries`, { key })).body.deliveries
-          return d.status === "succeeded" ? d : undefined
-        }, 60_000)
-      )
-      assert.include(delivered, { attempts: 1, lastStatusCode: 200 })
+      const sent = yield* delivered(api, key, webhookId)
+      assert.include(sent, { attempts: 1, lastStatusCode: 200 })
       yield* Effect.sleep("500 millis")
       assert.strictEqual(receiver.received.length, 1)
       assert.deepStrictEqual(receiver.received[0]!.verified, [true])
-      assert.strictEqual(receiver.received[0]!.id, delivered.id)
+      assert.strictEqual(receiver.received[0]!.id, sent.id)
       assert.deepStrictEqual(receiver.received[0]!.body.data.run, run)
     })
   )
@@ -128,17 +116,12 @@ layer(Live, { timeout: 180_000, excludeTestServices: true })("Webhooks across cr
       assert.include(inFlight, { status: "pending", attempts: 1, lastStatusCode: null })
 
       yield* startWorker(50)
-      const delivered = yield* Effect.promise(() =>
-        eventually(async () => {
-          const [d] = (await api.get(`/api/webhooks/${webhookId}/deliveries`, { key })).body.deliveries
-          return d.status === "succeeded" ? d : undefined
-        }, 60_000)
-      )
-      assert.include(delivered, { attempts: 2, lastStatusCode: 200 })
+      const sent = yield* delivered(api, key, webhookId)
+      assert.include(sent, { attempts: 2, lastStatusCode: 200 })
       assert.strictEqual(receiver.received.length, 2)
       assert.deepStrictEqual(
         receiver.received.map((r) => r.id),
-        [delivered.id, delivered.id]
+        [sent.id, sent.id]
       )
       assert.strictEqual(receiver.received[1]!.raw, receiver.received[0]!.raw)
       assert.deepStrictEqual(

@@ -12,6 +12,7 @@ import {
   type AttemptRecord,
   type ClaimedDelivery,
   type EndedAttempt,
+  type NewWebhook,
   type Webhook,
   type WebhookDelivery,
   WebhookDisabled,
@@ -107,15 +108,7 @@ export const WebhookStorePgLive = Layer.effect(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const create = Effect.fn("WebhookStore.create")(function* (
-      workspaceId: string,
-      input: {
-        readonly url: string
-        readonly events: ReadonlyArray<WebhookEventType>
-        readonly description: string | null
-      },
-      limit: number
-    ) {
+    const create = Effect.fn("WebhookStore.create")(function* (workspaceId: string, input: NewWebhook, limit: number) {
       const secret = newSecret()
       return yield* inTransaction(
         sql,

@@ -19,6 +19,13 @@ export interface Webhook {
   readonly disabledAt: string | null
 }
 
+/** What a workspace registers: where, which events, and a note of its own. */
+export interface NewWebhook {
+  readonly url: string
+  readonly events: ReadonlyArray<WebhookEventType>
+  readonly description: string | null
+}
+
 export type DeliveryStatus = "pending" | "succeeded" | "failed"
 
 export interface WebhookDelivery {
@@ -72,11 +79,7 @@ export class WebhookStore extends Context.Service<
      */
     readonly create: (
       workspaceId: string,
-      input: {
-        readonly url: string
-        readonly events: ReadonlyArray<WebhookEventType>
-        readonly description: string | null
-      },
+      input: NewWebhook,
       limit: number
     ) => Effect.Effect<{ readonly webhook: Webhook; readonly secret: string }, WebhookLimitReached | StoreFailure>
     readonly list: (workspaceId: string) => Effect.Effect<ReadonlyArray<Webhook>, StoreFailure>

@@ -5,8 +5,9 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
-import { maxEndpointsPerWorkspace, rotationGraceMs, type WebhookEventType } from "@enrich/domain/webhooks/Webhooks"
+import { maxEndpointsPerWorkspace, rotationGraceMs } from "@enrich/domain/webhooks/Webhooks"
 import {
+  type NewWebhook,
   type Webhook,
   type WebhookDelivery,
   type WebhookDisabled,
@@ -22,11 +23,7 @@ export class ManageWebhooks extends Context.Service<
   {
     readonly create: (
       workspaceId: string,
-      input: {
-        readonly url: string
-        readonly events: ReadonlyArray<WebhookEventType>
-        readonly description: string | null
-      }
+      input: NewWebhook
     ) => Effect.Effect<
       { readonly webhook: Webhook; readonly secret: string },
       WebhookUrlRefused | WebhookLimitReached | StoreFailure
@@ -51,14 +48,7 @@ export class ManageWebhooks extends Context.Service<
       const store = yield* WebhookStore
       const transport = yield* WebhookTransport
 
-      const create = Effect.fn("ManageWebhooks.create")(function* (
-        workspaceId: string,
-        input: {
-          readonly url: string
-          readonly events: ReadonlyArray<WebhookEventType>
-          readonly description: string | null
-        }
-      ) {
+      const create = Effect.fn("ManageWebhooks.create")(function* (workspaceId: string, input: NewWebhook) {
         yield* transport.check(input.url)
         return yield* store.create(
           workspaceId,

@@ -93,3 +93,50 @@ export const startReceiver = (answer: (n: number) => number | "hang" = () => 200
     ),
     (receiver) => Effect.promise(() => receiver.close())
   )
+
+/**
+ * A plain receiver for the delivery loop's tests: it answers `status` after `holdMs`, and keeps each request's
+ * `webhook-id`, when it came, and the most requests open at once.
+ */
+export const countingReceiver = (options: { readonly status?: number; readonly holdMs?: number } = {}) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{
+          readonly url: string
+          readonly ids: Array<string>
+          readonly times: Array<number>
+          readonly maxOpen: () => number
+          readonly close: () => void
+        }>((resolve) => {
+          const ids: Array<string> = []
+          const times: Array<number> = []
+          let open = 0
+          let maxOpen = 0
+          const server = createServer((request, response) => {
+            ids.push(String(request.headers["webhook-id"]))
+            times.push(performance.now())
+            open += 1
+            maxOpen = Math.max(maxOpen, open)
+            request.resume()
+            setTimeout(() => {
+              open -= 1
+              response.writeHead(options.status ?? 204).end()
+            }, options.holdMs ?? 0)
+          })
+          server.listen(0, "127.0.0.1", () =>
+            resolve({
+              url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+              ids,
+              times,
+              maxOpen: () => maxOpen,
+              close: () => {
+                server.closeAllConnections()
+                server.close()
+              }
+            })
+          )
+        })
+    ),
+    (r) => Effect.sync(r.close)
+  )
