@@ -7,7 +7,7 @@
  * round trip per Lead.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient, type SqlError } from "effect/sql"
+import { SqlClient } from "effect/sql"
 import {
   fromInput,
   groupByIdentity,
@@ -43,7 +43,7 @@ import { uuidv7 } from "@enrich/domain/Ids"
 import { itemIdSql } from "./ItemIdSql.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
 import { textArray } from "./TextArray.ts"
-import { asStoreFailure, toStoreFailure } from "./Transient.ts"
+import { asStoreFailure, failAsStore } from "./Transient.ts"
 
 interface LeadRow {
   id: string
@@ -108,8 +108,6 @@ const toRecord = (id: string, fields: LeadFields) => ({
 const SCOPE_CHUNK = 1000
 
 /** A database failure as the ports type it (a StoreFailure), not a defect. */
-const failAsStore = (error: SqlError.SqlError) => Effect.fail(toStoreFailure(error))
-
 const leadColumns = (sql: SqlClient.SqlClient) => sql`l.id, l.type, l.name, l.title, l.company, l.location, l.domain,
   l.linkedin_url, l.industry, l.size, l.contacts, l.socials, l.attributes, l.created_at, l.updated_at,
   (SELECT array_agg(m.list_id ORDER BY m.list_id) FROM list_memberships m WHERE m.lead_id = l.id) AS lists`

@@ -6,7 +6,8 @@ import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
 import { textArray } from "./TextArray.ts"
 
-const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
+/** A timestamp column as the API shows it (ISO-8601, UTC), or null. */
+export const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 
 export interface RunRow {
   id: string

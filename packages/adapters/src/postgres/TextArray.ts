@@ -6,5 +6,10 @@
  * statistics are stale (a join with a recordset would be estimated at 100 rows
  * and may scan a whole workspace instead).
  */
-export const textArray = (values: ReadonlyArray<string>): string =>
-  `{${values.map((v) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(",")}}`
+const quoted = (v: string) => `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+
+export const textArray = (values: ReadonlyArray<string>): string => `{${values.map(quoted).join(",")}}`
+
+/** The same, with `null`s kept as NULL elements (a nullable column's values in one parameter). */
+export const nullableTextArray = (values: ReadonlyArray<string | null>): string =>
+  `{${values.map((v) => (v === null ? "NULL" : quoted(v))).join(",")}}`

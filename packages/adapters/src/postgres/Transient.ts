@@ -17,6 +17,10 @@ const retryable = (error: SqlError.SqlError) => error.isRetryable && error.reaso
 export const toStoreFailure = (error: SqlError.SqlError): StoreFailure =>
   new StoreFailure({ message: error.message, retryable: retryable(error), cause: error })
 
+/** A database failure as a port's failure: `Effect.catchTag("SqlError", failAsStore)` keeps the port's own. */
+export const failAsStore = (error: SqlError.SqlError): Effect.Effect<never, StoreFailure> =>
+  Effect.fail(toStoreFailure(error))
+
 /**
  * A failure behind a port, as the ports type it: a database failure — or the event store's, caused by one — is a
  * StoreFailure; anything else (a stored event that does not decode, a broken invariant) is a defect.

@@ -3,8 +3,7 @@
  * settlements write into, and the claims and records of the delivery loop. Times are the database's.
  */
 import { Effect, Layer } from "effect"
-import { SqlClient, SqlError } from "effect/sql"
-import type { StoreFailure } from "@enrich/domain/ports/StoreFailure"
+import { SqlClient } from "effect/sql"
 import { randomBytes } from "node:crypto"
 import { uuidv7 } from "@enrich/domain/Ids"
 import { secretBytes, secretPrefix, type WebhookEventType, webhookBody } from "@enrich/domain/webhooks/Webhooks"
@@ -20,17 +19,15 @@ import {
   WebhookNotFound,
   WebhookStore
 } from "@enrich/application/ports/Webhooks"
-import { type RunRow, toRunView } from "./RunReadModel.ts"
-import { textArray } from "./TextArray.ts"
+import { iso, type RunRow, toRunView } from "./RunReadModel.ts"
+import { nullableTextArray, textArray } from "./TextArray.ts"
 import { inTransaction } from "./Transaction.ts"
-import { toStoreFailure } from "./Transient.ts"
+import { failAsStore } from "./Transient.ts"
 
 /** Arbitrary constant: the advisory lock that serialises claims, so the per-endpoint bound holds across processes. */
 const CLAIM_LOCK = 727_431_013
 /** Arbitrary constant: with the workspace's hash, the advisory lock that serialises a workspace's registrations. */
 const ENDPOINTS_LOCK = 727_431_014
-
-const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOString())
 
 const newSecret = () => `${secretPrefix}${randomBytes(secretBytes).toString("base64")}`
 
@@ -80,10 +77,6 @@ const toDelivery = (row: DeliveryRow): WebhookDelivery => ({
 const statusAfter = (outcome: AttemptRecord) =>
   outcome._tag === "Succeeded" ? "succeeded" : outcome._tag === "Failed" ? "failed" : "pending"
 
-/** A text array literal whose `null`s stay NULL (textArray quotes every value). */
-const nullableTextArray = (values: ReadonlyArray<string | null>): string =>
-  `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(",")}}`
-
 /** What an attempt's result leaves in the delivery's row. */
 const lastOf = (outcome: AttemptRecord) =>
   outcome.result._tag === "Answered"
@@ -93,63 +86,65 @@ const lastOf = (outcome: AttemptRecord) =>
       }
     : { code: null, error: outcome.result.error.slice(0, 500) }
 
-/** A database failure as the port types it; the port's own failures (not found, disabled) kept. */
-const storeFailures = <A, E, R>(
-  effect: Effect.Effect<A, E, R>
-): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreFailure, R> =>
-  Effect.catchIf(
-    effect,
-    (error): error is E & SqlError.SqlError => SqlError.isSqlError(error),
-    (error) => Effect.fail(toStoreFailure(error))
-  ) as Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreFailure, R>
-
 export const WebhookStorePgLive = Layer.effect(
   WebhookStore,
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const create = Effect.fn("WebhookStore.create")(function* (workspaceId: string, input: NewWebhook, limit: number) {
-      const secret = newSecret()
-      return yield* inTransaction(
-        sql,
-        Effect.gen(function* () {
-          // registrations of one workspace one at a time, so the count below holds until the insert commits
-          yield* sql`SELECT pg_advisory_xact_lock(${ENDPOINTS_LOCK}, hashtext(${workspaceId}))`
-          const [count] = yield* sql<{ n: number }>`
+    const create = Effect.fn("WebhookStore.create")(
+      function* (workspaceId: string, input: NewWebhook, limit: number) {
+        const secret = newSecret()
+        return yield* inTransaction(
+          sql,
+          Effect.gen(function* () {
+            // registrations of one workspace one at a time, so the count below holds until the insert commits
+            yield* sql`SELECT pg_advisory_xact_lock(${ENDPOINTS_LOCK}, hashtext(${workspaceId}))`
+            const [count] = yield* sql<{ n: number }>`
             SELECT count(*)::int AS n FROM webhooks WHERE workspace_id = ${workspaceId}`
-          if (count!.n >= limit) return yield* new WebhookLimitReached({ limit })
-          const rows = yield* sql<WebhookRow>`
+            if (count!.n >= limit) return yield* new WebhookLimitReached({ limit })
+            const rows = yield* sql<WebhookRow>`
             INSERT INTO webhooks (id, workspace_id, url, events, description, secret)
             VALUES (${uuidv7()}, ${workspaceId}, ${input.url}, ${textArray(input.events)}::text[],
               ${input.description}, ${secret})
             RETURNING id, url, events, description, created_at, disabled_at`
-          return { webhook: toWebhook(rows[0]!), secret }
-        })
-      )
-    }, storeFailures)
+            return { webhook: toWebhook(rows[0]!), secret }
+          })
+        )
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
-    const list = Effect.fn("WebhookStore.list")(function* (workspaceId: string) {
-      const rows = yield* sql<WebhookRow>`
+    const list = Effect.fn("WebhookStore.list")(
+      function* (workspaceId: string) {
+        const rows = yield* sql<WebhookRow>`
         SELECT id, url, events, description, created_at, disabled_at FROM webhooks
         WHERE workspace_id = ${workspaceId} ORDER BY id`
-      return rows.map(toWebhook)
-    }, storeFailures)
+        return rows.map(toWebhook)
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
-    const remove = Effect.fn("WebhookStore.remove")(function* (workspaceId: string, id: string) {
-      const rows = yield* sql`DELETE FROM webhooks WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`
-      if (rows.length === 0) return yield* new WebhookNotFound()
-    }, storeFailures)
+    const remove = Effect.fn("WebhookStore.remove")(
+      function* (workspaceId: string, id: string) {
+        const rows = yield* sql`DELETE FROM webhooks WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`
+        if (rows.length === 0) return yield* new WebhookNotFound()
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
-    const rotate = Effect.fn("WebhookStore.rotate")(function* (workspaceId: string, id: string, graceMs: number) {
-      const secret = newSecret()
-      const rows = yield* sql<WebhookRow>`
+    const rotate = Effect.fn("WebhookStore.rotate")(
+      function* (workspaceId: string, id: string, graceMs: number) {
+        const secret = newSecret()
+        const rows = yield* sql<WebhookRow>`
         UPDATE webhooks SET previous_secret = secret, secret = ${secret},
           previous_secret_until = now() + ${graceMs} * interval '1 millisecond'
         WHERE workspace_id = ${workspaceId} AND id = ${id}
         RETURNING id, url, events, description, created_at, disabled_at`
-      if (rows.length === 0) return yield* new WebhookNotFound()
-      return { webhook: toWebhook(rows[0]!), secret }
-    }, storeFailures)
+        if (rows.length === 0) return yield* new WebhookNotFound()
+        return { webhook: toWebhook(rows[0]!), secret }
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
     const webhookOf = Effect.fnUntraced(function* (workspaceId: string, id: string) {
       const rows = yield* sql<{ disabled: boolean }>`
@@ -158,57 +153,62 @@ export const WebhookStorePgLive = Layer.effect(
       return rows[0]!
     })
 
-    const deliveries = Effect.fn("WebhookStore.deliveries")(function* (
-      workspaceId: string,
-      id: string,
-      page: { readonly cursor: string | undefined; readonly limit: number }
-    ) {
-      yield* webhookOf(workspaceId, id)
-      const rows = yield* sql<DeliveryRow>`
+    const deliveries = Effect.fn("WebhookStore.deliveries")(
+      function* (
+        workspaceId: string,
+        id: string,
+        page: { readonly cursor: string | undefined; readonly limit: number }
+      ) {
+        yield* webhookOf(workspaceId, id)
+        const rows = yield* sql<DeliveryRow>`
         SELECT id, event_type, run_id, status, attempts, last_status_code, last_error, next_attempt_at, created_at
         FROM webhook_deliveries WHERE webhook_id = ${id}
         ${page.cursor === undefined ? sql`` : sql`AND id < ${page.cursor}`}
         ORDER BY id DESC LIMIT ${page.limit + 1}`
-      const shown = rows.slice(0, page.limit).map(toDelivery)
-      const hasMore = rows.length > page.limit
-      return { deliveries: shown, hasMore, nextCursor: hasMore ? shown[shown.length - 1]!.id : null }
-    }, storeFailures)
+        const shown = rows.slice(0, page.limit).map(toDelivery)
+        const hasMore = rows.length > page.limit
+        return { deliveries: shown, hasMore, nextCursor: hasMore ? shown[shown.length - 1]!.id : null }
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
-    const redeliver = Effect.fn("WebhookStore.redeliver")(function* (
-      workspaceId: string,
-      id: string,
-      deliveryId: string
-    ) {
-      const webhook = yield* webhookOf(workspaceId, id)
-      const rows = yield* sql<DeliveryRow>`
+    const redeliver = Effect.fn("WebhookStore.redeliver")(
+      function* (workspaceId: string, id: string, deliveryId: string) {
+        const webhook = yield* webhookOf(workspaceId, id)
+        const rows = yield* sql<DeliveryRow>`
         UPDATE webhook_deliveries SET
           attempts_allowed = CASE WHEN status = 'pending' THEN attempts_allowed ELSE attempts + 1 END,
           status = 'pending', next_attempt_at = now(), updated_at = now()
         WHERE webhook_id = ${id} AND id = ${deliveryId} AND ${!webhook.disabled}
         RETURNING id, event_type, run_id, status, attempts, last_status_code, last_error, next_attempt_at, created_at`
-      if (rows.length > 0) return toDelivery(rows[0]!)
-      const exists = yield* sql`SELECT 1 FROM webhook_deliveries WHERE webhook_id = ${id} AND id = ${deliveryId}`
-      return yield* exists.length === 0 ? new WebhookNotFound() : new WebhookDisabled()
-    }, storeFailures)
+        if (rows.length > 0) return toDelivery(rows[0]!)
+        const exists = yield* sql`SELECT 1 FROM webhook_deliveries WHERE webhook_id = ${id} AND id = ${deliveryId}`
+        return yield* exists.length === 0 ? new WebhookNotFound() : new WebhookDisabled()
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
-    const enqueue = Effect.fn("WebhookStore.enqueue")(function* (event: {
-      readonly workspaceId: string
-      readonly runId: string
-      readonly type: WebhookEventType
-      readonly occurredAt: string
-      readonly attemptsAllowed: number
-    }) {
-      const endpoints = yield* sql<{ id: string }>`
+    const enqueue = Effect.fn("WebhookStore.enqueue")(
+      function* (event: {
+        readonly workspaceId: string
+        readonly runId: string
+        readonly type: WebhookEventType
+        readonly occurredAt: string
+        readonly attemptsAllowed: number
+      }) {
+        const endpoints = yield* sql<{ id: string }>`
         SELECT id FROM webhooks
         WHERE workspace_id = ${event.workspaceId} AND disabled_at IS NULL AND ${event.type} = ANY(events)`
-      if (endpoints.length === 0) return
-      const ids = endpoints.map(() => uuidv7())
-      yield* sql`
+        if (endpoints.length === 0) return
+        const ids = endpoints.map(() => uuidv7())
+        yield* sql`
         INSERT INTO webhook_deliveries (id, webhook_id, workspace_id, event_type, run_id, occurred_at, attempts_allowed)
         SELECT d.id, d.webhook_id, ${event.workspaceId}, ${event.type}, ${event.runId}, ${event.occurredAt},
           ${event.attemptsAllowed}
         FROM unnest(${textArray(ids)}::text[], ${textArray(endpoints.map((e) => e.id))}::text[]) AS d(id, webhook_id)`
-    }, storeFailures)
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
     /** Bodies of first attempts, rendered from the settled runs (`null`: the body kept from the first). */
     const renderBodies = Effect.fnUntraced(function* (
@@ -344,23 +344,26 @@ export const WebhookStorePgLive = Layer.effect(
       )
     })
 
-    const exchange = Effect.fn("WebhookStore.exchange")(function* (round: {
-      readonly ended: ReadonlyArray<EndedAttempt>
-      readonly limit: number
-      readonly perEndpoint: number
-      readonly leaseMs: number
-    }) {
-      if (round.ended.length === 0 && round.limit <= 0) return []
-      return yield* inTransaction(
-        sql,
-        Effect.gen(function* () {
-          // claims one at a time, so the per-endpoint bound holds across processes
-          yield* sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`
-          yield* record(round.ended)
-          return yield* claim(round)
-        })
-      )
-    }, storeFailures)
+    const exchange = Effect.fn("WebhookStore.exchange")(
+      function* (round: {
+        readonly ended: ReadonlyArray<EndedAttempt>
+        readonly limit: number
+        readonly perEndpoint: number
+        readonly leaseMs: number
+      }) {
+        if (round.ended.length === 0 && round.limit <= 0) return []
+        return yield* inTransaction(
+          sql,
+          Effect.gen(function* () {
+            // claims one at a time, so the per-endpoint bound holds across processes
+            yield* sql`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`
+            yield* record(round.ended)
+            return yield* claim(round)
+          })
+        )
+      },
+      Effect.catchTag("SqlError", failAsStore)
+    )
 
     return WebhookStore.of({ create, list, remove, rotate, deliveries, redeliver, enqueue, exchange })
   })

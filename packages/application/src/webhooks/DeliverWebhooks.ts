@@ -7,7 +7,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { retryStoreFailures, type StoreFailure } from "@enrich/domain/ports/StoreFailure"
-import { afterAttempt, type DeliveryPolicy } from "@enrich/domain/webhooks/Webhooks"
+import { afterAttempt, claimLeaseMs, type DeliveryPolicy } from "@enrich/domain/webhooks/Webhooks"
 import {
   type AttemptRecord,
   type ClaimedDelivery,
@@ -16,12 +16,6 @@ import {
   WebhookTransport
 } from "../ports/Webhooks.ts"
 import { WebhookPolicyConfig } from "./WebhookPolicy.ts"
-
-/**
- * How long a claim is held before another process may take the delivery again: an attempt ends within its
- * timeout (the transport bounds it), so twice that and a second means its holder is gone.
- */
-export const claimLeaseMs = (policy: DeliveryPolicy) => 2 * policy.timeoutMs + 1000
 
 export class DeliverWebhooks extends Context.Service<
   DeliverWebhooks,

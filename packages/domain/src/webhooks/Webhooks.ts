@@ -83,6 +83,12 @@ export const defaultDeliveryPolicy: DeliveryPolicy = {
 }
 
 /**
+ * How long a claimed delivery is held before another process may take it again: an attempt ends within its
+ * timeout (the transport bounds it), so twice that and a second means its holder is gone.
+ */
+export const claimLeaseMs = (policy: DeliveryPolicy) => 2 * policy.timeoutMs + 1000
+
+/**
  * The wait after failed attempt number `attempt` (1 = the first): exponential, capped, with ±25 % jitter
  * (`random` in [0, 1)) so endpoints that failed together are not retried together.
  */
