@@ -9,6 +9,7 @@ import { CreditReadModel } from "./postgres/CreditReadModel.ts"
 import { EventStorePgLive } from "./postgres/EventStorePg.ts"
 import { IdempotencyKeysPgLive } from "./postgres/IdempotencyKeysPg.ts"
 import { ItemBatchesPgLive } from "./postgres/ItemBatchesPg.ts"
+import { KeyBudgetsPgLive } from "./postgres/KeyBudgetsPg.ts"
 import { LeadDirectoryPgLive } from "./postgres/LeadDirectory.ts"
 import { RunDirectoryPgLive } from "./postgres/RunDirectoryPg.ts"
 import { RunLivenessPgLive } from "./postgres/RunLeases.ts"
@@ -34,7 +35,8 @@ export const Persistence = Layer.mergeAll(
   RunDirectoryPgLive,
   RunLivenessPgLive,
   ItemBatchesPgLive,
-  WebhookStorePgLive
+  WebhookStorePgLive,
+  KeyBudgetsPgLive
 ).pipe(Layer.provideMerge(Ledger))
 
 /**

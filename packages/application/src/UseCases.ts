@@ -5,6 +5,7 @@
 import { Layer } from "effect"
 import { CancelRun } from "./runs/CancelRun.ts"
 import { DispatchRun } from "./runs/DispatchRun.ts"
+import { RetryRun } from "./runs/RetryRun.ts"
 import { RunCommands } from "./runs/RunCommands.ts"
 import { RunWatchdog } from "./runs/RunWatchdog.ts"
 import { ManageWebhooks } from "./webhooks/ManageWebhooks.ts"
@@ -14,7 +15,7 @@ import { ManageWebhooks } from "./webhooks/ManageWebhooks.ts"
  * into its delivery loop).
  */
 export const UseCasesLive = Layer.mergeAll(
-  DispatchRun.layer,
+  RetryRun.layer.pipe(Layer.provideMerge(DispatchRun.layer)),
   CancelRun.layer,
   RunWatchdog.layer,
   ManageWebhooks.layer

@@ -26,6 +26,10 @@ const create = Command.make(
     writePolicy: Flag.Literals("write-policy", ["overwrite", "skip_existing"]).pipe(Flag.optional),
     displayRequest: jsonFlag("display-request", 'As JSON: {"fieldId":"…"}'),
     idempotencyKey: textFlag("idempotency-key", "Makes the dispatch safe to retry"),
+    freshness: jsonFlag(
+      "freshness",
+      'Skip Leads with a result this recent, as JSON: {"maxAgeDays":30} (they are not charged)'
+    ),
     watch: Flag.Boolean("watch").pipe(Flag.withDescription("Follow the run until it settles"), Flag.withDefault(false))
   },
   Effect.fn(function* ({ watch, ...flags }) {
@@ -84,6 +88,35 @@ const cancel = Command.make(
   })
 ).pipe(Command.withDescription("Cancel a run: pending items are skipped, unused credits released"))
 
+const retry = Command.make(
+  "retry",
+  {
+    id: idArg("run"),
+    mode: Flag.Literals("mode", ["persisted", "preview"]).pipe(Flag.optional),
+    idempotencyKey: textFlag("idempotency-key", "Makes the retry safe to repeat"),
+    watch: Flag.Boolean("watch").pipe(
+      Flag.withDescription("Follow the new run until it settles"),
+      Flag.withDefault(false)
+    )
+  },
+  Effect.fn(function* ({ id, idempotencyKey, mode, watch }) {
+    const retried = yield* api((client) =>
+      client.enrichments.retry({
+        params: { id },
+        payload: body(fields({ mode })),
+        headers: Option.isSome(idempotencyKey) ? { "idempotency-key": idempotencyKey.value } : {}
+      })
+    )
+    if (!watch || !("runId" in retried) || retried.runId === null) return yield* print(retried)
+    process.stderr.write(`${JSON.stringify(retried)}\n`)
+    yield* watchRun(retried.runId)
+  })
+).pipe(
+  Command.withDescription(
+    "Run again only the failed items of a run that is over (POST /api/enrichment/{id}/retry): charged for those only"
+  )
+)
+
 const watch = Command.make(
   "watch",
   { id: idArg("run") },
@@ -94,7 +127,7 @@ const watch = Command.make(
 
 export const enrichment = Command.make("enrichment").pipe(
   Command.withDescription("Enrichment runs"),
-  Command.withSubcommands([create, list, status, resultsCommand, cancel, watch])
+  Command.withSubcommands([create, list, status, resultsCommand, cancel, retry, watch])
 )
 
 export const enrichments = Command.make(
@@ -352,11 +385,36 @@ export const apikey = Command.make("apikey").pipe(
   Command.withSubcommands([
     Command.make(
       "create",
-      { workspace: workspaceArg },
-      Effect.fn(function* ({ workspace }) {
-        yield* print(yield* admin((client) => client.admin.createApiKey({ params: { id: workspace } })))
+      {
+        workspace: workspaceArg,
+        scopes: idsFlag(
+          "scopes",
+          "Only these scopes, comma-separated or a JSON array: read, preview, dispatch, leads:write, webhooks (default: every scope)"
+        ),
+        creditLimit: intFlag("credit-limit", "The most the key may have in use per calendar month in UTC (credits)"),
+        expiresAt: textFlag(
+          "expires-at",
+          "When the key stops working: an ISO-8601 instant ahead (2026-12-31T23:59:59Z)"
+        )
+      },
+      Effect.fn(function* ({ workspace, ...flags }) {
+        const payload = fields(flags)
+        yield* print(
+          yield* admin((client) => client.admin.createApiKey({ params: { id: workspace }, payload: body(payload) }))
+        )
       })
-    ).pipe(Command.withDescription("A new API key for a workspace (the secret is shown once)")),
+    ).pipe(
+      Command.withDescription(
+        "A new API key for a workspace (the secret is shown once), optionally restricted to scopes, a monthly credit limit, an expiry"
+      ),
+      Command.withExamples([
+        {
+          command:
+            "enrich apikey create WORKSPACE --scopes read,preview --credit-limit 500 --expires-at 2026-12-31T23:59:59Z",
+          description: "a key that reads and previews, spends at most 500 credits a month, until the end of 2026"
+        }
+      ])
+    ),
     Command.make(
       "list",
       { workspace: workspaceArg },

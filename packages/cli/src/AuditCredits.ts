@@ -267,17 +267,20 @@ export const auditCredits = Effect.fn(function* (options: AuditCreditsOptions) {
           const a = story.attribution
           const each = `${plural(a.unitCost, "credit")} each`
           if (type === "reserve") {
+            // the items skipped for a fresh result (the last ordinals) were never reserved
+            const reservedFor = a.leadCount - a.fresh.length
             items =
-              a.leadCount === 0
+              reservedFor === 0
                 ? []
                 : [
                     group(
                       story,
                       "scope",
-                      Array.from({ length: a.leadCount }, (_, i) => i + 1)
+                      Array.from({ length: reservedFor }, (_, i) => i + 1)
                     )
                   ]
-            explanation = `reserved ${amount} for run ${runId} (${a.enrichmentId}, ${plural(a.leadCount, "item")}, ${each}) asked by ${story.summary.requestedBy?.actor ?? "?"}`
+            const fresh = a.fresh.length === 0 ? "" : `; ${plural(a.fresh.length, "item")} fresh, not reserved`
+            explanation = `reserved ${amount} for run ${runId} (${a.enrichmentId}, ${plural(reservedFor, "item")}, ${each}${fresh}) asked by ${story.summary.requestedBy?.actor ?? "?"}`
           } else if (type === "capture") {
             items = a.charged.length === 0 ? [] : [group(story, a.chargeOn, a.charged)]
             const basis = a.chargeOn === "dispatch" ? "charged on dispatch" : a.chargeOn

@@ -10,7 +10,7 @@
  * | 3 | not found (404) |
  * | 4 | refused by the state of things: insufficient credits (402), conflict (409), idempotency key reused (422) |
  * | 5 | server or network: 5xx, rate limited (429), connection refused, database unreachable |
- * | 6 | unauthorized: missing or invalid `ENRICH_API_KEY` / `ENRICH_ADMIN_TOKEN` (401) |
+ * | 6 | unauthorized: missing or invalid `ENRICH_API_KEY` / `ENRICH_ADMIN_TOKEN` (401), or a key without the scope the command needs (403) |
  * | 7 | `audit verify` found a violation |
  */
 import { Effect, Predicate, Runtime, Schema } from "effect"
@@ -64,6 +64,8 @@ export const errorBody = (code: string, message: string, extra: Record<string, u
 
 const byCode: Record<string, number> = {
   UNAUTHORIZED: ExitCode.unauthorized,
+  // the key lacks the scope the command needs (a restricted key, DECISIONS.md 69)
+  FORBIDDEN: ExitCode.unauthorized,
   NOT_FOUND: ExitCode.notFound,
   INSUFFICIENT_CREDITS: ExitCode.refused,
   IDEMPOTENCY_KEY_IN_USE: ExitCode.refused,
@@ -86,7 +88,7 @@ export const exitCodeOf = (code: string, status?: number): number => {
   const known = byCode[code]
   if (known !== undefined) return known
   if (status !== undefined) {
-    if (status === 401) return ExitCode.unauthorized
+    if (status === 401 || status === 403) return ExitCode.unauthorized
     if (status === 404) return ExitCode.notFound
     if (status === 402 || status === 409 || status === 422) return ExitCode.refused
     if (status >= 500 || status === 429) return ExitCode.unavailable

@@ -45,8 +45,45 @@ layer(ApiOnlyTestServer, { timeout: 300_000, excludeTestServices: true })(
             assert.deepStrictEqual([noToken.code, noToken.error.code], [6, "UNAUTHORIZED"])
             assert.strictEqual(badToken.code, 6, badToken.stderr)
 
+            // a restricted key (DECISIONS.md 69): scopes, a monthly credit limit, an expiry
+            const expiresAt = new Date(Date.now() + 86_400_000).toISOString()
+            const [restricted, badScope, pastExpiry] = await Promise.all([
+              op([
+                "apikey",
+                "create",
+                workspaceId,
+                "--scopes",
+                "read,preview",
+                "--credit-limit",
+                "5",
+                "--expires-at",
+                expiresAt
+              ]),
+              op(["apikey", "create", workspaceId, "--scopes", "read,admin"]),
+              op(["apikey", "create", workspaceId, "--expires-at", "2001-01-01T00:00:00Z"])
+            ])
+            assert.strictEqual(restricted.code, 0, restricted.stderr)
+            assert.deepStrictEqual(
+              [restricted.json.scopes, restricted.json.creditLimit, restricted.json.expiresAt],
+              [["read", "preview"], 5, expiresAt]
+            )
+            assert.deepStrictEqual([badScope.code, badScope.error.code], [2, "VALIDATION_FAILED"])
+            assert.deepStrictEqual([pastExpiry.code, pastExpiry.error.code], [2, "VALIDATION_FAILED"])
+            const reader = cliFor({ ENRICH_API_URL: baseUrl, ENRICH_API_KEY: restricted.json.apiKey })
+            const [readable, forbidden] = await Promise.all([
+              reader(["credit", "balance"]),
+              reader(["list", "create", "--name", "Not mine to make"])
+            ])
+            assert.deepStrictEqual([readable.code, readable.json.balance], [0, 15])
+            assert.deepStrictEqual(
+              [forbidden.code, forbidden.error.code, forbidden.error.missingScope],
+              [6, "FORBIDDEN", "leads:write"]
+            )
+
             const listed = await op(["apikey", "list", workspaceId])
-            assert.strictEqual(listed.json.apiKeys.length, 2)
+            assert.strictEqual(listed.json.apiKeys.length, 3)
+            const shown = listed.json.apiKeys.find((k: { id: string }) => k.id === restricted.json.id)
+            assert.deepStrictEqual(shown.usage, { month: new Date().toISOString().slice(0, 7), used: 0, remaining: 5 })
             const revoked = await op(["apikey", "revoke", created.json.id])
             assert.strictEqual(revoked.code, 0, revoked.stderr)
             assert.isString(revoked.json.revokedAt)

@@ -21,6 +21,7 @@ const requestRun = (leadCount: number, unitCost: number, chargeOn: "dispatch" | 
   scope: { type: "list", listId: "list-1", leadIdCount: null },
   plan: {
     leadCount,
+    fresh: 0,
     output: { target: "lead_attribute", attributeKey: "company_domain" },
     cost: { creditAction: "WEBSITE_ENRICHMENT", unitCost, required: leadCount * unitCost }
   },

@@ -25,6 +25,7 @@ const contract: EnrichmentContract = {
 
 const facts = (f: Partial<ScopeFacts>): ScopeFacts => ({
   listFound: true,
+  freshCount: 0,
   missingLeadIds: [],
   missingLeadCount: 0,
   matchingCount: 0,
@@ -43,6 +44,7 @@ describe("Planner (unit)", () => {
     const planned = plan(contract, list, undefined, facts({ matchingCount: 5, mismatchedCount: 2 }))
     expect(planned).toEqual({
       leadCount: 5,
+      fresh: 0,
       output: { target: "lead_attribute", attributeKey: "email_validation" },
       cost: { creditAction: "EMAIL_VALIDATION", unitCost: 2, required: 10 }
     })

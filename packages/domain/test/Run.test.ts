@@ -46,6 +46,7 @@ const requestRun = (
   scope: { type: "list", listId: "list-1", leadIdCount: null },
   plan: {
     leadCount,
+    fresh: 0,
     output: { target: "lead_attribute", attributeKey: "email_validation" },
     cost: { creditAction: "EMAIL_VALIDATION", unitCost: leadCount === 0 ? 0 : required / leadCount, required }
   },

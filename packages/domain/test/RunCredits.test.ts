@@ -22,6 +22,7 @@ const requestRun = (required: number): RunCommand => ({
   scope: { type: "list", listId: "list-1", leadIdCount: null },
   plan: {
     leadCount: 2,
+    fresh: 0,
     output: { target: "lead_attribute", attributeKey: "email_validation" },
     cost: { creditAction: "EMAIL_VALIDATION", unitCost: required / 2, required }
   },

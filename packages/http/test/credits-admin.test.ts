@@ -386,17 +386,26 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
         const [firstSummary] = initial.body.apiKeys
         assert.deepStrictEqual(Object.keys(firstSummary).sort(), [
           "createdAt",
+          "creditLimit",
+          "expiresAt",
           "id",
           "lastUsedAt",
           "prefix",
-          "revokedAt"
+          "revokedAt",
+          "scopes",
+          "usage"
         ])
+        // the first key has no restrictions (DECISIONS.md 69)
+        assert.deepStrictEqual(
+          [firstSummary.scopes, firstSummary.creditLimit, firstSummary.expiresAt, firstSummary.usage],
+          [null, null, null, null]
+        )
         assert.isTrue(first.startsWith(firstSummary.prefix))
         assert.isNull(firstSummary.revokedAt)
 
         const created = yield* use((api) => api.post(`/admin/workspaces/${workspaceId}/api-keys`, { key: ADMIN_TOKEN }))
         assert.strictEqual(created.status, 201, JSON.stringify(created.body))
-        assert.deepStrictEqual(Object.keys(created.body).sort(), ["apiKey", "id"])
+        assert.deepStrictEqual(Object.keys(created.body).sort(), ["apiKey", "creditLimit", "expiresAt", "id", "scopes"])
         const second = created.body.apiKey as string
         assert.match(second, /^ek_[\w-]{43}$/)
         assert.notStrictEqual(second, first)

@@ -231,7 +231,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
             .filter(([method, operation]) => method !== "get" && operation.requestBody === undefined)
             .map(([method]) => ({ method: method.toUpperCase(), path }))
         )
-        // cancel, create an API key, revoke one, delete a webhook…: every one the document says takes no body
+        // cancel, revoke an API key, delete a webhook…: every one the document says takes no body
         assert.isAtLeast(bodiless.length, 3, JSON.stringify(bodiless))
         for (const { method, path } of bodiless) {
           const token = path.startsWith("/admin/") ? ADMIN_TOKEN : key
@@ -261,8 +261,19 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
             assert.deepStrictEqual(yield* allTableCounts, before, where)
           }
         }
-        // an empty body, whitespace, or {} still do what they always did
+        // an empty body, whitespace, or {} still do what they always did (a revocation takes no body)
+        const revoked = expectOk(
+          yield* use((a) => a.post(`/admin/workspaces/${workspaceId}/api-keys`, { key: ADMIN_TOKEN })),
+          201
+        ).id as string
         for (const raw of ["", " \n", "{}"]) {
+          const reply = yield* use((a) =>
+            a.post(`/admin/api-keys/${revoked}/revoke`, { key: ADMIN_TOKEN, ...(raw === "" ? {} : { raw }) })
+          )
+          assert.strictEqual(reply.status, 200, `${JSON.stringify(raw)} → ${JSON.stringify(reply.body)}`)
+        }
+        // a key's creation takes its restrictions now (DECISIONS.md 69): no body, {} or null is a key without any
+        for (const raw of ["", "{}", "null"]) {
           const created = yield* use((a) =>
             a.post(`/admin/workspaces/${workspaceId}/api-keys`, {
               key: ADMIN_TOKEN,
@@ -270,11 +281,12 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
             })
           )
           assert.strictEqual(created.status, 201, `${JSON.stringify(raw)} → ${JSON.stringify(created.body)}`)
+          assert.isNull(created.body.scopes)
         }
         const keys = expectOk(
           yield* use((a) => a.get(`/admin/workspaces/${workspaceId}/api-keys`, { key: ADMIN_TOKEN }))
         )
-        assert.strictEqual(keys.apiKeys.length, 4, "the first key and the three just made; none by a refused request")
+        assert.strictEqual(keys.apiKeys.length, 5, "the first key and the four just made; none by a refused request")
       })
     )
 

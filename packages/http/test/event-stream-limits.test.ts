@@ -1,7 +1,7 @@
 /**
  * The live events streams are bounded and shared (LiveRuns, DECISIONS.md 52), over a real server:
  * caps per key (429) and per process (503) that hold and give slots back, streams that end when their
- * key is revoked (through the API, and by SQL with no notification), and one watcher per process
+ * key is revoked (through the API, and by SQL with no notification) or expires, and one watcher per process
  * whose reads do not grow with the number of streams. Runs stay pending here (no runner): the test
  * moves them by cancelling.
  */
@@ -145,6 +145,31 @@ layer(
       yield* sql`UPDATE api_keys SET revoked_at = now() WHERE id = ${second.body.id}`
       const ended = yield* Effect.promise(() => stream.next(5_000))
       assert.isUndefined(ended, "the stream of a key revoked by SQL ended")
+    })
+  )
+
+  it.effect("an_expired_keys_streams_end_within_the_key_check", () =>
+    Effect.gen(function* () {
+      const api = yield* TestServer
+      const a = yield* workspace(api)
+      const run = yield* dispatch(api, a.key, a.lead)
+      // a key that expires in 1.5 s (DECISIONS.md 69): its stream ends at the first key check after (1 s here)
+      const expiresAt = new Date(Date.now() + 1_500).toISOString()
+      const created = yield* use((api) =>
+        api.post(`/admin/workspaces/${a.workspaceId}/api-keys`, { key: ADMIN_TOKEN, body: { expiresAt } })
+      )
+      assert.strictEqual(created.status, 201, JSON.stringify(created.body))
+      const stream = yield* Effect.promise(() =>
+        openEvents(`${api.baseUrl}/api/enrichment/${run}/events`, created.body.apiKey)
+      )
+      assert.strictEqual((yield* Effect.promise(() => stream.next()))?.event, "snapshot")
+      const ended = yield* Effect.promise(() => stream.next(6_000))
+      assert.isUndefined(ended, "the stream of an expired key ended")
+      assert.isAtLeast(Date.now(), Date.parse(expiresAt))
+      const reconnect = yield* Effect.promise(() =>
+        openEvents(`${api.baseUrl}/api/enrichment/${run}/events`, created.body.apiKey)
+      )
+      assert.strictEqual(reconnect.status, 401)
     })
   )
 

@@ -39,7 +39,7 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })("OpenA
       for (const route of routes) assert.isTrue(documented.has(route), `${route} is missing from /openapi.json`)
 
       const dispatch = document.paths["/api/enrichment"].post
-      for (const status of ["200", "202", "400", "401", "402", "409", "422", "429", "502"]) {
+      for (const status of ["200", "202", "400", "401", "402", "403", "409", "422", "429", "502"]) {
         assert.property(dispatch.responses, status, `POST /api/enrichment documents ${status}`)
       }
       assert.property(document.components.securitySchemes, "bearer")

@@ -622,6 +622,23 @@ const cases: ReadonlyArray<Case> = [
         covers: ["path.id"],
         call: (_, v) => ({ method: "POST", path: `/api/enrichment/${v[run]}/cancel` }),
         expected: notFound
+      },
+      {
+        route: "post /api/enrichment/{id}/retry",
+        covers: ["path.id"],
+        call: (_, v) => ({ method: "POST", path: `/api/enrichment/${v[run]}/retry`, body: {} }),
+        expected: notFound
+      },
+      {
+        route: "post /api/enrichment/{id}/retry",
+        covers: ["path.id"],
+        call: (_, v) => ({
+          method: "POST",
+          path: `/api/enrichment/${v[run]}/retry`,
+          body: { mode: "preview" },
+          headers: { "idempotency-key": "retry-of-another-workspace" }
+        }),
+        expected: notFound
       }
     ]
   ),

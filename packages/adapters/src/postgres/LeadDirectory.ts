@@ -7,7 +7,7 @@
  * round trip per Lead.
  */
 import { Context, Effect, Layer, Option } from "effect"
-import { SqlClient } from "effect/sql"
+import { SqlClient, type Statement } from "effect/sql"
 import {
   fromInput,
   groupByIdentity,
@@ -38,7 +38,9 @@ import { Lists } from "@enrich/domain/ports/Lists"
 import { RunScope } from "@enrich/domain/ports/RunScope"
 import { requestedItemStatus } from "@enrich/domain/runs/ItemMoves"
 import type { ScopeFacts } from "@enrich/domain/runs/Planner"
-import type { Scope } from "@enrich/domain/runs/Scope"
+import type { PlannedScope } from "@enrich/domain/runs/Scope"
+import { type FreshResult, freshSkippedReason } from "@enrich/domain/runs/Freshness"
+import { itemTransitions } from "@enrich/domain/runs/ItemMoves"
 import { uuidv7 } from "@enrich/domain/Ids"
 import { itemIdSql } from "./ItemIdSql.ts"
 import { leadFilterSql } from "./LeadFilterSql.ts"
@@ -637,16 +639,40 @@ export const LeadDirectoryPgLive = Layer.effectContext(
       function* (input: {
         readonly workspaceId: string
         readonly runId: string
-        readonly scope: Scope
+        readonly scope: PlannedScope
         readonly subject: "person" | "company"
         readonly filter?: ParsedLeadFilter | undefined
+        readonly fresh?: FreshResult | undefined
         readonly requestedAt?: string | undefined
       }) {
         const { requestedAt, runId, scope, subject, workspaceId } = input
         const chunkSize = sql.literal(String(SCOPE_CHUNK))
-        const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
+        const listId = scope.listId
         const concreteList = listId !== undefined && listId !== ALL_LIST_ID ? listId : null
         const explicit = scope.type === "explicit_leads"
+        // the Leads with a fresh result (domain/runs/Freshness.ts), once, as a set: every Lead in scope is then
+        // looked up in it (a hash), never one statement per Lead. The runs are pruned first (of the enrichment,
+        // with a completed item, ended since the cutoff or not ended), then their completed items are read.
+        const fresh = input.fresh
+        const freshLeads =
+          fresh === undefined
+            ? sql``
+            : sql`fresh_leads AS MATERIALIZED (
+                SELECT DISTINCT fi.lead_id FROM enrichment_runs fr
+                JOIN run_items fi ON fi.run_id = fr.id
+                WHERE fr.workspace_id = ${workspaceId} AND fr.enrichment->>'slug' = ${fresh.enrichmentSlug}
+                  AND fr.enrichment->>'version' = ${String(fresh.enrichmentVersion)}
+                  AND fr.output->>'target' = ${fresh.target} AND fr.output->>'attributeKey' = ${fresh.attributeKey}
+                  AND fr.count_completed > 0
+                  AND (fr.completed_at IS NULL OR fr.completed_at >= ${fresh.completedSince}::timestamptz)
+                  AND fi.status = 'completed' AND fi.completed_at >= ${fresh.completedSince}::timestamptz
+                  ${fresh.listId === null ? sql`` : sql`AND fi.list_id = ${fresh.listId}`}
+              ),`
+        /** whether the Lead `id` has a fresh result: false without a window */
+        const isFresh = (id: Statement.Fragment) =>
+          fresh === undefined ? sql`false` : sql`(${id} IN (SELECT lead_id FROM fresh_leads))`
+        // fresh Leads take the last ordinals: by (fresh, id) with a window, by id without
+        const ordinalOrder = fresh === undefined ? sql`s.id` : sql`s.fresh, s.id`
         // explicit scopes: the requested ids, sent once (up to 10,000)
         const requested = explicit
           ? sql`requested AS MATERIALIZED (SELECT jsonb_array_elements_text(${JSON.stringify(scope.leadIds)}::jsonb) AS id),`
@@ -660,42 +686,59 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         // dispatch), and without a List no memberships are joined (on a NULL list id a custom plan drops the join,
         // a generic one cannot). Regression test regression_the_explicit_scope_statement_was_planned_again_at_every_dispatch.
         const inWorkspace = sql`(l.workspace_id = ${workspaceId}) IS TRUE`
-        const inScope = explicit
-          ? concreteList === null
-            ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l
-              WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
-            : sql`SELECT l.id, l.type, m.id AS membership_id FROM leads l
-              LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
-              WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
-          : concreteList === null
-            ? sql`SELECT l.id, l.type, NULL::text AS membership_id FROM leads l WHERE l.workspace_id = ${workspaceId}`
-            : sql`SELECT l.id, l.type, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
-              WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
+        const freshColumn = sql`${isFresh(sql`l.id`)} AS fresh`
+        const inScope =
+          scope.type === "retry"
+            ? // the source run's failed items whose Leads still exist (with their membership of the source's List now)
+              concreteList === null
+              ? sql`SELECT l.id, l.type, NULL::text AS membership_id, ${freshColumn} FROM run_items i
+                  JOIN leads l ON l.id = i.lead_id AND l.workspace_id = ${workspaceId}
+                  WHERE i.run_id = ${scope.sourceRunId} AND i.workspace_id = ${workspaceId} AND i.status = 'failed'`
+              : sql`SELECT l.id, l.type, m.id AS membership_id, ${freshColumn} FROM run_items i
+                  JOIN leads l ON l.id = i.lead_id AND l.workspace_id = ${workspaceId}
+                  LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
+                  WHERE i.run_id = ${scope.sourceRunId} AND i.workspace_id = ${workspaceId} AND i.status = 'failed'`
+            : explicit
+              ? concreteList === null
+                ? sql`SELECT l.id, l.type, NULL::text AS membership_id, ${freshColumn} FROM leads l
+                  WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
+                : sql`SELECT l.id, l.type, m.id AS membership_id, ${freshColumn} FROM leads l
+                  LEFT JOIN list_memberships m ON m.lead_id = l.id AND m.list_id = ${concreteList}
+                  WHERE ${inWorkspace} AND l.id IN (SELECT id FROM requested)`
+              : concreteList === null
+                ? sql`SELECT l.id, l.type, NULL::text AS membership_id, ${freshColumn} FROM leads l
+                  WHERE l.workspace_id = ${workspaceId}`
+                : sql`SELECT l.id, l.type, m.id AS membership_id, ${freshColumn} FROM list_memberships m
+                  JOIN leads l ON l.id = m.lead_id
+                  WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId}`
         // filtered_list: the Leads of the subject first, then the LeadFilter, then its limit (lowest ids)
         const filter = scope.type === "filtered_list" ? input.filter : undefined
         const limit = filter?.limit === undefined ? sql`` : sql`LIMIT ${filter.limit}`
         // each Lead in scope once: `subject` (frozen, with its ordinal) or not (counted, ranked by id)
         const ranked =
           filter === undefined
-            ? sql`SELECT s.id, s.membership_id, s.type = ${subject} AS subject,
+            ? // only a Lead of the subject is fresh (the others are ranked by id among themselves)
+              sql`SELECT s.id, s.membership_id, s.type = ${subject} AS subject, s.fresh AND s.type = ${subject} AS fresh,
                   count(*) FILTER (WHERE s.type = ${subject}) OVER w AS ordinal,
                   count(*) FILTER (WHERE s.type <> ${subject}) OVER w AS other_rank
-                FROM in_scope s WINDOW w AS (ORDER BY s.id ROWS UNBOUNDED PRECEDING)`
-            : sql`SELECT s.id, s.membership_id, true AS subject, row_number() OVER (ORDER BY s.id) AS ordinal,
-                  NULL::bigint AS other_rank
+                FROM in_scope s WINDOW w AS (ORDER BY ${fresh === undefined ? sql`` : sql`s.fresh AND s.type = ${subject},`} s.id
+                  ROWS UNBOUNDED PRECEDING)`
+            : sql`SELECT s.id, s.membership_id, true AS subject, s.fresh,
+                  row_number() OVER (ORDER BY ${ordinalOrder}) AS ordinal, NULL::bigint AS other_rank
                 FROM (${
                   concreteList === null
-                    ? sql`SELECT l.id, NULL::text AS membership_id FROM leads l
+                    ? sql`SELECT l.id, NULL::text AS membership_id, ${freshColumn} FROM leads l
                         WHERE l.workspace_id = ${workspaceId} AND l.type = ${subject} AND ${leadFilterSql(sql, filter)}
                         ORDER BY l.id ${limit}`
-                    : sql`SELECT l.id, m.id AS membership_id FROM list_memberships m JOIN leads l ON l.id = m.lead_id
+                    : sql`SELECT l.id, m.id AS membership_id, ${freshColumn} FROM list_memberships m
+                        JOIN leads l ON l.id = m.lead_id
                         WHERE m.list_id = ${concreteList} AND m.workspace_id = ${workspaceId} AND l.type = ${subject}
                           AND ${leadFilterSql(sql, filter)}
                         ORDER BY l.id ${limit}`
                 }) s
                 UNION ALL
                 -- a filtered List mismatches only when it has no Lead of the subject at all (else it is merely empty)
-                SELECT s.id, s.membership_id, false, NULL, row_number() OVER (ORDER BY s.id)
+                SELECT s.id, s.membership_id, false, false, NULL, row_number() OVER (ORDER BY s.id)
                 FROM in_scope s
                 WHERE s.type <> ${subject} AND NOT EXISTS (SELECT 1 FROM in_scope x WHERE x.type = ${subject})`
         // a List that does not exist (or is another workspace's) is a fact too, and nothing is written for it
@@ -707,6 +750,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           requestedAt === undefined
             ? sql`facts AS (
                 SELECT count(*) FILTER (WHERE subject) AS matching, count(*) FILTER (WHERE NOT subject) AS mismatched,
+                  count(*) FILTER (WHERE fresh) AS fresh,
                   array_agg(id ORDER BY id) FILTER (WHERE NOT subject AND other_rank <= 100) AS mismatched_ids,
                   count(*) FILTER (WHERE membership_id IS NULL) AS non_members
                 FROM ranked
@@ -716,6 +760,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
                   array_agg(id ORDER BY ordinal) FILTER (WHERE subject) AS lead_ids,
                   array_agg(membership_id ORDER BY ordinal) FILTER (WHERE subject) AS membership_ids,
                   count(*) FILTER (WHERE subject) AS matching,
+                  count(*) FILTER (WHERE fresh) AS fresh,
                   count(*) FILTER (WHERE NOT subject) AS mismatched,
                   array_agg(id ORDER BY id) FILTER (WHERE NOT subject AND other_rank <= 100) AS mismatched_ids,
                   count(*) FILTER (WHERE membership_id IS NULL) AS non_members
@@ -726,19 +771,29 @@ export const LeadDirectoryPgLive = Layer.effectContext(
                 SELECT ${runId}, chunk * ${chunkSize} + 1, ${workspaceId}, ${concreteList}, lead_ids, membership_ids
                 FROM chunks WHERE chunk IS NOT NULL AND ${listFound}
               ),
-              -- the rows the RunRequested projection writes from run_scope (RunProjection.ts), byte for byte
+              -- the rows the RunRequested projection writes from run_scope (RunProjection.ts), byte for byte: the
+              -- last ordinals, a fresh result's, skipped at once (Freshness.ts isFreshOrdinal)
               items AS (
                 INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
-                  created_at, updated_at)
+                  skipped_reason, completed_at, created_at, updated_at)
                 SELECT ${itemIdSql(sql, runId, "o.ordinal")}, ${workspaceId}, ${runId}, o.ordinal, u.lead_id,
-                  ${concreteList}, u.membership_id, ${requestedItemStatus}, ${requestedAt}, ${requestedAt}
+                  ${concreteList}, u.membership_id,
+                  ${
+                    fresh === undefined
+                      ? sql`${requestedItemStatus}, NULL, NULL`
+                      : sql`CASE WHEN o.fresh THEN ${itemTransitions.skipPending.to} ELSE ${requestedItemStatus} END,
+                          CASE WHEN o.fresh THEN ${freshSkippedReason} END,
+                          CASE WHEN o.fresh THEN ${requestedAt}::timestamptz END`
+                  }, ${requestedAt}, ${requestedAt}
                 FROM chunks c
                   CROSS JOIN LATERAL unnest(c.lead_ids, c.membership_ids) WITH ORDINALITY AS u(lead_id, membership_id, i)
-                  CROSS JOIN LATERAL (SELECT (c.chunk * ${chunkSize} + u.i)::int AS ordinal) o
+                  CROSS JOIN LATERAL (SELECT (c.chunk * ${chunkSize} + u.i)::int AS ordinal) o0
+                  CROSS JOIN LATERAL (SELECT o0.ordinal,
+                    o0.ordinal > (SELECT sum(matching) - sum(fresh) FROM chunks) AS fresh) o
                 WHERE c.chunk IS NOT NULL AND ${listFound}
               ),
               facts AS (
-                SELECT sum(matching) AS matching, sum(mismatched) AS mismatched,
+                SELECT sum(matching) AS matching, sum(fresh) AS fresh, sum(mismatched) AS mismatched,
                   (SELECT mismatched_ids FROM chunks WHERE chunk IS NULL) AS mismatched_ids,
                   sum(non_members) AS non_members
                 FROM chunks
@@ -752,11 +807,12 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           missing_ids: ReadonlyArray<string> | null
           missing_count: number
           matching: number
+          fresh: number
           mismatched: number
           mismatched_ids: ReadonlyArray<string> | null
           non_members: number
         }>`
-          WITH ${requested}
+          WITH ${requested} ${freshLeads}
           in_scope AS NOT MATERIALIZED (${inScope}),
           ranked AS (${ranked}),
           ${
@@ -770,6 +826,7 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           }
           ${facts}
           SELECT ${listFound} AS list_found, ${missing}, coalesce(f.matching, 0)::int AS matching,
+            coalesce(f.fresh, 0)::int AS fresh,
             coalesce(f.mismatched, 0)::int AS mismatched, f.mismatched_ids, coalesce(f.non_members, 0)::int AS non_members
           FROM facts f`
         const f = row!
@@ -781,7 +838,8 @@ export const LeadDirectoryPgLive = Layer.effectContext(
             matchingCount: 0,
             mismatchedLeadIds: [],
             mismatchedCount: 0,
-            nonMemberCount: 0
+            nonMemberCount: 0,
+            freshCount: 0
           } satisfies ScopeFacts
         }
         return {
@@ -791,8 +849,9 @@ export const LeadDirectoryPgLive = Layer.effectContext(
           matchingCount: f.matching,
           mismatchedLeadIds: f.mismatched_ids ?? [],
           mismatchedCount: f.mismatched,
-          // only explicit scopes naming a List have members to miss
-          nonMemberCount: explicit && concreteList !== null ? f.non_members : 0
+          // only explicit scopes (and retries) naming a List have members to miss
+          nonMemberCount: (explicit || scope.type === "retry") && concreteList !== null ? f.non_members : 0,
+          freshCount: f.fresh
         } satisfies ScopeFacts
       },
       Effect.catchTag("SqlError", failAsStore)

@@ -19,6 +19,8 @@ import eventsWithoutStreamKey from "./migrations/0010_events_without_stream_key.
 import runLeases from "./migrations/0011_run_leases.ts"
 import apiKeyAdded from "./migrations/0012_api_key_added.ts"
 import webhooks from "./migrations/0013_webhooks.ts"
+import runRetries from "./migrations/0014_run_retries.ts"
+import apiKeyRestrictions from "./migrations/0015_api_key_restrictions.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
@@ -36,7 +38,9 @@ export const migrations = Migrator.fromRecord({
   "0010_events_without_stream_key": eventsWithoutStreamKey,
   "0011_run_leases": runLeases,
   "0012_api_key_added": apiKeyAdded,
-  "0013_webhooks": webhooks
+  "0013_webhooks": webhooks,
+  "0014_run_retries": runRetries,
+  "0015_api_key_restrictions": apiKeyRestrictions
 })
 
 export const runMigrations = Effect.gen(function* () {
@@ -54,4 +58,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 13
+export const latestKnownMigration = 15

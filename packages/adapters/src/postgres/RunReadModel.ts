@@ -12,6 +12,8 @@ export const iso = (d: Date | null) => (d === null ? null : new Date(d).toISOStr
 export interface RunRow {
   id: string
   status: string
+  retry_of: string | null
+  retries: ReadonlyArray<string>
   mode: string
   enrichment: { id: string; slug: string; version: number; snapshot: unknown }
   scope: { type: string; listId: string | null; leadIdCount: number | null }
@@ -41,6 +43,8 @@ export interface RunRow {
 export const toRunView = (r: RunRow) => ({
   id: r.id,
   status: r.status,
+  retryOf: r.retry_of,
+  retries: r.retries,
   mode: r.mode,
   enrichment: r.enrichment,
   scope: {
@@ -73,6 +77,14 @@ export const toRunView = (r: RunRow) => ({
   }
 })
 export type RunView = ReturnType<typeof toRunView>
+
+/**
+ * The columns of a run's view, of `enrichment_runs r`: the row, its amounts as text, and its retries (oldest
+ * first, by the partial index on `retry_of`).
+ */
+export const runViewColumns = (sql: SqlClient.SqlClient) =>
+  sql`r.*, r.reserved::text, r.captured::text, r.released::text,
+    ARRAY(SELECT x.id FROM enrichment_runs x WHERE x.retry_of = r.id ORDER BY x.id) AS retries`
 
 interface ItemRow {
   id: string
@@ -178,14 +190,13 @@ export class RunReadModel extends Context.Service<
       const sql = yield* SqlClient.SqlClient
 
       const getRun = Effect.fn("RunReadModel.getRun")(function* (workspaceId: string, runId: string) {
-        const rows = yield* sql<RunRow>`SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
-          WHERE workspace_id = ${workspaceId} AND id = ${runId}`
+        const rows = yield* sql<RunRow>`SELECT ${runViewColumns(sql)} FROM enrichment_runs r
+          WHERE r.workspace_id = ${workspaceId} AND r.id = ${runId}`
         return Option.map(Option.fromNullishOr(rows[0]), toRunView)
       }, Effect.orDie)
 
       const getRunOfAnyWorkspace = Effect.fn("RunReadModel.getRunOfAnyWorkspace")(function* (runId: string) {
-        const rows = yield* sql<RunRow>`SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
-          WHERE id = ${runId}`
+        const rows = yield* sql<RunRow>`SELECT ${runViewColumns(sql)} FROM enrichment_runs r WHERE r.id = ${runId}`
         return Option.map(Option.fromNullishOr(rows[0]), toRunView)
       }, Effect.orDie)
 
@@ -220,7 +231,7 @@ export class RunReadModel extends Context.Service<
 
       const getSnapshot = Effect.fn("RunReadModel.getSnapshot")(function* (workspaceId: string, runId: string) {
         const rows = yield* sql<RunRow & { position: number }>`
-          SELECT r.*, r.reserved::text, r.captured::text, r.released::text, s.version AS position
+          SELECT ${runViewColumns(sql)}, s.version AS position
           FROM enrichment_runs r JOIN event_streams s ON s.stream_id = 'run-' || r.id
           WHERE r.workspace_id = ${workspaceId} AND r.id = ${runId}`
         return Option.map(Option.fromNullishOr(rows[0]), (row) => ({ run: toRunView(row), position: row.position }))
@@ -245,13 +256,13 @@ export class RunReadModel extends Context.Service<
         }
       ) {
         const rows = yield* sql<RunRow>`
-          SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
-          WHERE workspace_id = ${workspaceId}
-          ${query.status === undefined ? sql`` : sql`AND status = ${query.status}`}
-          ${query.enrichmentId === undefined ? sql`` : sql`AND enrichment->>'slug' = ${query.enrichmentId}`}
-          ${query.createdAfter === undefined ? sql`` : sql`AND created_at > ${query.createdAfter}`}
-          ${query.cursor === undefined ? sql`` : sql`AND id < ${query.cursor}`}
-          ORDER BY id DESC LIMIT ${query.limit + 1}`
+          SELECT ${runViewColumns(sql)} FROM enrichment_runs r
+          WHERE r.workspace_id = ${workspaceId}
+          ${query.status === undefined ? sql`` : sql`AND r.status = ${query.status}`}
+          ${query.enrichmentId === undefined ? sql`` : sql`AND r.enrichment->>'slug' = ${query.enrichmentId}`}
+          ${query.createdAfter === undefined ? sql`` : sql`AND r.created_at > ${query.createdAfter}`}
+          ${query.cursor === undefined ? sql`` : sql`AND r.id < ${query.cursor}`}
+          ORDER BY r.id DESC LIMIT ${query.limit + 1}`
         const runs = rows.slice(0, query.limit).map(toRunView)
         const hasMore = rows.length > query.limit
         return { runs, hasMore, nextCursor: hasMore ? runs[runs.length - 1]!.id : null }

@@ -19,7 +19,7 @@ import {
   WebhookNotFound,
   WebhookStore
 } from "@enrich/application/ports/Webhooks"
-import { iso, type RunRow, toRunView } from "./RunReadModel.ts"
+import { iso, type RunRow, runViewColumns, toRunView } from "./RunReadModel.ts"
 import { nullableTextArray, textArray } from "./TextArray.ts"
 import { inTransaction } from "./Transaction.ts"
 import { failAsStore } from "./Transient.ts"
@@ -217,8 +217,8 @@ export const WebhookStorePgLive = Layer.effect(
       const missing = rows.filter((row) => !row.rendered)
       if (missing.length === 0) return rows.map(() => null)
       const runs = yield* sql<RunRow>`
-        SELECT *, reserved::text, captured::text, released::text FROM enrichment_runs
-        WHERE id = ANY(${textArray([...new Set(missing.map((row) => row.run_id))])}::text[])`
+        SELECT ${runViewColumns(sql)} FROM enrichment_runs r
+        WHERE r.id = ANY(${textArray([...new Set(missing.map((row) => row.run_id))])}::text[])`
       const views = new Map(runs.map((run) => [run.id, toRunView(run)]))
       return rows.map((row) =>
         row.rendered

@@ -98,6 +98,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
       })
       assert.deepStrictEqual(facts, {
         listFound: true,
+        freshCount: 0,
         missingLeadIds: [],
         missingLeadCount: 0,
         matchingCount: PERSONS,
@@ -186,6 +187,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("freezeScope (integ
       })
       assert.deepStrictEqual(facts, {
         listFound: true,
+        freshCount: 0,
         missingLeadIds: ["ghost", "o-1"],
         missingLeadCount: 2,
         matchingCount: 3,

@@ -64,7 +64,14 @@ const requested = (
   workspaceId: string,
   size: number,
   time: string,
-  options: { readonly key?: string | null; readonly input?: boolean; readonly display?: boolean } = {}
+  options: {
+    readonly key?: string | null
+    readonly input?: boolean
+    readonly display?: boolean
+    /** Leads skipped as fresh at the request (the last ordinals), clamped to the size */
+    readonly fresh?: number
+    readonly retryOf?: string
+  } = {}
 ): RunEvent => ({
   _tag: "RunRequested",
   runId,
@@ -78,6 +85,8 @@ const requested = (
   displayRequest: options.display === true ? { fieldId: "f-1" } : null,
   idempotency: options.key == null ? null : { key: options.key, fingerprint: `fp-${runId}` },
   ...(options.input === true ? { input: { threshold: 0.5, mode: "strict" } } : {}),
+  ...(options.fresh === undefined ? {} : { freshness: { maxAgeDays: 30, skipped: Math.min(options.fresh, size) } }),
+  ...(options.retryOf === undefined ? {} : { retryOf: options.retryOf }),
   requestedAt: time
 })
 
@@ -109,6 +118,9 @@ interface RunSpec {
   readonly key: number | null
   readonly input: boolean
   readonly display: boolean
+  /** a freshness window's skipped Leads, when it had one */
+  readonly fresh: number | null
+  readonly retryOf: boolean
   /** false: a stream of events for a run that was never requested */
   readonly requested: boolean
   readonly ops: ReadonlyArray<RunOp>
@@ -171,6 +183,8 @@ const runSpec: fc.Arbitrary<RunSpec> = fc.record({
   key: fc.option(fc.integer({ min: 0, max: 2 })),
   input: fc.boolean(),
   display: fc.boolean(),
+  fresh: fc.option(fc.integer({ min: 0, max: MAX_SIZE })),
+  retryOf: fc.boolean(),
   requested: fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
   ops: fc.array(runOp, { maxLength: 24 })
 })
@@ -236,7 +250,9 @@ const buildHistory = (
           requested(runId, workspaceId, spec.size, time, {
             key: spec.key === null ? null : `key-${spec.key}`,
             input: spec.input,
-            display: spec.display
+            display: spec.display,
+            ...(spec.fresh === null ? {} : { fresh: spec.fresh }),
+            ...(spec.retryOf ? { retryOf: "run-source" } : {})
           })
         )
       )

@@ -70,7 +70,9 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             "10_events_without_stream_key",
             "11_run_leases",
             "12_api_key_added",
-            "13_webhooks"
+            "13_webhooks",
+            "14_run_retries",
+            "15_api_key_restrictions"
           ]
         )
         const chunks = yield* sql<{ run_id: string; first_ordinal: number; n: number }>`

@@ -16,9 +16,10 @@ import type { InsufficientCredits } from "@enrich/domain/credits/CreditAccount"
 import { canAfford } from "@enrich/domain/credits/CreditPolicy"
 import { Dispatcher, type DispatchFailed } from "@enrich/domain/ports/Dispatcher"
 import { fingerprintSource, judgeKey } from "@enrich/domain/runs/Idempotency"
-import { plan, PlanRejected } from "@enrich/domain/runs/Planner"
+import { plan, PlanRejected, resolveOutput } from "@enrich/domain/runs/Planner"
+import { type Freshness, freshResultOf } from "@enrich/domain/runs/Freshness"
 import type { RunCommand } from "@enrich/domain/runs/Run"
-import { type Scope, requestedScope } from "@enrich/domain/runs/Scope"
+import { type PlannedScope, requestedScope } from "@enrich/domain/runs/Scope"
 import type { WritePolicy } from "@enrich/domain/runs/RunEvents"
 import { uuidv7 } from "@enrich/domain/Ids"
 import { ALL_LIST_ID } from "@enrich/domain/ports/LeadRecords"
@@ -34,7 +35,8 @@ import { Catalog, type CatalogEntry, decodeEntryInput } from "@enrich/domain/por
 
 export interface DispatchRequest {
   readonly enrichmentId: string
-  readonly scope: Scope
+  /** one of the contract's scopes, or a retry's (RetryRun.ts: the failed items of `scope.sourceRunId`) */
+  readonly scope: PlannedScope
   readonly mode: "persisted" | "preview"
   readonly input: { readonly [key: string]: unknown }
   readonly output:
@@ -43,6 +45,8 @@ export interface DispatchRequest {
   readonly writePolicy: WritePolicy
   readonly displayRequest: { readonly fieldId: string } | undefined
   readonly idempotencyKey: string | undefined
+  /** skip Leads with a fresh result of the same enrichment (domain/runs/Freshness.ts) */
+  readonly freshness?: Freshness | undefined
 }
 
 /** A persisted dispatch: the run it made, or the run its idempotency key made before (`reused`). */
@@ -62,6 +66,8 @@ export interface RunAccepted {
 export interface RunPreviewed {
   readonly _tag: "Previewed"
   readonly leadCount: number
+  /** with a freshness window: the Leads it would skip (not charged: `cost.required` leaves them out) */
+  readonly freshCount: number | undefined
   readonly cost: {
     readonly creditAction: string
     readonly unitCost: number
@@ -96,7 +102,11 @@ interface HandedOver {
 
 /** The idempotency key's claim found it taken (inside the dispatch transaction, which then rolls back). */
 class KeyTaken extends Schema.TaggedError<KeyTaken>()("KeyTaken", { key: Schema.String }) {}
-class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", { leadCount: Schema.Int }) {}
+class PreviewDone extends Schema.TaggedError<PreviewDone>()("PreviewDone", {
+  leadCount: Schema.Int,
+  fresh: Schema.Int,
+  required: Schema.Int
+}) {}
 
 /**
  * The run input as the enrichment accepts it (its `input` Schema: unknown keys
@@ -267,6 +277,18 @@ export class DispatchRun extends Context.Service<
               ? parseLeadFilter(scope.filter, { concreteList: scope.listId !== ALL_LIST_ID })
               : undefined
           const filter = parsedFilter instanceof FilterInvalid ? undefined : parsedFilter
+          // the freshness window's match, for the output the plan will resolve (a refused output plans nothing)
+          const output = resolveOutput(contract, scope, request.output)
+          const freshAt = (now: string) =>
+            output instanceof PlanRejected
+              ? undefined
+              : freshResultOf(request.freshness, now, {
+                  enrichmentSlug: contract.slug,
+                  enrichmentVersion: contract.version,
+                  target: output.target,
+                  attributeKey: output.attributeKey,
+                  listId: scope.listId
+                })
           // persisted: `requestedAt` freezes the scope and writes the run's items in the same statement
           const planned = (requestedAt: string | undefined) =>
             Effect.gen(function* () {
@@ -287,6 +309,7 @@ export class DispatchRun extends Context.Service<
                 scope,
                 subject: contract.subject,
                 filter,
+                fresh: freshAt(requestedAt ?? new Date().toISOString()),
                 requestedAt
               })
               const decided = plan(contract, scope, request.output, facts)
@@ -297,19 +320,23 @@ export class DispatchRun extends Context.Service<
           if (request.mode === "preview") {
             // facts only (no requestedAt: nothing is frozen), inside a transaction that always rolls back:
             // a preview writes nothing
-            const leadCount = yield* transactions
+            const { fresh, leadCount, required } = yield* transactions
               .transaction(
                 Effect.gen(function* () {
                   const decided = yield* planned(undefined)
-                  return yield* new PreviewDone({ leadCount: decided.leadCount })
+                  return yield* new PreviewDone({
+                    leadCount: decided.leadCount,
+                    fresh: decided.fresh,
+                    required: decided.cost.required
+                  })
                 })
               )
-              .pipe(Effect.catchTag("PreviewDone", (done) => Effect.succeed(done.leadCount)))
-            const required = leadCount * contract.costModel.unitCost
+              .pipe(Effect.catchTag("PreviewDone", (done) => Effect.succeed(done)))
             const { balance } = yield* ledger.balance(workspaceId)
             return {
               _tag: "Previewed",
               leadCount,
+              freshCount: request.freshness === undefined ? undefined : fresh,
               cost: {
                 creditAction: contract.costModel.creditAction,
                 unitCost: contract.costModel.unitCost,
@@ -355,6 +382,8 @@ export class DispatchRun extends Context.Service<
                   displayRequest: request.displayRequest ?? null,
                   idempotency: key === undefined ? null : { key, fingerprint },
                   input,
+                  freshness: request.freshness,
+                  retryOf: scope.type === "retry" ? scope.sourceRunId : undefined,
                   now: requestedAt
                 }
                 // the run id is new: its stream is created here, so nothing needs to be locked or read

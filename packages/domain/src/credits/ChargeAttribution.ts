@@ -11,7 +11,8 @@
  * - released, with the reason: `not_found` (completed, not found, under `chargeOn:
  *   "found"`), `failed`, or the skip reason (`run_cancelled` and `run_failed` for
  *   items a stopped run never started, `attribute_exists`, `lead_deleted`);
- * - open: still pending or running (the run is not settled yet).
+ * - open: still pending or running (the run is not settled yet);
+ * - fresh: skipped as the run was requested, for a fresh result (its last ordinals): never reserved.
  *
  * `captured` is `min(reserved, charged × unitCost)` and `released` the rest, as the
  * settlement computes them; `matchesSettlement` says whether the run's own
@@ -48,6 +49,8 @@ export interface RunAttribution {
   readonly released: ReadonlyArray<{ readonly reason: ReleaseReason; readonly ordinals: ReadonlyArray<number> }>
   /** ordinals still pending or running */
   readonly open: ReadonlyArray<number>
+  /** ordinals skipped at the request for a fresh result (runs/Freshness.ts): never reserved, never charged */
+  readonly fresh: ReadonlyArray<number>
   /** what the settlement rule captures and releases for these items */
   readonly expected: { readonly captured: number; readonly released: number }
   /** the run's CreditsSettled, when it is settled */
@@ -142,7 +145,10 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
   }
   let completed = 0
   let found = 0
-  for (let ordinal = 1; ordinal <= requested.leadCount; ordinal++) {
+  // the last ordinals, skipped as the run was requested, were never reserved
+  const runnable = requested.leadCount - (requested.freshness?.skipped ?? 0)
+  const fresh = Array.from({ length: requested.leadCount - runnable }, (_, i) => runnable + i + 1)
+  for (let ordinal = 1; ordinal <= runnable; ordinal++) {
     const outcome = outcomes.get(ordinal)
     if (outcome === undefined) {
       // never recorded: pending or running, or skipped by the stop when it was never started
@@ -184,6 +190,7 @@ export const attribute = (events: Iterable<RunEvent>): RunAttribution | undefine
       return ordinals === undefined ? [] : [{ reason, ordinals }]
     }),
     open,
+    fresh,
     expected,
     settlement,
     matchesSettlement:

@@ -162,12 +162,17 @@ export class CreditCommandRejected extends Schema.TaggedError<CreditCommandRejec
   reason: Schema.String
 }) {}
 
-/** A reservation larger than the balance (the API's 402). */
+/**
+ * A reservation larger than the balance (the API's 402); or one the workspace could pay but the API key that
+ * asked may not, past its monthly limit (`key_credit_limit`, credits/KeyBudget.ts), with what the key may
+ * still use this month (`keyRemaining`).
+ */
 export class InsufficientCredits extends Schema.TaggedError<InsufficientCredits>()("InsufficientCredits", {
   command: Schema.String,
-  reason: Schema.Literal("insufficient_credits"),
+  reason: Schema.Literals(["insufficient_credits", "key_credit_limit"]),
   required: Schema.Int,
-  balance: Schema.Int
+  balance: Schema.Int,
+  keyRemaining: Schema.optionalKey(Schema.Int)
 }) {}
 
 export type CreditRejection = CreditCommandRejected | InsufficientCredits

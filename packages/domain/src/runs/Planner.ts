@@ -6,7 +6,7 @@
 import { Schema } from "effect"
 import type { EnrichmentContract, OutputTarget } from "../catalog/Enrichment.ts"
 import { requiredCredits } from "../credits/CreditPolicy.ts"
-import type { Scope } from "./Scope.ts"
+import { type PlannedScope, scopeListId } from "./Scope.ts"
 
 export const PlanRejectionCode = Schema.Literals([
   "EMPTY_LEAD_SCOPE",
@@ -39,6 +39,11 @@ export interface ScopeFacts {
   readonly mismatchedCount: number
   /** explicit scopes with a `listId`: requested Leads that are not members of that List */
   readonly nonMemberCount: number
+  /**
+   * Leads of the subject in scope with a fresh result (runs/Freshness.ts), when the dispatch asked for a
+   * freshness window: they are skipped (`fresh_result`) and not charged. 0 without a window.
+   */
+  readonly freshCount: number
 }
 
 export interface OutputRequest {
@@ -47,7 +52,10 @@ export interface OutputRequest {
 }
 
 export interface Plan {
+  /** every Lead of the run (its items), those skipped as fresh included */
   readonly leadCount: number
+  /** Leads skipped at once for a fresh result (the last `fresh` ordinals); not charged */
+  readonly fresh: number
   readonly output: { readonly target: OutputTarget; readonly attributeKey: string }
   readonly cost: { readonly creditAction: string; readonly unitCost: number; readonly required: number }
 }
@@ -57,7 +65,7 @@ const details = (ids: ReadonlyArray<string>, total: number) => ({ leadIds: ids.s
 /** Output target and key: defaults from the contract, overrides only where its policy allows. */
 export const resolveOutput = (
   contract: EnrichmentContract,
-  scope: Scope,
+  scope: PlannedScope,
   requested: OutputRequest | undefined
 ): Plan["output"] | PlanRejected => {
   const target = requested?.target ?? contract.defaultOutput.target
@@ -75,7 +83,7 @@ export const resolveOutput = (
     })
   }
   if (target === "membership_attribute") {
-    const listId = scope.type === "explicit_leads" ? scope.listId : scope.listId
+    const listId = scopeListId(scope)
     if (listId === undefined || listId === "all") {
       return new PlanRejected({
         code: "OUTPUT_TARGET_UNSUPPORTED",
@@ -89,7 +97,7 @@ export const resolveOutput = (
 /** The planner's decision, in the contract's error order. */
 export const plan = (
   contract: EnrichmentContract,
-  scope: Scope,
+  scope: PlannedScope,
   output: OutputRequest | undefined,
   facts: ScopeFacts
 ): Plan | PlanRejected => {
@@ -111,7 +119,7 @@ export const plan = (
       message: `membership_attribute output needs every Lead to be a member of the List; ${facts.nonMemberCount} are not`
     })
   }
-  if (scope.type === "explicit_leads" && facts.mismatchedCount > 0) {
+  if ((scope.type === "explicit_leads" || scope.type === "retry") && facts.mismatchedCount > 0) {
     return new PlanRejected({
       code: "SUBJECT_MISMATCH",
       message: `Enrichment ${contract.slug} takes ${contract.subject} Leads; ${facts.mismatchedCount} are not`,
@@ -129,11 +137,13 @@ export const plan = (
   }
   return {
     leadCount: facts.matchingCount,
+    fresh: facts.freshCount,
     output: resolvedOutput,
     cost: {
       creditAction: contract.costModel.creditAction,
       unitCost: contract.costModel.unitCost,
-      required: requiredCredits(facts.matchingCount, contract.costModel.unitCost)
+      // a Lead skipped for a fresh result is not charged
+      required: requiredCredits(facts.matchingCount - facts.freshCount, contract.costModel.unitCost)
     }
   }
 }

@@ -82,6 +82,10 @@ export interface RequestRun {
   readonly idempotency: { readonly key: string; readonly fingerprint: string } | null
   /** the decoded run input (defaults applied); empty or absent when the enrichment takes none */
   readonly input?: { readonly [key: string]: unknown } | undefined
+  /** the dispatch's freshness window, when it asked for one (the plan says how many Leads it skipped) */
+  readonly freshness?: { readonly maxAgeDays: number } | undefined
+  /** a retry: the run whose failed items this one runs again */
+  readonly retryOf?: string | undefined
   readonly now: string
 }
 export interface RecordDispatch {
@@ -257,6 +261,10 @@ export const decide = (command: RunCommand, state: RunState): ReadonlyArray<RunE
         displayRequest: command.displayRequest,
         idempotency: command.idempotency,
         ...(command.input === undefined || Object.keys(command.input).length === 0 ? {} : { input: command.input }),
+        ...(command.freshness === undefined
+          ? {}
+          : { freshness: { maxAgeDays: command.freshness.maxAgeDays, skipped: command.plan.fresh } }),
+        ...(command.retryOf === undefined ? {} : { retryOf: command.retryOf }),
         requestedAt: command.now
       }
     ]
@@ -409,10 +417,12 @@ const stop = (
 
 export const evolve = (state: RunState, event: RunEvent): RunState => {
   if (event._tag === "RunRequested") {
+    // the Leads with a fresh result are skipped as the run is requested (runs/Freshness.ts)
+    const fresh = event.freshness?.skipped ?? 0
     return {
       status: "pending",
       leadCount: event.leadCount,
-      counts: { pending: event.leadCount, running: 0, completed: 0, skipped: 0, failed: 0 },
+      counts: { pending: event.leadCount - fresh, running: 0, completed: 0, skipped: fresh, failed: 0 },
       found: 0,
       chargeOn: event.cost.chargeOn,
       unitCost: event.cost.unitCost,

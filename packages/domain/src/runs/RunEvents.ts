@@ -37,6 +37,13 @@ export const RunRequested = Schema.TaggedStruct("RunRequested", {
    * written before it existed), so version 1 still reads them.
    */
   input: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+  /**
+   * the dispatch's freshness window and how many Leads it skipped (`fresh_result`, the run's last `skipped`
+   * ordinals: runs/Freshness.ts); absent without a window (and on events written before it existed)
+   */
+  freshness: Schema.optionalKey(Schema.Struct({ maxAgeDays: Schema.Int, skipped: Schema.Int })),
+  /** a retry (runs/Retry.ts): the run whose failed items this run runs again */
+  retryOf: Schema.optionalKey(Schema.String),
   requestedAt: Schema.String
 })
 
@@ -58,7 +65,13 @@ export const ItemBatchStarted = Schema.TaggedStruct("ItemBatchStarted", {
   startedAt: Schema.String
 })
 
-export const SkippedReason = Schema.Literals(["run_cancelled", "run_failed", "attribute_exists", "lead_deleted"])
+export const SkippedReason = Schema.Literals([
+  "run_cancelled",
+  "run_failed",
+  "attribute_exists",
+  "lead_deleted",
+  "fresh_result"
+])
 export type SkippedReason = typeof SkippedReason.Type
 
 export const ItemOutcome = Schema.Struct({

@@ -11,6 +11,7 @@ import { LeadsGroup } from "./groups/Leads.ts"
 import { ListsGroup } from "./groups/Lists.ts"
 import { SystemGroup } from "./groups/System.ts"
 import { WebhooksGroup } from "./groups/Webhooks.ts"
+import { withRequiredScopes } from "./Scopes.ts"
 
 export { AdminAuth, ApiKeyAuth, CurrentWorkspace, MetricsAuth } from "./Auth.ts"
 
@@ -32,6 +33,8 @@ export class EnrichApi extends HttpApi.make("enrich")
   .annotateMerge(
     OpenApi.annotations({
       title: "enrich API",
-      description: "Lead enrichment runs over scopes of Leads, with credits, idempotent dispatch and per-Lead results."
+      description: "Lead enrichment runs over scopes of Leads, with credits, idempotent dispatch and per-Lead results.",
+      // each /api operation's scope (x-required-scopes): Scopes.ts
+      transform: withRequiredScopes
     })
   ) {}

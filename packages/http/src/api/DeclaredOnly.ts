@@ -7,7 +7,7 @@
  * - **no payload schema, no body.** An empty body, or the empty JSON object `{}` (what many HTTP
  *   clients send with every POST), is accepted; anything else is 400 VALIDATION_FAILED naming
  *   `body.<field>` (or `body` for what is not an object), so a field sent to an endpoint that
- *   ignores it (`POST /admin/workspaces/{id}/api-keys` with `{"scopes": …}`) is never silently
+ *   ignores it (`POST /admin/api-keys/{id}/revoke` with `{"reason": …}`) is never silently
  *   dropped.
  *
  * One middleware per group rather than an empty schema per endpoint: every endpoint added to a group

@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { HttpApiSchema } from "effect/http-api"
+import { ApiScope } from "@enrich/domain/auth/ApiKeyScopes"
 
 const base = {
   message: Schema.String,
@@ -24,7 +25,8 @@ export const BadRequestCode = Schema.Literals([
   "EMPTY_LEAD_SCOPE",
   "LEAD_TYPE_MISMATCH",
   "LIST_PROTECTED",
-  "WEBHOOK_URL_REFUSED"
+  "WEBHOOK_URL_REFUSED",
+  "NOTHING_TO_RETRY"
 ])
 export type BadRequestCode = typeof BadRequestCode.Type
 
@@ -32,12 +34,23 @@ export const BadRequest = Schema.Struct({ code: BadRequestCode, ...base }).pipe(
 export const Unauthorized = Schema.Struct({ code: Schema.Literal("UNAUTHORIZED"), ...base }).pipe(
   HttpApiSchema.status(401)
 )
+/**
+ * 402: the workspace's balance cannot pay the reservation, or the API key's monthly credit limit cannot
+ * (`keyRemaining`: what the key may still use this month; only then).
+ */
 export const InsufficientCredits = Schema.Struct({
   code: Schema.Literal("INSUFFICIENT_CREDITS"),
   ...base,
   required: Schema.Int,
-  balance: Schema.Int
+  balance: Schema.Int,
+  keyRemaining: Schema.optionalKey(Schema.Int)
 }).pipe(HttpApiSchema.status(402))
+/** 403: the API key lacks the scope this request needs (`missingScope`). Declared on every `/api` endpoint. */
+export const Forbidden = Schema.Struct({
+  code: Schema.Literal("FORBIDDEN"),
+  ...base,
+  missingScope: ApiScope
+}).pipe(HttpApiSchema.status(403))
 export const NotFound = Schema.Struct({ code: Schema.Literal("NOT_FOUND"), ...base }).pipe(HttpApiSchema.status(404))
 /**
  * 429, with a `Retry-After` header (seconds) and the same number in `retryAfter`: too many requests
@@ -56,7 +69,8 @@ export const Conflict = Schema.Struct({
     "IDENTITY_CONFLICT",
     "RUN_ALREADY_SETTLED",
     "WEBHOOK_DISABLED",
-    "WEBHOOK_LIMIT_REACHED"
+    "WEBHOOK_LIMIT_REACHED",
+    "RUN_NOT_TERMINAL"
   ]),
   ...base,
   reason: Schema.optionalKey(Schema.String),

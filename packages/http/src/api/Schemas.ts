@@ -5,6 +5,7 @@ import { Id, JsonObject, TextUpTo } from "@enrich/domain/ClientText"
 import { LeadInput } from "@enrich/domain/leads/Lead"
 import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { Scope } from "@enrich/domain/runs/Scope"
+import { Freshness } from "@enrich/domain/runs/Freshness"
 
 const IsoDate = Schema.String
 const Nullable = <S extends Schema.Top>(s: S) => Schema.NullOr(s)
@@ -26,17 +27,6 @@ export const CreateWorkspace = Schema.Struct({
 })
 export const Workspace = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: IsoDate })
 export const WorkspaceCreated = Schema.Struct({ workspace: Workspace, apiKey: Schema.String })
-/** An API key as the operator sees it: never the secret. */
-export const ApiKeySummary = Schema.Struct({
-  id: Schema.String,
-  prefix: Schema.String,
-  createdAt: IsoDate,
-  lastUsedAt: Nullable(IsoDate),
-  revokedAt: Nullable(IsoDate)
-})
-export const ApiKeyList = Schema.Struct({ apiKeys: Schema.Array(ApiKeySummary) })
-/** `apiKey` is the secret, shown this once. */
-export const ApiKeyCreated = Schema.Struct({ apiKey: Schema.String, id: Schema.String })
 
 // --- leads and lists ---------------------------------------------------------
 
@@ -183,7 +173,17 @@ export const DispatchBody = Schema.Struct({
   ),
   writePolicy: Schema.optionalKey(Schema.Literals(["overwrite", "skip_existing"])),
   displayRequest: Schema.optionalKey(Schema.Struct({ fieldId: TextUpTo(200) })),
-  idempotencyKey: Schema.optionalKey(IdempotencyKey)
+  idempotencyKey: Schema.optionalKey(IdempotencyKey),
+  /**
+   * Skip Leads that have a `completed` result of the same enrichment (slug and version) written to the same
+   * place, at most `maxAgeDays` old: their items are `skipped` (`fresh_result`) and not charged. 0 runs everything.
+   */
+  freshness: Schema.optionalKey(Freshness)
+})
+
+/** `POST /api/enrichment/{id}/retry`: persisted (the default) or a preview of the count and the cost. */
+export const RetryBody = Schema.Struct({
+  mode: Schema.optionalKey(Schema.Literals(["persisted", "preview"]))
 })
 
 const dispatchFields = {
@@ -202,6 +202,8 @@ export const DispatchPreview = Schema.Struct({
   leadCount: Schema.Int,
   triggerRunId: Schema.Null,
   reusedExistingRun: Schema.Literal(false),
+  /** with a freshness window: the Leads it would skip as `fresh_result` (left out of `cost.required`) */
+  freshCount: Schema.optionalKey(Schema.Int),
   cost: Schema.Struct({
     creditAction: Schema.String,
     unitCost: Schema.Int,
@@ -222,6 +224,10 @@ const Counts = Schema.Struct({
 export const Run = Schema.Struct({
   id: Schema.String,
   status: Schema.String,
+  /** a retry: the run whose failed items it runs again */
+  retryOf: Nullable(Schema.String),
+  /** the retries of this run, oldest first */
+  retries: Schema.Array(Schema.String),
   mode: Schema.String,
   enrichment: Schema.Struct({ id: Schema.String, slug: Schema.String, version: Schema.Int, snapshot: Schema.Unknown }),
   scope: Schema.Struct({

@@ -9,6 +9,10 @@
  * - a key that becomes valid (inserted, by the API or by SQL, or un-revoked) notifies API_KEY_ADDED_CHANNEL
  *   at its commit (a trigger, migration 0012), and every API process forgets every unknown key it
  *   remembers: a remembered "unknown" never outlives a key's creation;
+ * - a change of a key's scopes, credit limit or expiry (by SQL: the API sets them only at creation) notifies
+ *   API_KEY_CHANGED_CHANNEL at its commit (a trigger, migration 0015), and every API process forgets the key
+ *   (its streams go on): the next request reads it again. Expiry itself is judged at each request by the
+ *   clock (Auth.ts), so a remembered key is refused from the instant it expires (DECISIONS.md 69);
  * - while that connection is down (and until it listens again) nothing is remembered: every request asks
  *   the database, as without the cache;
  * - a lookup that overlaps a notification is not remembered (a generation counter), so a request that
@@ -16,7 +20,7 @@
  * - requests for a key being looked up wait for that lookup (begun since the last notification) instead
  *   of each asking the database: a burst of one made-up key costs one statement.
  *
- * What is remembered is, by the SHA-256 of the secret, the key's id and workspace for at most MAX_ENTRIES
+ * What is remembered is, by the SHA-256 of the secret, the key's id, workspace and restrictions for at most MAX_ENTRIES
  * valid keys, and an expiry for at most MAX_UNKNOWN unknown ones (past that, the oldest go). An entry
  * older than the TTL is looked up again, which also keeps `last_used_at` within about a minute. A key
  * revoked by SQL outside the API (no NOTIFY) is refused once its entry expires.
@@ -24,7 +28,13 @@
 import { Config, Context, Deferred, Duration, Effect, Layer, Option, Queue, Schedule, Scope } from "effect"
 import { PgClient, PgConnection } from "@effect/sql-pg"
 import { createHash } from "node:crypto"
-import { API_KEY_ADDED_CHANNEL, API_KEY_REVOKED_CHANNEL, Workspaces } from "@enrich/adapters/postgres/Workspaces"
+import {
+  API_KEY_ADDED_CHANNEL,
+  API_KEY_CHANGED_CHANNEL,
+  API_KEY_REVOKED_CHANNEL,
+  type AuthenticatedApiKey,
+  Workspaces
+} from "@enrich/adapters/postgres/Workspaces"
 import { apiKeyLookups, Metrics } from "./Metrics.ts"
 
 /** At most this many valid keys are remembered per process. */
@@ -33,10 +43,8 @@ const MAX_ENTRIES = 10_000
 /** At most this many unknown keys are remembered per process (about 150 bytes each). */
 const MAX_UNKNOWN = 10_000
 
-export interface AuthenticatedKey {
-  readonly workspaceId: string
-  readonly keyId: string
-}
+/** A key found valid (not revoked), with its restrictions; whether it has expired is judged per request. */
+export type AuthenticatedKey = AuthenticatedApiKey
 
 export class ApiKeyCache extends Context.Service<
   ApiKeyCache,
@@ -88,9 +96,12 @@ export class ApiKeyCache extends Context.Service<
         unknown.set(digest, now + ttlMs)
       }
       const revokedListeners = new Set<(keyId: string) => void>()
-      const forgetKey = (keyId: string) => {
+      const forgetEntries = (keyId: string) => {
         generation++
         for (const [digest, entry] of entries) if (entry.key.keyId === keyId) entries.delete(digest)
+      }
+      const forgetKey = (keyId: string) => {
+        forgetEntries(keyId)
         for (const listener of revokedListeners) listener(keyId)
       }
       const keyAdded = () => {
@@ -105,6 +116,7 @@ export class ApiKeyCache extends Context.Service<
           const own = yield* (yield* PgConnection.make(pg.config)).pin
           const revoked = yield* own.listen(API_KEY_REVOKED_CHANNEL)
           const added = yield* own.listen(API_KEY_ADDED_CHANNEL)
+          const changed = yield* own.listen(API_KEY_CHANGED_CHANNEL)
           yield* Effect.addFinalizer(() =>
             Effect.sync(() => {
               listening = false
@@ -120,10 +132,11 @@ export class ApiKeyCache extends Context.Service<
             Effect.forever(
               Effect.flatMap(Queue.takeAll(queue), (all) => Effect.sync(() => all.forEach(onNotification)))
             )
-          return yield* Effect.raceFirst(
+          return yield* Effect.raceAllFirst([
             loop(revoked, (n) => forgetKey(n.payload)),
-            loop(added, keyAdded)
-          )
+            loop(added, keyAdded),
+            loop(changed, (n) => forgetEntries(n.payload))
+          ])
         }).pipe(Effect.scoped)
         yield* listen.pipe(
           Effect.tapCause((cause) => Effect.logWarning("listening for API key changes failed; retrying", cause)),

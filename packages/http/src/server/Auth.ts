@@ -1,14 +1,19 @@
 /**
  * Bearer authentication: workspace API keys for /api, the operator token for /admin, the metrics token
- * for /metrics. A request with a missing or wrong key or token counts against its address
- * (UnauthenticatedLimiter); an address over its limit is answered 429 before its key is looked up.
+ * for /metrics. A request with a missing, wrong or expired key or token counts against its address
+ * (UnauthenticatedLimiter); an address over its limit is answered 429 before its key is looked up. A
+ * restricted key is then held to its scopes (DECISIONS.md 69): a request outside them is 403 FORBIDDEN,
+ * naming the scope it lacks.
  */
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Config, Effect, Layer, Option, Redacted } from "effect"
 import { timingSafeEqual, createHash } from "node:crypto"
+import { type ApiScope, isExpired, missingForUnknownAction, missingScope } from "@enrich/domain/auth/ApiKeyScopes"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
+import { ActingApiKey } from "@enrich/domain/ports/KeyBudgets"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { AdminAuth, ApiKeyAuth, CurrentWorkspace, MetricsAuth } from "../api/Api.ts"
-import { ApiKeyCache } from "./ApiKeyCache.ts"
+import { actionOf, operationKind } from "../api/Scopes.ts"
+import { ApiKeyCache, type AuthenticatedKey } from "./ApiKeyCache.ts"
 import { Metrics, unauthenticatedLimited } from "./Metrics.ts"
 import { RateLimiter, UnauthenticatedLimiter } from "./RateLimit.ts"
 import { apiError } from "../api/Errors.ts"
@@ -44,6 +49,45 @@ const gate = Effect.gen(function* () {
   }
 })
 
+/**
+ * Whether the request asks only for a preview: `mode: "preview"` in its JSON body (a dispatch, a retry). The body
+ * is read here only for a restricted key on such an operation (it is read once: the endpoint decodes the same
+ * bytes); one that does not parse is no preview, and the endpoint refuses it.
+ */
+const requestMode = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  const contentType = request.headers["content-type"] ?? "application/json"
+  if (!/^application\/json\b/i.test(contentType.trim())) return "persisted" as const
+  const body = yield* Effect.option(request.json)
+  return Option.isSome(body) &&
+    typeof body.value === "object" &&
+    body.value !== null &&
+    !Array.isArray(body.value) &&
+    (body.value as { readonly mode?: unknown }).mode === "preview"
+    ? ("preview" as const)
+    : ("persisted" as const)
+})
+
+/** The scope `key` lacks for operation `operationId` of this request (ApiKeyScopes.ts, Scopes.ts); none when it may. */
+const lackedScope = (key: AuthenticatedKey, operationId: string) =>
+  Effect.gen(function* () {
+    if (key.scopes === null) return undefined
+    const kind = operationKind(operationId)
+    if (kind === undefined) return missingForUnknownAction(key.scopes)
+    const mode =
+      kind === "StartRun" && !(key.scopes.includes("preview") && key.scopes.includes("dispatch"))
+        ? yield* requestMode
+        : "persisted"
+    return missingScope(key.scopes, actionOf(kind, mode))
+  })
+
+const forbidden = (missingScope: ApiScope) =>
+  apiError("FORBIDDEN", `This API key lacks the scope \`${missingScope}\` this request needs`, { missingScope })
+
+/** A key found but expired is no key: refused like an unknown one (DECISIONS.md 69). */
+const unexpired = (found: Option.Option<AuthenticatedKey>, now: number): Option.Option<AuthenticatedKey> =>
+  Option.filter(found, (key) => !isExpired(key.expiresAt === null ? null : Date.parse(key.expiresAt), now))
+
 export const ApiKeyAuthLive = Layer.effect(
   ApiKeyAuth,
   Effect.gen(function* () {
@@ -51,35 +95,41 @@ export const ApiKeyAuthLive = Layer.effect(
     const limiter = yield* RateLimiter
     const guard = yield* gate
     return ApiKeyAuth.of({
-      bearer: (httpEffect, { credential }) =>
+      bearer: (httpEffect, { credential, endpoint, group }) =>
         Effect.gen(function* () {
           const address = yield* clientAddress
           const secret = Redacted.value(credential)
           const retryAfter = guard.blocked(address)
-          let found: Option.Option<{ readonly workspaceId: string; readonly keyId: string }>
+          let found: Option.Option<AuthenticatedKey>
           if (retryAfter === undefined) {
-            found = secret === "" ? Option.none() : yield* keys.authenticate(secret)
+            const known = secret === "" ? Option.none() : yield* keys.authenticate(secret)
+            // expiry is judged now, by the clock, whether the key was remembered or read
+            found = unexpired(known, yield* Clock.currentTimeMillis)
             if (Option.isNone(found)) {
               guard.failed(address)
               return yield* Effect.fail(
                 unauthorized(
                   secret === ""
                     ? "Missing or malformed Authorization: Bearer <api key> header"
-                    : "Unknown or revoked API key"
+                    : "Unknown, revoked or expired API key"
                 )
               )
             }
           } else {
             // over the limit: only a key this process remembers as valid goes on (no lookup either way)
-            found = secret === "" ? Option.none() : keys.remembered(secret)
+            found = secret === "" ? Option.none() : unexpired(keys.remembered(secret), yield* Clock.currentTimeMillis)
             if (Option.isNone(found)) return guard.refuse(retryAfter)
           }
-          const allowed = yield* limiter.take(found.value.keyId)
+          const key = found.value
+          const allowed = yield* limiter.take(key.keyId)
           if (!allowed.allowed) return tooManyRequests("Too many requests for this API key", allowed.retryAfter)
+          const lacked = yield* lackedScope(key, `${group.identifier}.${endpoint.identifier}`)
+          if (lacked !== undefined) return yield* Effect.fail(forbidden(lacked))
           const context = yield* CommandMetadata
           return yield* httpEffect.pipe(
-            Effect.provideService(CurrentWorkspace, found.value),
-            Effect.provideService(CommandMetadata, { ...context, actor: `api-key:${found.value.keyId}` })
+            Effect.provideService(CurrentWorkspace, key),
+            Effect.provideService(ActingApiKey, { keyId: key.keyId, creditLimit: key.creditLimit }),
+            Effect.provideService(CommandMetadata, { ...context, actor: `api-key:${key.keyId}` })
           )
         })
     })

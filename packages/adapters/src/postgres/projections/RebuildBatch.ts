@@ -47,6 +47,7 @@ import {
 import { itemIdSql } from "../ItemIdSql.ts"
 import { itemMoveRows } from "./RunProjection.ts"
 import { requestColumns, stateColumns } from "./RunRow.ts"
+import { freshSkippedReason } from "@enrich/domain/runs/Freshness"
 
 type RunRequested = Extract<RunEvent, { _tag: "RunRequested" }>
 
@@ -171,19 +172,19 @@ const projectRunRows = (
       yield* sql`INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
           count_pending, count_running, count_completed, count_skipped, count_failed, output, cost_preview, reserved,
           captured, released, correlation_id, trigger_run_id, dispatch_metadata, error, started_at, completed_at,
-          cancelled_at, settled_at, input, created_at, updated_at)
+          cancelled_at, settled_at, input, created_at, updated_at, retry_of)
         SELECT x.id, x.workspace_id, x.status, x.mode, x.enrichment::jsonb, x.scope::jsonb, x.resolved_count,
           x.count_pending, x.count_running, x.count_completed, x.count_skipped, x.count_failed, x.output::jsonb,
           x.cost_preview::jsonb, x.reserved, x.captured, x.released, x.correlation_id, x.trigger_run_id,
           x.dispatch_metadata::jsonb || coalesce(x.dispatch::jsonb, '{}'::jsonb), x.error::jsonb,
           x.started_at::timestamptz, x.completed_at::timestamptz, x.cancelled_at::timestamptz,
-          x.settled_at::timestamptz, x.input::jsonb, x.created_at::timestamptz, x.updated_at::timestamptz
+          x.settled_at::timestamptz, x.input::jsonb, x.created_at::timestamptz, x.updated_at::timestamptz, x.retry_of
         FROM json_to_recordset(${json(rows)}::json) AS x(id text, workspace_id text, status text, mode text,
           enrichment text, scope text, resolved_count int, count_pending int, count_running int, count_completed int,
           count_skipped int, count_failed int, output text, cost_preview text, reserved bigint, captured bigint,
           released bigint, correlation_id text, trigger_run_id text, dispatch_metadata text, dispatch text,
           error text, started_at text, completed_at text, cancelled_at text, settled_at text, input text,
-          created_at text, updated_at text)`
+          created_at text, updated_at text, retry_of text)`
     }
 
     if (moved.size > 0) {
@@ -232,6 +233,8 @@ interface ItemRow {
  */
 interface DeferredRun {
   readonly requestedAt: string
+  /** the first ordinal skipped for a fresh result at the request (domain/runs/Freshness.ts); past the last if none */
+  readonly freshFrom: number
   /** the first cancel or failure: items pending then (and never touched) are skipped by it */
   stop: { readonly reason: string; readonly at: string } | undefined
   /** the items some event moved; the others are as the run was requested (or stopped) */
@@ -240,26 +243,37 @@ interface DeferredRun {
   ended: boolean
 }
 
-const untouched = (run: DeferredRun): ItemRow =>
-  run.stop === undefined
+/** An item as its run's request left it (skipped for a fresh result from `freshFrom` on), or its stop. */
+const untouched = (run: DeferredRun, ordinal?: number): ItemRow =>
+  ordinal !== undefined && ordinal >= run.freshFrom
     ? {
-        status: requestedItemStatus,
-        skippedReason: null,
+        status: itemTransitions.skipPending.to,
+        skippedReason: freshSkippedReason,
         attempts: 0,
         claimToken: null,
         startedAt: null,
-        completedAt: null,
+        completedAt: run.requestedAt,
         updatedAt: run.requestedAt
       }
-    : {
-        status: itemTransitions.skipPending.to,
-        skippedReason: run.stop.reason,
-        attempts: 0,
-        claimToken: null,
-        startedAt: null,
-        completedAt: run.stop.at,
-        updatedAt: run.stop.at
-      }
+    : run.stop === undefined
+      ? {
+          status: requestedItemStatus,
+          skippedReason: null,
+          attempts: 0,
+          claimToken: null,
+          startedAt: null,
+          completedAt: null,
+          updatedAt: run.requestedAt
+        }
+      : {
+          status: itemTransitions.skipPending.to,
+          skippedReason: run.stop.reason,
+          attempts: 0,
+          claimToken: null,
+          startedAt: null,
+          completedAt: run.stop.at,
+          updatedAt: run.stop.at
+        }
 
 /**
  * A move (domain/runs/ItemMoves.ts) applied to an item row in memory, if the row is in the move's `from` status:
@@ -300,7 +314,7 @@ const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
       continue
     }
     for (const ordinal of move.ordinals) {
-      const row = run.items.get(ordinal) ?? untouched(run)
+      const row = run.items.get(ordinal) ?? untouched(run, ordinal)
       if (applyMove(row, move)) run.items.set(ordinal, row)
     }
   }
@@ -410,7 +424,13 @@ const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
       for (const { runId, event } of events) {
         if (event._tag === "RunRequested") {
           // a run requested twice fails in projectRunRows
-          deferred.set(runId, { requestedAt: event.requestedAt, stop: undefined, items: new Map(), ended: false })
+          deferred.set(runId, {
+            requestedAt: event.requestedAt,
+            freshFrom: event.leadCount - (event.freshness?.skipped ?? 0) + 1,
+            stop: undefined,
+            items: new Map(),
+            ended: false
+          })
           continue
         }
         const run = deferred.get(runId)
@@ -472,7 +492,8 @@ const insertItems = (sql: Sql, runs: ReadonlyArray<readonly [string, DeferredRun
     reason: [] as Array<string | null>,
     completedAt: [] as Array<string | null>,
     requestedAt: [] as Array<string>,
-    updatedAt: [] as Array<string>
+    updatedAt: [] as Array<string>,
+    freshFrom: [] as Array<number>
   }
   const moved = {
     run: [] as Array<number>,
@@ -493,6 +514,7 @@ const insertItems = (sql: Sql, runs: ReadonlyArray<readonly [string, DeferredRun
     base.completedAt.push(row.completedAt)
     base.requestedAt.push(run.requestedAt)
     base.updatedAt.push(row.updatedAt)
+    base.freshFrom.push(run.freshFrom)
     for (const [ordinal, item] of run.items) {
       moved.run.push(n)
       moved.ordinal.push(ordinal)
@@ -516,18 +538,26 @@ const insertItems = (sql: Sql, runs: ReadonlyArray<readonly [string, DeferredRun
             AS m(run, ordinal, status, reason, attempts, claim_token, started_at, completed_at, updated_at)
           ON m.run = r.n AND m.ordinal = s.ordinal`
   // `run_id = ANY(…)`: an index scan of run_scope for a few runs, never a scan of every run's scope per page;
-  // unprepared: planned with the real sizes of the arrays every time
+  // unprepared: planned with the real sizes of the arrays every time. An item skipped for a fresh result at the
+  // request (from `fresh_from` on) is as the scope freeze wrote it: no event moves it.
   return sql`INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
       skipped_reason, attempts, claim_token, started_at, completed_at, created_at, updated_at)
     SELECT ${itemIdSql(sql, sql.literal("s.run_id"), "s.ordinal")}, s.workspace_id, s.run_id, s.ordinal, s.lead_id,
-      s.list_id, s.membership_id, coalesce(m.status, r.status),
-      CASE WHEN m.ordinal IS NULL THEN r.reason ELSE m.reason END, coalesce(m.attempts, 0), m.claim_token,
-      m.started_at::timestamptz, (CASE WHEN m.ordinal IS NULL THEN r.completed_at ELSE m.completed_at END)::timestamptz,
-      r.requested_at::timestamptz, (CASE WHEN m.ordinal IS NULL THEN r.updated_at ELSE m.updated_at END)::timestamptz
+      s.list_id, s.membership_id,
+      CASE WHEN s.ordinal >= r.fresh_from THEN ${itemTransitions.skipPending.to} ELSE coalesce(m.status, r.status) END,
+      CASE WHEN s.ordinal >= r.fresh_from THEN ${freshSkippedReason}
+        WHEN m.ordinal IS NULL THEN r.reason ELSE m.reason END, coalesce(m.attempts, 0), m.claim_token,
+      m.started_at::timestamptz,
+      (CASE WHEN s.ordinal >= r.fresh_from THEN r.requested_at
+        WHEN m.ordinal IS NULL THEN r.completed_at ELSE m.completed_at END)::timestamptz,
+      r.requested_at::timestamptz,
+      (CASE WHEN s.ordinal >= r.fresh_from THEN r.requested_at
+        WHEN m.ordinal IS NULL THEN r.updated_at ELSE m.updated_at END)::timestamptz
     FROM run_scope s
     JOIN unnest(${runIds}::text[], ${base.status}::text[], ${orEmpty(base.reason)}::text[],
-        ${orEmpty(base.completedAt)}::text[], ${base.requestedAt}::text[], ${base.updatedAt}::text[])
-        WITH ORDINALITY AS r(run_id, status, reason, completed_at, requested_at, updated_at, n)
+        ${orEmpty(base.completedAt)}::text[], ${base.requestedAt}::text[], ${base.updatedAt}::text[],
+        ${base.freshFrom}::int[])
+        WITH ORDINALITY AS r(run_id, status, reason, completed_at, requested_at, updated_at, fresh_from, n)
       ON r.run_id = s.run_id
     ${movedRows}
     WHERE s.run_id = ANY(${runIds}::text[])`.unprepared

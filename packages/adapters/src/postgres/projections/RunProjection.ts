@@ -8,7 +8,14 @@ import { Effect } from "effect"
 import type { SqlClient, SqlError, Statement } from "effect/sql"
 import { evolve, type RunState } from "@enrich/domain/runs/Run"
 import type { RunEvent } from "@enrich/domain/runs/RunEvents"
-import { type ItemMove, itemMovesOf, requestedItemStatus, transitionOf } from "@enrich/domain/runs/ItemMoves"
+import {
+  type ItemMove,
+  itemMovesOf,
+  itemTransitions,
+  requestedItemStatus,
+  transitionOf
+} from "@enrich/domain/runs/ItemMoves"
+import { freshSkippedReason } from "@enrich/domain/runs/Freshness"
 import { itemIdArray, itemIdSql } from "../ItemIdSql.ts"
 import { requestColumns, stateColumns } from "./RunRow.ts"
 
@@ -66,12 +73,20 @@ const requestedRows = (
   event: Extract<RunEvent, { _tag: "RunRequested" }>,
   gate: Statement.Fragment
 ): Rows => [
+  // the last ordinals skipped for a fresh result (domain/runs/Freshness.ts), as the scope freeze wrote them
   sql`items AS (
       INSERT INTO run_items (id, workspace_id, run_id, ordinal, lead_id, list_id, membership_id, status,
-        created_at, updated_at)
+        skipped_reason, completed_at, created_at, updated_at)
       SELECT ${itemIdSql(sql, sql.literal("run_id"), "ordinal")}, workspace_id, run_id, ordinal, lead_id, list_id,
-        membership_id, ${requestedItemStatus}, ${event.requestedAt}::timestamptz, ${event.requestedAt}::timestamptz
-      FROM run_scope WHERE run_id = ${runId}
+        membership_id, f.status, f.reason, f.completed_at, ${event.requestedAt}::timestamptz,
+        ${event.requestedAt}::timestamptz
+      FROM run_scope
+        CROSS JOIN LATERAL (SELECT ordinal > ${event.leadCount - (event.freshness?.skipped ?? 0)} AS fresh) x
+        CROSS JOIN LATERAL (SELECT
+          CASE WHEN x.fresh THEN ${itemTransitions.skipPending.to} ELSE ${requestedItemStatus} END AS status,
+          CASE WHEN x.fresh THEN ${freshSkippedReason} END AS reason,
+          CASE WHEN x.fresh THEN ${event.requestedAt}::timestamptz END AS completed_at) f
+      WHERE run_id = ${runId}
         AND NOT EXISTS (SELECT 1 FROM run_items WHERE run_id = ${runId} AND ordinal = 1) AND ${gate}
     )`,
   ...(event.idempotency === null
@@ -180,7 +195,7 @@ const runRow = (
       INSERT INTO enrichment_runs (id, workspace_id, status, mode, enrichment, scope, resolved_count,
         count_pending, count_running, count_completed, count_skipped, count_failed, output, cost_preview, reserved,
         captured, released, correlation_id, dispatch_metadata, input, trigger_run_id, error, started_at,
-        completed_at, cancelled_at, settled_at, created_at, updated_at)
+        completed_at, cancelled_at, settled_at, created_at, updated_at, retry_of)
       SELECT ${r.id}::text, ${r.workspace_id}::text, ${c.status}::text, ${r.mode}::text, ${r.enrichment}::jsonb,
         ${r.scope}::jsonb, ${r.resolved_count}::int, ${c.count_pending}::int, ${c.count_running}::int,
         ${c.count_completed}::int, ${c.count_skipped}::int, ${c.count_failed}::int, ${r.output}::jsonb,
@@ -188,7 +203,7 @@ const runRow = (
         ${r.correlation_id}::text, ${r.dispatch_metadata}::jsonb || coalesce(${c.dispatch}::jsonb, '{}'::jsonb),
         ${r.input}::jsonb, ${c.trigger_run_id}::text, ${c.error}::jsonb, ${c.started_at}::timestamptz,
         ${c.completed_at}::timestamptz, ${c.cancelled_at}::timestamptz, ${c.settled_at}::timestamptz,
-        ${r.created_at}::timestamptz, ${c.updated_at}::timestamptz
+        ${r.created_at}::timestamptz, ${c.updated_at}::timestamptz, ${r.retry_of}::text
       WHERE ${gate}
     )`
     ]

@@ -34,6 +34,7 @@ export const requestColumns = (
   /** what the hand-over adds is merged into it (`dispatch` of stateColumns) */
   dispatch_metadata: json({ displayRequest: event.displayRequest }),
   input: json(event.input ?? {}),
+  retry_of: event.retryOf ?? null,
   created_at: event.requestedAt
 })
 

@@ -1,10 +1,12 @@
 /** The operator surface: workspaces, API keys, credit grants, ending a run. Enabled by ENRICH_ADMIN_TOKEN. */
+import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id } from "@enrich/domain/ClientText"
 import { AdminAuth } from "../Auth.ts"
 import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
+import * as K from "../schemas/ApiKeys.ts"
 import * as C from "../schemas/Credits.ts"
 
 export class AdminGroup extends HttpApiGroup.make("admin")
@@ -16,17 +18,19 @@ export class AdminGroup extends HttpApiGroup.make("admin")
     }),
     HttpApiEndpoint.get("listApiKeys", "/workspaces/:id/api-keys", {
       params: { id: Id },
-      success: S.ApiKeyList,
+      success: K.ApiKeyList,
       error: [Errors.BadRequest, Errors.NotFound]
     }),
+    // restrictions optional (no body: a key with every scope, no limit, no expiry)
     HttpApiEndpoint.post("createApiKey", "/workspaces/:id/api-keys", {
       params: { id: Id },
-      success: S.ApiKeyCreated.pipe(HttpApiSchema.status(201)),
+      payload: [K.CreateApiKey, Schema.Null],
+      success: K.ApiKeyCreated.pipe(HttpApiSchema.status(201)),
       error: [Errors.BadRequest, Errors.NotFound]
     }),
     HttpApiEndpoint.post("revokeApiKey", "/api-keys/:id/revoke", {
       params: { id: Id },
-      success: S.ApiKeySummary,
+      success: K.ApiKeySummary,
       error: [Errors.BadRequest, Errors.NotFound]
     }),
     HttpApiEndpoint.post("moveCredits", "/workspaces/:id/credits", {

@@ -1,4 +1,4 @@
-/** The enrichment surface: catalog, dispatch, run list, status, live events, items, cancel. */
+/** The enrichment surface: catalog, dispatch, run list, status, live events, items, cancel, retry. */
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "effect/http-api"
 import { Id, TextUpTo } from "@enrich/domain/ClientText"
@@ -60,6 +60,23 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       params: { id: Id },
       success: S.CancelledRun,
       error: [Errors.BadRequest, Errors.NotFound, Errors.Conflict]
+    }),
+    // the body is optional: no body (or null) is a persisted retry
+    HttpApiEndpoint.post("retry", "/enrichment/:id/retry", {
+      params: { id: Id },
+      payload: [S.RetryBody, Schema.Null],
+      headers: {
+        "idempotency-key": Schema.optionalKey(S.IdempotencyKey)
+      },
+      success: [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview],
+      error: [
+        Errors.BadRequest,
+        Errors.NotFound,
+        Errors.InsufficientCredits,
+        Errors.Conflict,
+        Errors.Unprocessable,
+        Errors.DispatchFailed
+      ]
     }),
     HttpApiEndpoint.get("items", "/enrichment/:id/items", {
       params: { id: Id },

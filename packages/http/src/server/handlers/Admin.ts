@@ -1,10 +1,12 @@
 /** Handlers of the admin group. */
-import { DateTime, Effect, Option } from "effect"
+import { Clock, DateTime, Effect, Option } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
 import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Workspaces } from "@enrich/adapters/postgres/Workspaces"
 import { RunWatchdog } from "@enrich/application/runs/RunWatchdog"
+import { expiryRefusal } from "@enrich/domain/auth/ApiKeyScopes"
 import type { Adjust, Grant } from "@enrich/domain/credits/CreditAccount"
+import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { CreditLedger } from "@enrich/domain/ports/CreditLedger"
 import { EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
@@ -31,7 +33,24 @@ export const AdminHandlers = HttpApiBuilder.group(
           orNotFound("Workspace"),
           Effect.map((apiKeys) => ({ apiKeys }))
         ),
-      createApiKey: ({ params }) => workspaces.createApiKey(params.id).pipe(orNotFound("Workspace")),
+      // its restrictions as given (DECISIONS.md 69); an expiry must lie ahead, by this server's clock
+      createApiKey: Effect.fn(function* ({ params, payload }) {
+        const restrictions = payload ?? {}
+        const expiresAt = restrictions.expiresAt === undefined ? undefined : toUtcTimestamp(restrictions.expiresAt)
+        if (expiresAt !== undefined) {
+          const refusal = expiryRefusal(Date.parse(expiresAt), yield* Clock.currentTimeMillis)
+          if (refusal !== undefined) {
+            return yield* Effect.fail(
+              apiError("VALIDATION_FAILED", `Invalid request: body.expiresAt: ${refusal}`, {
+                details: { issues: [{ path: "body.expiresAt", message: refusal }], total: 1 }
+              })
+            )
+          }
+        }
+        return yield* workspaces
+          .createApiKey(params.id, { scopes: restrictions.scopes, creditLimit: restrictions.creditLimit, expiresAt })
+          .pipe(orNotFound("Workspace"))
+      }),
       // forgotten here at once; other API processes forget it when the revocation's NOTIFY reaches them
       revokeApiKey: ({ params }) =>
         workspaces.revokeApiKey(params.id).pipe(

@@ -6,11 +6,20 @@ import { RunReadModel } from "@enrich/adapters/postgres/RunReadModel"
 import { Catalog } from "@enrich/domain/ports/Catalog"
 import { toUtcTimestamp } from "@enrich/domain/leads/LeadFilter"
 import { CancelRun } from "@enrich/application/runs/CancelRun"
-import { DispatchRun } from "@enrich/application/runs/DispatchRun"
+import {
+  DispatchRun,
+  type EnrichmentNotFound,
+  type RunAccepted,
+  type RunDispatchFailed,
+  type RunPreviewed
+} from "@enrich/application/runs/DispatchRun"
+import type { InsufficientCredits } from "@enrich/domain/credits/CreditAccount"
+import type { PlanRejected } from "@enrich/domain/runs/Planner"
+import { RetryRun } from "@enrich/application/runs/RetryRun"
 import { CurrentWorkspace, EnrichApi } from "../../api/Api.ts"
 import { apiError } from "../../api/Errors.ts"
 import { LiveRuns, type StreamRefused } from "../LiveRuns.ts"
-import { notFound, planRejection } from "./common.ts"
+import { insufficientCredits, notFound, planRejection } from "./common.ts"
 
 /** How long a client refused a stream is asked to wait. */
 const STREAM_RETRY_AFTER_SECONDS = 5
@@ -35,6 +44,57 @@ const streamRefused = (refused: StreamRefused) =>
     }
   )
 
+/** A dispatch's refusals (a retry's too) as the API answers them. */
+const dispatchRefusals = {
+  EnrichmentNotFound: (e: EnrichmentNotFound) =>
+    Effect.fail(apiError("ENRICHMENT_NOT_FOUND", `Enrichment ${e.enrichmentId} does not exist`)),
+  PlanRejected: (e: PlanRejected) => Effect.fail(planRejection(e)),
+  InsufficientCredits: (e: InsufficientCredits) => Effect.fail(insufficientCredits(e)),
+  IdempotencyKeyReused: () =>
+    Effect.fail(apiError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request")),
+  IdempotencyKeyInUse: () =>
+    Effect.fail(
+      apiError("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is in progress; retry", {
+        reason: "idempotency_key_in_use"
+      })
+    ),
+  RunDispatchFailed: (e: RunDispatchFailed) =>
+    Effect.fail(
+      apiError("DISPATCH_FAILED", e.message, {
+        enrichmentRunId: e.enrichmentRunId,
+        triggerRunId: e.triggerRunId
+      })
+    )
+}
+
+/** A dispatch's (or a retry's) outcome as the API answers it: 202 with the new run, 200 reused or previewed. */
+const dispatchAnswer = (outcome: RunAccepted | RunPreviewed) =>
+  Effect.gen(function* () {
+    if (outcome._tag === "Previewed") {
+      return {
+        enrichmentRunId: null,
+        runId: null,
+        status: "preview" as const,
+        leadCount: outcome.leadCount,
+        triggerRunId: null,
+        reusedExistingRun: false as const,
+        ...(outcome.freshCount === undefined ? {} : { freshCount: outcome.freshCount }),
+        cost: outcome.cost
+      }
+    }
+    yield* Effect.logInfo(outcome.reused ? "run reused" : "run dispatched").pipe(
+      Effect.annotateLogs({ runId: outcome.runId, leadCount: outcome.leadCount })
+    )
+    return {
+      enrichmentRunId: outcome.runId,
+      runId: outcome.runId,
+      status: outcome.status,
+      leadCount: outcome.leadCount,
+      triggerRunId: outcome.triggerRunId,
+      reusedExistingRun: outcome.reused
+    }
+  })
+
 export const EnrichmentsHandlers = HttpApiBuilder.group(
   EnrichApi,
   "enrichments",
@@ -42,6 +102,7 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
     const catalog = yield* Catalog
     const dispatcher = yield* DispatchRun
     const canceller = yield* CancelRun
+    const retrier = yield* RetryRun
     const runs = yield* RunReadModel
     const live = yield* LiveRuns
     return handlers.handleAll({
@@ -75,65 +136,36 @@ export const EnrichmentsHandlers = HttpApiBuilder.group(
             output: payload.output,
             writePolicy: payload.writePolicy ?? "overwrite",
             displayRequest: payload.displayRequest,
-            idempotencyKey: payload.idempotencyKey ?? headerKey
+            idempotencyKey: payload.idempotencyKey ?? headerKey,
+            freshness: payload.freshness
+          })
+          .pipe(Effect.catchTags(dispatchRefusals))
+        return yield* dispatchAnswer(outcome)
+      }),
+      retry: Effect.fn(function* ({ headers, params, payload }) {
+        const { workspaceId } = yield* CurrentWorkspace
+        const outcome = yield* retrier
+          .retry(workspaceId, params.id, {
+            mode: payload?.mode ?? "persisted",
+            idempotencyKey: headers["idempotency-key"]
           })
           .pipe(
             Effect.catchTags({
-              EnrichmentNotFound: (e) =>
-                Effect.fail(apiError("ENRICHMENT_NOT_FOUND", `Enrichment ${e.enrichmentId} does not exist`)),
-              PlanRejected: (e) => Effect.fail(planRejection(e)),
-              InsufficientCredits: (e) =>
+              ...dispatchRefusals,
+              RetrySourceNotFound: () => Effect.fail(notFound("Enrichment run")),
+              RunNotTerminal: (e) =>
                 Effect.fail(
                   apiError(
-                    "INSUFFICIENT_CREDITS",
-                    `This run needs ${e.required} credits; the balance is ${e.balance}`,
-                    {
-                      required: e.required,
-                      balance: e.balance
-                    }
+                    "RUN_NOT_TERMINAL",
+                    `The run is ${e.status}; only a run that is over (and settled) can be retried`,
+                    { reason: "run_not_terminal" }
                   )
                 ),
-              IdempotencyKeyReused: () =>
-                Effect.fail(
-                  apiError("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request")
-                ),
-              IdempotencyKeyInUse: () =>
-                Effect.fail(
-                  apiError("IDEMPOTENCY_KEY_IN_USE", "A request with this idempotency key is in progress; retry", {
-                    reason: "idempotency_key_in_use"
-                  })
-                ),
-              RunDispatchFailed: (e) =>
-                Effect.fail(
-                  apiError("DISPATCH_FAILED", e.message, {
-                    enrichmentRunId: e.enrichmentRunId,
-                    triggerRunId: e.triggerRunId
-                  })
-                )
+              NothingToRetry: () =>
+                Effect.fail(apiError("NOTHING_TO_RETRY", "No item of this run failed: there is nothing to retry"))
             })
           )
-        if (outcome._tag === "Previewed") {
-          return {
-            enrichmentRunId: null,
-            runId: null,
-            status: "preview" as const,
-            leadCount: outcome.leadCount,
-            triggerRunId: null,
-            reusedExistingRun: false as const,
-            cost: outcome.cost
-          }
-        }
-        yield* Effect.logInfo(outcome.reused ? "run reused" : "run dispatched").pipe(
-          Effect.annotateLogs({ runId: outcome.runId, leadCount: outcome.leadCount })
-        )
-        return {
-          enrichmentRunId: outcome.runId,
-          runId: outcome.runId,
-          status: outcome.status,
-          leadCount: outcome.leadCount,
-          triggerRunId: outcome.triggerRunId,
-          reusedExistingRun: outcome.reused
-        }
+        return yield* dispatchAnswer(outcome)
       }),
       list: Effect.fn(function* ({ query }) {
         const { workspaceId } = yield* CurrentWorkspace
