@@ -18,64 +18,11 @@ import { randomUUID } from "node:crypto"
 import { RunCommands } from "@enrich/application/runs/RunCommands"
 import { Persistence } from "@enrich/adapters/Services"
 import { CommandMetadata } from "@enrich/domain/ports/EventStore"
+import { type Call, ok, request, send } from "./support/ApiCalls.ts"
 import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, expectError, TestServer } from "./support/TestServer.ts"
 
 const SCOPES = ["read", "preview", "dispatch", "leads:write", "webhooks"] as const
 type Scope = (typeof SCOPES)[number]
-
-interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly body: any
-}
-
-interface Call {
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
-  readonly path: string
-  readonly body?: unknown
-  /** a CSV body (`text/csv`) instead of JSON */
-  readonly csv?: string
-}
-
-/** One request with a deadline (an event stream must not hang the test). */
-const send = (baseUrl: string, key: string, call: Call): Promise<Reply> =>
-  fetch(`${baseUrl}${call.path}`, {
-    method: call.method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(call.csv !== undefined
-        ? { "content-type": "text/csv" }
-        : call.body === undefined
-          ? {}
-          : { "content-type": "application/json" })
-    },
-    ...(call.csv !== undefined
-      ? { body: call.csv }
-      : call.body === undefined
-        ? {}
-        : { body: JSON.stringify(call.body) }),
-    signal: AbortSignal.timeout(10_000)
-  }).then(async (response) => {
-    const text = await response.text()
-    let body: unknown = text
-    try {
-      body = text === "" ? null : JSON.parse(text)
-    } catch {
-      // not JSON (an event stream)
-    }
-    return { status: response.status, headers: response.headers, body }
-  })
-
-const request = (key: string, call: Call) =>
-  Effect.gen(function* () {
-    const api = yield* TestServer
-    return yield* Effect.promise(() => send(api.baseUrl, key, call))
-  })
-
-const ok = (reply: Reply, status = 200) => {
-  assert.strictEqual(reply.status, status, JSON.stringify(reply.body))
-  return reply.body
-}
 
 const admin = (method: Call["method"], path: string, body?: unknown) =>
   request(ADMIN_TOKEN, { method, path, ...(body === undefined ? {} : { body }) })

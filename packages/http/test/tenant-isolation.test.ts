@@ -14,62 +14,8 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, TestServer } from "./support/TestServer.ts"
-
-interface Reply {
-  readonly status: number
-  readonly body: any
-}
-
-interface Call {
-  readonly method: "GET" | "POST" | "PATCH" | "DELETE"
-  readonly path: string
-  readonly body?: unknown
-  /** a CSV body (`text/csv`) instead of JSON */
-  readonly csv?: string
-  readonly headers?: Record<string, string>
-}
-
-/** One request with a deadline (an event stream that should have been a 404 must not hang the test). */
-const send = (baseUrl: string, key: string, call: Call): Promise<Reply> =>
-  fetch(`${baseUrl}${call.path}`, {
-    method: call.method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(call.csv !== undefined
-        ? { "content-type": "text/csv" }
-        : call.body === undefined
-          ? {}
-          : { "content-type": "application/json" }),
-      ...call.headers
-    },
-    ...(call.csv !== undefined
-      ? { body: call.csv }
-      : call.body === undefined
-        ? {}
-        : { body: JSON.stringify(call.body) }),
-    signal: AbortSignal.timeout(10_000)
-  }).then(async (response) => {
-    const text = await response.text()
-    let body: unknown = text
-    try {
-      body = text === "" ? null : JSON.parse(text)
-    } catch {
-      // not JSON
-    }
-    return { status: response.status, body }
-  })
-
-const request = (key: string, call: Call) =>
-  Effect.gen(function* () {
-    const api = yield* TestServer
-    return yield* Effect.promise(() => send(api.baseUrl, key, call))
-  })
-
-const ok = (reply: Reply, status = 200) => {
-  assert.strictEqual(reply.status, status, JSON.stringify(reply.body))
-  return reply.body
-}
+import { type Call, ok, request } from "./support/ApiCalls.ts"
+import { ADMIN_TOKEN, allTableCounts, ApiOnlyTestServer, type TestServer } from "./support/TestServer.ts"
 
 const get = (key: string, path: string) => request(key, { method: "GET", path }).pipe(Effect.map((r) => ok(r)))
 

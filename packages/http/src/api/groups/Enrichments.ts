@@ -7,6 +7,16 @@ import { DeclaredOnly } from "../DeclaredOnly.ts"
 import * as Errors from "../Errors.ts"
 import * as S from "../Schemas.ts"
 
+/** What a dispatch answers (a retry too): 202 a new run, 200 the run its key made before, 200 a preview. */
+const dispatchAnswers = [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview]
+const dispatchErrors = [
+  Errors.BadRequest,
+  Errors.InsufficientCredits,
+  Errors.Conflict,
+  Errors.Unprocessable,
+  Errors.DispatchFailed
+]
+
 export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
   .add(
     HttpApiEndpoint.get("catalog", "/enrichments", {
@@ -19,14 +29,8 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       headers: {
         "idempotency-key": Schema.optionalKey(S.IdempotencyKey)
       },
-      success: [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview],
-      error: [
-        Errors.BadRequest,
-        Errors.InsufficientCredits,
-        Errors.Conflict,
-        Errors.Unprocessable,
-        Errors.DispatchFailed
-      ]
+      success: dispatchAnswers,
+      error: dispatchErrors
     }),
     HttpApiEndpoint.get("list", "/enrichment", {
       query: {
@@ -68,15 +72,8 @@ export class EnrichmentsGroup extends HttpApiGroup.make("enrichments")
       headers: {
         "idempotency-key": Schema.optionalKey(S.IdempotencyKey)
       },
-      success: [S.DispatchCreated.pipe(HttpApiSchema.status(202)), S.DispatchReused, S.DispatchPreview],
-      error: [
-        Errors.BadRequest,
-        Errors.NotFound,
-        Errors.InsufficientCredits,
-        Errors.Conflict,
-        Errors.Unprocessable,
-        Errors.DispatchFailed
-      ]
+      success: dispatchAnswers,
+      error: [...dispatchErrors, Errors.NotFound]
     }),
     HttpApiEndpoint.get("items", "/enrichment/:id/items", {
       params: { id: Id },
