@@ -115,6 +115,13 @@ module.exports = {
       to: { path: packages("server") }
     },
     {
+      name: "console-imports-nothing-of-ours",
+      comment: "The web console runs in the browser: it reaches the API over HTTP, typed by the OpenAPI document (packages/console/scripts/build.ts generates them), never by importing the server's code.",
+      severity: "error",
+      from: { path: "^packages/console/src/" },
+      to: { path: ours }
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: { path: "^packages/[^/]+/src/" },

@@ -58,6 +58,7 @@ describe("Import rules (integration, dependency-cruiser)", () => {
     ["http-and-worker-apart", "packages/http/src", 'import "@enrich/worker/App"'],
     ["worker-and-http-apart", "packages/worker/src", 'import "@enrich/http/server/HttpLive"'],
     ["worker-holds-no-sql", "packages/worker/src", 'import "effect/sql"'],
+    ["console-imports-nothing-of-ours", "packages/console/src", 'import "@enrich/http/api/Api"'],
     ["cli-reaches-the-database-only-through-adapters", "packages/cli/src", 'import "@effect/sql-pg"'],
     ["nothing-imports-the-composition-root", "packages/cli/src", 'import "@enrich/server/App"']
   ])(

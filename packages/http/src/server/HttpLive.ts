@@ -1,5 +1,6 @@
 /**
- * The HTTP routes (API, `/openapi.json`, `/docs`, `/metrics`) and the server. The port is
+ * The HTTP routes (API, `/openapi.json`, `/docs`, `/metrics`), the web console (`/`, `/assets/*`:
+ * Console.ts) and the server. The port is
  * bound last, after the database, migrations and routes are ready, so no early
  * request hangs.
  */
@@ -11,6 +12,7 @@ import { createServer } from "node:http"
 import { DOCS_PATH, EnrichApi, OPENAPI_PATH } from "../api/Api.ts"
 import { apiError } from "../api/Errors.ts"
 import { ApiKeyCache } from "./ApiKeyCache.ts"
+import { isConsoleRequest, makeConsole } from "./Console.ts"
 import { AdminAuthLive, ApiKeyAuthLive, MetricsAuthLive } from "./Auth.ts"
 import { DeclaredOnlyLive } from "./DeclaredOnly.ts"
 import { withErrorEnvelope } from "./ErrorEnvelope.ts"
@@ -59,13 +61,21 @@ const limitedServer = Effect.gen(function* () {
 /**
  * A request no route serves is answered 404 here, as the error envelope answers the router's
  * RouteNotFound, without going through the router: its failure costs an unknown-path flood twice the
- * memory of a flood of served requests (an API process plateaued at 460 MB instead of 280 MB).
+ * memory of a flood of served requests (an API process plateaued at 460 MB instead of 280 MB). The
+ * console's paths (`/`, `/assets/*`), which no API route has, go to the console.
  */
-const unknownRoutesAnswered = <E, R>(app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
-  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-    serves(request.method, request.url)
-      ? app
-      : Effect.succeed(HttpServerResponse.jsonUnsafe(apiError("NOT_FOUND", "No such route"), { status: 404 }))
+const unknownRoutesAnswered = <E, R, E2, R2>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  consoleApp: Effect.Effect<HttpServerResponse.HttpServerResponse, E2, R2>
+) =>
+  Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request): Effect.Effect<HttpServerResponse.HttpServerResponse, E | E2, R | R2> =>
+      serves(request.method, request.url)
+        ? app
+        : isConsoleRequest(request.method, request.url)
+          ? consoleApp
+          : Effect.succeed(HttpServerResponse.jsonUnsafe(apiError("NOT_FOUND", "No such route"), { status: 404 }))
   )
 
 /** Serves ApiRoutes on `port` (0 = any free port) once everything they need is built. */
@@ -73,8 +83,9 @@ export const serveApi = (options: { readonly port: number; readonly host?: strin
   Layer.unwrap(
     Effect.gen(function* () {
       const app = yield* HttpRouter.toHttpEffect(ApiRoutes)
+      const consoleApp = yield* makeConsole
       const server = yield* limitedServer
-      return HttpServer.serve(withErrorEnvelope(unknownRoutesAnswered(app))).pipe(
+      return HttpServer.serve(withErrorEnvelope(unknownRoutesAnswered(app, consoleApp))).pipe(
         HttpServer.withLogAddress,
         Layer.provide(NodeHttpServer.layerServer(server, { port: options.port, host: options.host ?? "0.0.0.0" }))
       )
