@@ -5,7 +5,7 @@
  */
 import createClient, { type Middleware } from "openapi-fetch"
 import type { paths } from "./generated/api"
-import { forgetKey, readKey } from "./session.ts"
+import { forgetAdminToken, forgetKey, readAdminToken, readKey } from "./session.ts"
 
 type Json<T> = T extends { content: { "application/json": infer B } } ? B : never
 
@@ -17,23 +17,48 @@ export type ItemStatus = NonNullable<paths["/api/enrichment/{id}/items"]["get"][
 export type Enrichment = Json<paths["/api/enrichments"]["get"]["responses"][200]>["enrichments"][number]
 export type Balance = Json<paths["/api/credits"]["get"]["responses"][200]>
 export type LedgerEntry = Json<paths["/api/credits/ledger"]["get"]["responses"][200]>["entries"][number]
+export type Lead = Json<paths["/api/leads"]["get"]["responses"][200]>["leads"][number]
+export type List = Json<paths["/api/lists"]["get"]["responses"][200]>["lists"][number]
+export type Member = Json<paths["/api/lists/{id}/leads"]["get"]["responses"][200]>["leads"][number]
+export type ImportQuery = NonNullable<paths["/api/lists/import"]["post"]["parameters"]["query"]>
+export type ImportAnswer = Json<paths["/api/lists/import"]["post"]["responses"][200]>
+export type ImportPreview = Extract<ImportAnswer, { preview: unknown }>
+export type ImportResult = Exclude<ImportAnswer, { preview: unknown }>
+export type Webhook = Json<paths["/api/webhooks"]["get"]["responses"][200]>["webhooks"][number]
+export type WebhookWithSecret = Json<paths["/api/webhooks"]["post"]["responses"][201]>["webhook"]
+export type WebhookEvent = Webhook["events"][number]
+export type WorkspaceSummary = Json<paths["/admin/workspaces"]["get"]["responses"][200]>["workspaces"][number]
+export type Delivery = Json<paths["/api/webhooks/{id}/deliveries"]["get"]["responses"][200]>["deliveries"][number]
 
-/** Told when the API refuses the key (401): the console forgets it and shows the login form. */
-let onUnauthorized: (() => void) | undefined
-export const whenUnauthorized = (f: () => void) => {
+/**
+ * Told when the API refuses a credential (401): the console forgets it and shows the login form (a refused
+ * workspace key of an operator: the workspace picker).
+ */
+let onUnauthorized: ((what: "key" | "admin") => void) | undefined
+export const whenUnauthorized = (f: (what: "key" | "admin") => void) => {
   onUnauthorized = f
 }
 
+const isAdmin = (url: string) => new URL(url).pathname.startsWith("/admin/")
+
+/** `/admin` takes the operator's admin token, everything else the workspace key. */
 const auth: Middleware = {
   onRequest({ request }) {
-    const key = readKey()
-    if (key !== undefined) request.headers.set("Authorization", `Bearer ${key}`)
+    const secret = isAdmin(request.url) ? readAdminToken() : readKey()
+    if (secret !== undefined) request.headers.set("Authorization", `Bearer ${secret}`)
     return request
   },
-  onResponse({ response }) {
-    if (response.status === 401 && readKey() !== undefined) {
+  onResponse({ request, response }) {
+    if (response.status !== 401) return response
+    if (isAdmin(request.url)) {
+      if (readAdminToken() !== undefined) {
+        forgetAdminToken()
+        forgetKey()
+        onUnauthorized?.("admin")
+      }
+    } else if (readKey() !== undefined) {
       forgetKey()
-      onUnauthorized?.()
+      onUnauthorized?.("key")
     }
     return response
   }

@@ -80,12 +80,76 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })(
           "/api/credits",
           "/api/credits/ledger",
           "/api/credits/preview",
+          "/admin/workspaces",
           "/admin/workspaces/{id}/api-keys",
           "/admin/api-keys/{id}/revoke",
           "/admin/workspaces/{id}/credits"
         ]) {
           assert.property(openapi.body.paths, path)
         }
+        assert.property(openapi.body.paths["/admin/workspaces"], "get")
+      })
+    )
+
+    it.effect("the_operator_lists_the_workspaces_oldest_first_by_page", () =>
+      Effect.gen(function* () {
+        const tag = `Listed ${Date.now()}`
+        const made: Array<string> = []
+        for (const n of [1, 2, 3]) {
+          const created = yield* use((api) =>
+            api.post("/admin/workspaces", { key: ADMIN_TOKEN, body: { name: `${tag} ${n}` } })
+          )
+          made.push(created.body.workspace.id)
+        }
+        // every page of 2, by the cursor, until the last
+        const seen: Array<{ id: string; name: string; createdAt: string }> = []
+        let cursor: string | null = null
+        for (let pages = 0; pages < 1000; pages++) {
+          const page: Reply = yield* use((api) =>
+            api.get(`/admin/workspaces?limit=2${cursor === null ? "" : `&cursor=${cursor}`}`, { key: ADMIN_TOKEN })
+          )
+          assert.strictEqual(page.status, 200, JSON.stringify(page.body))
+          assert.isAtMost(page.body.workspaces.length, 2)
+          seen.push(...page.body.workspaces)
+          if (!page.body.hasMore) {
+            assert.isNull(page.body.nextCursor)
+            break
+          }
+          assert.strictEqual(page.body.nextCursor, page.body.workspaces.at(-1).id)
+          cursor = page.body.nextCursor
+        }
+        const ids = seen.map((w) => w.id)
+        assert.deepStrictEqual([...ids].sort(), ids, "oldest first, by id")
+        assert.strictEqual(new Set(ids).size, ids.length, "no workspace twice")
+        const ours = seen.filter((w) => made.includes(w.id))
+        assert.deepStrictEqual(
+          ours.map((w) => w.name),
+          [`${tag} 1`, `${tag} 2`, `${tag} 3`]
+        )
+        assert.isString(ours[0]!.createdAt)
+        // after a cursor: the rest only
+        const after = yield* use((api) => api.get(`/admin/workspaces?cursor=${made[1]}`, { key: ADMIN_TOKEN }))
+        assert.strictEqual(after.body.workspaces[0].id, made[2])
+
+        // an API key or no token is 401; a bad query is a 400 naming it; none writes anything
+        const { key } = yield* createWorkspace(0)
+        yield* writesNothing(
+          Effect.gen(function* () {
+            expectError(yield* use((api) => api.get("/admin/workspaces", { key })), 401, "UNAUTHORIZED")
+            expectError(yield* use((api) => api.get("/admin/workspaces")), 401, "UNAUTHORIZED")
+            for (const [query, path] of [
+              ["limit=0", "query.limit"],
+              ["limit=501", "query.limit"],
+              ["limit=two", "query.limit"],
+              ["cursor=", "query.cursor"],
+              ["name=Acme", "query.name"]
+            ] as const) {
+              const bad = yield* use((api) => api.get(`/admin/workspaces?${query}`, { key: ADMIN_TOKEN }))
+              expectError(bad, 400, "VALIDATION_FAILED")
+              assert.strictEqual(bad.body.details.issues[0].path, path, query)
+            }
+          })
+        )
       })
     )
 

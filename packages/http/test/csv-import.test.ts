@@ -159,6 +159,11 @@ layer(ApiOnlyTestServer, { timeout: 120_000, excludeTestServices: true })("CSV i
             const preview = ok(yield* postCsv(key, csv, "?preview=true"))
             assert.deepStrictEqual(preview.preview, { leadCount: 2, personCount: 2, companyCount: 0 })
             assert.deepStrictEqual(preview.unmapped, ["Favourite Colour"])
+            // the first rows as the Leads they would import
+            assert.deepStrictEqual(preview.sample, [
+              { row: 1, lead: { type: "person", email: "a@corp.example", name: { full: "A" } } },
+              { row: 2, lead: { type: "person", email: "b@corp.example", name: { full: "B" } } }
+            ])
 
             const mismatch = yield* postCsv(key, csv, `?listId=${companies}`)
             expectError(mismatch, 400, "LEAD_TYPE_MISMATCH")

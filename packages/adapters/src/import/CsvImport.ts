@@ -65,7 +65,12 @@ export type CsvImportResult =
   | ({ readonly created: number; readonly matched: number; readonly leadIds: ReadonlyArray<string> } & CsvReport)
   | ({
       readonly preview: { readonly leadCount: number; readonly personCount: number; readonly companyCount: number }
+      /** the first valid rows as the Leads they would import (at most {@link SAMPLE_ROWS}), by row number */
+      readonly sample: ReadonlyArray<{ readonly row: number; readonly lead: LeadInput }>
     } & CsvReport)
+
+/** How many rows a preview shows as Leads. */
+export const SAMPLE_ROWS = 5
 
 /** The request is refused as a whole: nothing was written. `status` 400 (bad CSV, …) or 413 (a limit). */
 export class CsvImportRefused extends Schema.TaggedError<CsvImportRefused>()("CsvImportRefused", {
@@ -101,6 +106,8 @@ interface Parsed {
   readonly mapping: HeaderMapping
   rows: number
   readonly leads: Array<LeadInput>
+  /** the row number of each of `leads` */
+  readonly leadRows: Array<number>
   readonly rejected: Array<RejectedRow>
   readonly counts: { person: number; company: number }
   readonly otherRows: Array<number>
@@ -149,6 +156,7 @@ const parse = (request: CsvImportRequest, listType: ImportLeadType | undefined) 
         mapping,
         rows: 0,
         leads: [],
+        leadRows: [],
         rejected: [],
         counts: { person: 0, company: 0 },
         otherRows: [],
@@ -189,6 +197,7 @@ const parse = (request: CsvImportRequest, listType: ImportLeadType | undefined) 
           if (parsed.otherRows.length < 5) parsed.otherRows.push(record.row)
         }
         parsed.leads.push(lead)
+        parsed.leadRows.push(record.row)
       }
       return { ...parsed, rows }
     } catch (cause) {
@@ -259,6 +268,7 @@ export const importCsv = Effect.fn("CsvImport.importCsv")(function* (workspaceId
         personCount: groups.filter((g) => g.fields.type === "person").length,
         companyCount: groups.filter((g) => g.fields.type === "company").length
       },
+      sample: parsed.leads.slice(0, SAMPLE_ROWS).map((lead, i) => ({ row: parsed.leadRows[i]!, lead })),
       ...report
     } as CsvImportResult
   }

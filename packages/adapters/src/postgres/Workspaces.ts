@@ -140,6 +140,12 @@ export class Workspaces extends Context.Service<
       readonly workspace: Workspace
       readonly apiKey: string
     }>
+    /** The workspaces, oldest first (by id), a page after `cursor` (any id: a position). */
+    readonly list: (page: { readonly limit: number; readonly cursor?: string | undefined }) => Effect.Effect<{
+      readonly workspaces: ReadonlyArray<Workspace>
+      readonly nextCursor: string | null
+      readonly hasMore: boolean
+    }>
     /** The key of this secret, unless revoked (an expired key is found: its expiry is judged by the caller). */
     readonly authenticate: (secret: string) => Effect.Effect<Option.Option<AuthenticatedApiKey>>
     /** The workspace's keys, oldest first; none when the workspace does not exist. */
@@ -196,6 +202,21 @@ export class Workspaces extends Context.Service<
           workspace: { id, name: input.name, createdAt },
           apiKey: secret
         }
+      }, Effect.orDie)
+
+      const list = Effect.fn("Workspaces.list")(function* (page: {
+        readonly limit: number
+        readonly cursor?: string | undefined
+      }) {
+        const rows = yield* sql<{ id: string; name: string; created_at: Date }>`
+          SELECT id, name, created_at FROM workspaces
+          WHERE ${page.cursor === undefined ? sql`true` : sql`id > ${page.cursor}`}
+          ORDER BY id LIMIT ${page.limit + 1}`
+        const hasMore = rows.length > page.limit
+        const workspaces = rows
+          .slice(0, page.limit)
+          .map((r) => ({ id: r.id, name: r.name, createdAt: new Date(r.created_at).toISOString() }))
+        return { workspaces, nextCursor: hasMore ? workspaces.at(-1)!.id : null, hasMore }
       }, Effect.orDie)
 
       /**
@@ -288,6 +309,7 @@ export class Workspaces extends Context.Service<
 
       return Workspaces.of({
         create,
+        list,
         authenticate,
         listApiKeys,
         createApiKey,

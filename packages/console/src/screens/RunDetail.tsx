@@ -355,6 +355,8 @@ const Items = ({ id, run }: { readonly id: string; readonly run: Run }) => {
             onChange={(e) => {
               setStatus((e.target as HTMLSelectElement).value as ItemStatus | "")
               setCursors([])
+              // no stale rows of the other filter while the new page loads
+              setItems(undefined)
             }}
           >
             <option value="">any</option>

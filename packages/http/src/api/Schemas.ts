@@ -27,6 +27,11 @@ export const CreateWorkspace = Schema.Struct({
 })
 export const Workspace = Schema.Struct({ id: Schema.String, name: Schema.String, createdAt: IsoDate })
 export const WorkspaceCreated = Schema.Struct({ workspace: Workspace, apiKey: Schema.String })
+export const WorkspacesPage = Schema.Struct({
+  workspaces: Schema.Array(Workspace),
+  nextCursor: Nullable(Schema.String),
+  hasMore: Schema.Boolean
+})
 
 // --- leads and lists ---------------------------------------------------------
 
@@ -124,6 +129,8 @@ export const ImportResult = Schema.Struct({
 })
 export const ImportPreview = Schema.Struct({
   preview: Schema.Struct({ leadCount: Schema.Int, personCount: Schema.Int, companyCount: Schema.Int }),
+  /** a CSV preview: the first valid rows (at most 5) as the Leads they would import, by row number */
+  sample: Schema.optionalKey(Schema.Array(Schema.Struct({ row: Schema.Int, lead: LeadInput }))),
   ...CsvReport
 })
 const truth = Schema.Literals(["true", "false"])

@@ -16,6 +16,12 @@ export class AdminGroup extends HttpApiGroup.make("admin")
       success: S.WorkspaceCreated.pipe(HttpApiSchema.status(201)),
       error: Errors.BadRequest
     }),
+    // oldest first, paged by id (the console's workspace picker)
+    HttpApiEndpoint.get("listWorkspaces", "/workspaces", {
+      query: { limit: S.Limit(500), cursor: Schema.optionalKey(Id) },
+      success: S.WorkspacesPage,
+      error: Errors.BadRequest
+    }),
     HttpApiEndpoint.get("listApiKeys", "/workspaces/:id/api-keys", {
       params: { id: Id },
       success: K.ApiKeyList,

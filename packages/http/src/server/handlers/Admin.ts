@@ -28,6 +28,7 @@ export const AdminHandlers = HttpApiBuilder.group(
         Effect.flatMap(effect, Option.match({ onNone: () => Effect.fail(notFound(what)), onSome: Effect.succeed }))
     return handlers.handleAll({
       createWorkspace: ({ payload }) => workspaces.create({ name: payload.name, credits: payload.credits ?? 0 }),
+      listWorkspaces: ({ query }) => workspaces.list({ limit: query.limit ?? 50, cursor: query.cursor }),
       listApiKeys: ({ params }) =>
         workspaces.listApiKeys(params.id).pipe(
           orNotFound("Workspace"),
