@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks"
 import { api, attempt, type Lead } from "../api.ts"
 import { LeadTable } from "../components/LeadTable.tsx"
 import { Empty, ErrorNote, Loading } from "../components/Notes.tsx"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 type LeadType = "person" | "company"
 
@@ -13,11 +14,11 @@ export const Leads = () => {
   const [typed, setTyped] = useState("")
   const [q, setQ] = useState("")
   const [type, setType] = useState<LeadType | "">("")
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [leads, setLeads] = useState<ReadonlyArray<Lead> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     const controller = new AbortController()
@@ -56,7 +57,7 @@ export const Leads = () => {
         onSubmit={(e) => {
           e.preventDefault()
           setQ(typed.trim())
-          setCursors([])
+          pages.reset()
         }}
       >
         <label>
@@ -76,7 +77,7 @@ export const Leads = () => {
             value={type}
             onChange={(e) => {
               setType((e.target as HTMLSelectElement).value as LeadType | "")
-              setCursors([])
+              pages.reset()
             }}
           >
             <option value="">any</option>
@@ -105,14 +106,7 @@ export const Leads = () => {
       ) : (
         <LeadTable label="Leads" leads={leads.map((lead) => ({ ...lead, key: lead.id }))} />
       )}
-      <nav class="pager" aria-label="Leads pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Leads pages" pages={pages} next={next} />
     </main>
   )
 }

@@ -9,14 +9,15 @@ import { Empty, ErrorNote, Loading } from "../components/Notes.tsx"
 import { Scrollable } from "../components/Scrollable.tsx"
 import { count, time } from "../format.ts"
 import { listHref } from "../route.ts"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 export const Lists = () => {
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [lists, setLists] = useState<ReadonlyArray<List> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
   const [reload, setReload] = useState(0)
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     const controller = new AbortController()
@@ -78,14 +79,7 @@ export const Lists = () => {
           </table>
         </Scrollable>
       )}
-      <nav class="pager" aria-label="Lists pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Lists pages" pages={pages} next={next} />
       <NewList onCreated={() => setReload((n) => n + 1)} />
     </main>
   )
@@ -155,12 +149,12 @@ const NewList = ({ onCreated }: { readonly onCreated: () => void }) => {
 
 export const ListDetail = ({ id }: { readonly id: string }) => {
   const [list, setList] = useState<List | undefined>(undefined)
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [members, setMembers] = useState<ReadonlyArray<Member> | undefined>(undefined)
   const [total, setTotal] = useState(0)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     // the List's name and type: from the Lists' pages (there is no GET of one List)
@@ -232,14 +226,7 @@ export const ListDetail = ({ id }: { readonly id: string }) => {
       ) : (
         <LeadTable label="Members" leads={members.map((lead) => ({ ...lead, key: lead.id }))} />
       )}
-      <nav class="pager" aria-label="Members pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Members pages" pages={pages} next={next} />
     </main>
   )
 }

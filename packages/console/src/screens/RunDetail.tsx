@@ -14,6 +14,7 @@ import { allItems, download, toCsv, toJsonl } from "../export.ts"
 import { count, duration, isActive, time } from "../format.ts"
 import { followRun } from "../live.ts"
 import { runHref } from "../route.ts"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 const ITEM_STATUSES: ReadonlyArray<NonNullable<ItemStatus>> = ["pending", "running", "completed", "skipped", "failed"]
 
@@ -308,11 +309,11 @@ export const RunDetail = ({ id }: { readonly id: string }) => {
 
 const Items = ({ id, run }: { readonly id: string; readonly run: Run }) => {
   const [status, setStatus] = useState<ItemStatus | "">("")
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [items, setItems] = useState<ReadonlyArray<Item> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
   // reloaded as the run moves (its counts change), at most every snapshot
   const moved = JSON.stringify(run.scope.counts)
 
@@ -354,7 +355,7 @@ const Items = ({ id, run }: { readonly id: string; readonly run: Run }) => {
             value={status ?? ""}
             onChange={(e) => {
               setStatus((e.target as HTMLSelectElement).value as ItemStatus | "")
-              setCursors([])
+              pages.reset()
               // no stale rows of the other filter while the new page loads
               setItems(undefined)
             }}
@@ -431,14 +432,7 @@ const Items = ({ id, run }: { readonly id: string; readonly run: Run }) => {
           </table>
         </Scrollable>
       )}
-      <nav class="pager" aria-label="Items pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Items pages" pages={pages} next={next} />
     </section>
   )
 }

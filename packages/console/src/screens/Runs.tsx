@@ -6,6 +6,7 @@ import { Empty, ErrorNote, Loading, Status } from "../components/Notes.tsx"
 import { Progress } from "../components/Progress.tsx"
 import { age, count } from "../format.ts"
 import { runHref } from "../route.ts"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 const STATUSES: ReadonlyArray<RunStatus> = ["pending", "running", "completed", "failed", "cancelled"]
 const REFRESH_MS = 2000
@@ -13,13 +14,13 @@ const REFRESH_MS = 2000
 export const Runs = () => {
   const [status, setStatus] = useState<RunStatus | "">("")
   const [enrichmentId, setEnrichmentId] = useState("")
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [runs, setRuns] = useState<ReadonlyArray<Run> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
   const [catalog, setCatalog] = useState<ReadonlyArray<Enrichment>>([])
   const [now, setNow] = useState(Date.now())
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     attempt(() => api.GET("/api/enrichments")).then((answer) => {
@@ -71,7 +72,7 @@ export const Runs = () => {
             value={status}
             onChange={(e) => {
               setStatus((e.target as HTMLSelectElement).value as RunStatus | "")
-              setCursors([])
+              pages.reset()
             }}
           >
             <option value="">any</option>
@@ -88,7 +89,7 @@ export const Runs = () => {
             value={enrichmentId}
             onChange={(e) => {
               setEnrichmentId((e.target as HTMLSelectElement).value)
-              setCursors([])
+              pages.reset()
             }}
           >
             <option value="">any</option>
@@ -154,14 +155,7 @@ export const Runs = () => {
           </table>
         </Scrollable>
       )}
-      <nav class="pager" aria-label="Runs pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Older
-        </button>
-      </nav>
+      <Pager label="Runs pages" pages={pages} next={next} back="previous" backText="Newer" nextText="Older" />
     </main>
   )
 }

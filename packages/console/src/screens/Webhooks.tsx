@@ -10,6 +10,7 @@ import { Empty, ErrorNote, Loading, Status } from "../components/Notes.tsx"
 import { Scrollable } from "../components/Scrollable.tsx"
 import { time } from "../format.ts"
 import { runHref, webhookHref } from "../route.ts"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 const EVENTS: ReadonlyArray<WebhookEvent> = ["run.completed", "run.failed", "run.cancelled"]
 
@@ -259,14 +260,14 @@ const NewWebhook = ({ onCreated }: { readonly onCreated: (webhook: WebhookWithSe
 
 export const WebhookDetail = ({ id }: { readonly id: string }) => {
   const [webhook, setWebhook] = useState<Webhook | undefined>(undefined)
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [deliveries, setDeliveries] = useState<ReadonlyArray<Delivery> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(undefined)
   const [notice, setNotice] = useState<string | undefined>(undefined)
   const [reload, setReload] = useState(0)
   const [now, setNow] = useState(Date.now())
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     attempt(() => api.GET("/api/webhooks")).then((answer) => {
@@ -398,14 +399,7 @@ export const WebhookDetail = ({ id }: { readonly id: string }) => {
           </table>
         </Scrollable>
       )}
-      <nav class="pager" aria-label="Deliveries pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          Newest
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Older
-        </button>
-      </nav>
+      <Pager label="Deliveries pages" pages={pages} next={next} backText="Newest" nextText="Older" />
     </main>
   )
 }

@@ -11,6 +11,7 @@ import { Empty, ErrorNote, Loading } from "../components/Notes.tsx"
 import { Scrollable } from "../components/Scrollable.tsx"
 import { time } from "../format.ts"
 import { saveKey, savePicked } from "../session.ts"
+import { Pager, useCursorPages } from "../components/Pager.tsx"
 
 /** How long the key made for a picked workspace lives. */
 export const PICKED_KEY_HOURS = 4
@@ -20,12 +21,12 @@ export const WorkspacePicker = (props: {
   readonly onLogout: () => void
   readonly notice?: string | undefined
 }) => {
-  const [cursors, setCursors] = useState<ReadonlyArray<string>>([])
+  const pages = useCursorPages()
   const [workspaces, setWorkspaces] = useState<ReadonlyArray<WorkspaceSummary> | undefined>(undefined)
   const [next, setNext] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>(props.notice)
   const [busy, setBusy] = useState(false)
-  const cursor = cursors.at(-1)
+  const cursor = pages.cursor
 
   useEffect(() => {
     document.title = "Pick a workspace · enrich console"
@@ -111,14 +112,7 @@ export const WorkspacePicker = (props: {
           </table>
         </Scrollable>
       )}
-      <nav class="pager" aria-label="Workspaces pages">
-        <button type="button" disabled={cursors.length === 0} onClick={() => setCursors([])}>
-          First page
-        </button>
-        <button type="button" disabled={next === null} onClick={() => next !== null && setCursors([...cursors, next])}>
-          Next page
-        </button>
-      </nav>
+      <Pager label="Workspaces pages" pages={pages} next={next} />
     </main>
   )
 }
