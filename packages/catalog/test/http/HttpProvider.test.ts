@@ -273,7 +273,10 @@ describe("HTTP provider (integration, real local vendor)", () => {
         // vendor's clock readings and bunches arrivals that left the client in time. A token bucket lets
         // at most rps × (1 s + stall) + burst arrive in any 1 s the vendor measures, so the bound takes
         // the stall measured during this test (seen: 27 of 23 with the whole suite on 2 cores, a fixed
-        // 150 ms allowance was not enough)
+        // 150 ms allowance was not enough). The floor is 100 ms: the vendor stamps an arrival when its handler
+        // runs, after the kernel, the HTTP parser and the client's connection pool, any of which can hold a
+        // request behind a later one; the loop monitor sees only timer lateness (seen: 25 with a measured
+        // stall under 50 ms, on CI)
         const stalls = monitorEventLoopDelay({ resolution: 10 })
         stalls.enable()
         const results = yield* runAll(
@@ -284,7 +287,7 @@ describe("HTTP provider (integration, real local vendor)", () => {
         ).pipe(Effect.ensuring(Effect.sync(() => stalls.disable())))
         for (const r of results) assert.isTrue(Result.isSuccess(r.result))
         const busiest = vendor.busiestWindow(1_000)
-        const stallMs = Math.max(50, stalls.max / 1e6)
+        const stallMs = Math.max(100, stalls.max / 1e6)
         assert.isAtMost(
           busiest,
           rps + burst + Math.ceil((rps * stallMs) / 1_000),
