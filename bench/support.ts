@@ -2,9 +2,10 @@
  * What the benchmark scenarios share: the processes of the system under test
  * (started like the tests start them: the project's Node, real entry points),
  * a SQL client for set-up and baselines, COPY through psql, JSON over HTTP,
- * peak RSS from /proc and the statistics of repeated measurements.
+ * peak RSS and CPU from /proc and the statistics of repeated measurements.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
+import { readdirSync, readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { request } from "node:http"
 import { fileURLToPath } from "node:url"
@@ -89,12 +90,119 @@ export const rssOf = async (pid: number | undefined) => {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
 }
 
+/** The unit of the times in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
 /** CPU seconds (user + system) a process has used (Linux); 0 when it is gone. */
 export const cpuSecondsOf = async (pid: number | undefined) => {
   if (pid === undefined) return 0
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / ticksPerSecond
+}
+
+interface Stat {
+  readonly pid: number
+  readonly comm: string
+  readonly ppid: number
+  /** utime + stime: the process's own CPU, its threads included (ticks) */
+  readonly own: number
+  /** cutime + cstime: the CPU of its children that it has waited for (reaped), theirs included (ticks) */
+  readonly reaped: number
+}
+
+const statOf = (pid: number): Stat | undefined => {
+  let text: string
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8")
+  } catch {
+    return undefined
+  }
+  const close = text.lastIndexOf(")")
+  // fields from the 3rd (state) on: ppid is the 4th, utime/stime/cutime/cstime the 14th–17th
+  const f = text.slice(close + 2).split(" ")
+  return {
+    pid,
+    comm: text.slice(text.indexOf("(") + 1, close),
+    ppid: Number(f[1]),
+    own: Number(f[11]) + Number(f[12]),
+    reaped: Number(f[13]) + Number(f[14])
+  }
+}
+
+const allStats = () =>
+  readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => statOf(Number(name)))
+    .filter((s): s is Stat => s !== undefined)
+
+/**
+ * CPU µs (user + system) used so far by a process and all its descendants (Linux /proc), NaN when it is gone.
+ * Exact for short-lived descendants too, without sampling: a process that ended and was reaped by its parent
+ * is in that parent's cutime/cstime, so the sum over the live processes of the tree of (own + reaped) counts
+ * every process that ever ran in it (PostgreSQL's postmaster reaps its backends). Read again when the root
+ * reaped a child while the tree was read (the child then in both, or in neither).
+ */
+export const treeCpuUs = (pid: number): number => {
+  for (let attempt = 0; ; attempt++) {
+    const before = statOf(pid)
+    if (before === undefined) return Number.NaN
+    const stats = allStats()
+    const after = statOf(pid)
+    if (after === undefined) return Number.NaN
+    if (after.reaped !== before.reaped && attempt < 5) continue
+    const children = new Map<number, Array<Stat>>()
+    for (const s of stats) {
+      if (s.pid === pid) continue
+      const list = children.get(s.ppid)
+      if (list === undefined) children.set(s.ppid, [s])
+      else list.push(s)
+    }
+    let ticks = after.own + after.reaped
+    const todo = [...(children.get(pid) ?? [])]
+    for (let s = todo.pop(); s !== undefined; s = todo.pop()) {
+      ticks += s.own + s.reaped
+      todo.push(...(children.get(s.pid) ?? []))
+    }
+    return (ticks * 1e6) / ticksPerSecond
+  }
+}
+
+/** This process's own CPU µs and that of the children it has reaped (e.g. a finished psql). */
+export const selfCpuUs = () => {
+  const s = statOf(process.pid)
+  const own = process.cpuUsage()
+  return { own: own.user + own.system, reaped: s === undefined ? Number.NaN : (s.reaped * 1e6) / ticksPerSecond }
+}
+
+/**
+ * The pid of the postmaster of the server `sql` is connected to, when that server runs on this machine and its
+ * processes are visible in /proc: the first line of `<data_directory>/postmaster.pid` (readable by root or the
+ * server's user), checked against the parent of this connection's backend (`pg_backend_pid()`), which is the
+ * postmaster; that parent alone when the file cannot be read. Undefined for a server elsewhere.
+ */
+export const findPostmaster = async (sql: Sql): Promise<{ readonly pid: number; readonly how: string } | undefined> => {
+  const [row] = await sql.query<{ backend: number }>("SELECT pg_backend_pid() AS backend")
+  const isPostgres = (s: Stat | undefined) => s !== undefined && /^postgres|^postmaster/.test(s.comm)
+  const backend = statOf(Number(row?.backend))
+  const parent = backend === undefined ? undefined : statOf(backend.ppid)
+  const fromParent = isPostgres(backend) && isPostgres(parent) ? parent!.pid : undefined
+  let fromFile: number | undefined
+  try {
+    // data_directory: visible to superusers and pg_read_all_settings only
+    const [dir] = await sql.query<{ dir: string }>("SELECT current_setting('data_directory') AS dir")
+    fromFile = Number(readFileSync(`${dir?.dir}/postmaster.pid`, "utf8").split("\n")[0])
+  } catch {}
+  if (fromFile !== undefined && fromFile === fromParent)
+    return { pid: fromFile, how: "postmaster.pid = backend's parent" }
+  if (fromParent !== undefined) return { pid: fromParent, how: "the parent of pg_backend_pid()" }
+  return undefined
 }
 
 export const waitFor = async <A>(what: string, f: () => Promise<A | undefined>, ms: number, every = 100) => {

@@ -26,16 +26,16 @@ describe("Item moves (unit)", () => {
       recordedAt: at
     })
     expect(moves).toEqual([
-      { _tag: "Finish", to: "completed", skippedReason: null, ordinals: [1, 3], at },
-      { _tag: "Finish", to: "skipped", skippedReason: "lead_deleted", ordinals: [2, 5], at },
-      { _tag: "Finish", to: "failed", skippedReason: null, ordinals: [4], at }
+      { _tag: "Finish", batch: "r/b-0", to: "completed", skippedReason: null, ordinals: [1, 3], at },
+      { _tag: "Finish", batch: "r/b-0", to: "skipped", skippedReason: "lead_deleted", ordinals: [2, 5], at },
+      { _tag: "Finish", batch: "r/b-0", to: "failed", skippedReason: null, ordinals: [4], at }
     ])
     expect(itemTransitions.finish.from).toBe("running")
   })
 
   it("when_a_batchs_worker_is_lost_its_running_items_are_requeued", () => {
     expect(itemMovesOf({ _tag: "ItemBatchAbandoned", batch: "r/b-0", ordinals: [7], abandonedAt: at })).toEqual([
-      { _tag: "Requeue", ordinals: [7], at }
+      { _tag: "Requeue", batch: "r/b-0", ordinals: [7], at }
     ])
     expect(itemTransitions.requeue).toEqual({ from: "running", to: "pending" })
   })

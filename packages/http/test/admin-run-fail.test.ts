@@ -47,7 +47,11 @@ const aRun = (n: number, credits = n) =>
     return { key, workspaceId, runId: dispatched.body.runId as string }
   })
 
-/** A worker claims `ordinals` as a batch (and, with `completed`, records those) and is never heard of again. */
+/**
+ * A worker claims `ordinals` and is never heard of again: `completed` are claimed and recorded as a batch of their
+ * own first (a batch's record ends it: ExecuteBatch records every item its batch runs), the rest stay running in
+ * a batch no worker executes.
+ */
 const claim = (
   run: { readonly runId: string; readonly workspaceId: string },
   ordinals: ReadonlyArray<number>,
@@ -55,10 +59,10 @@ const claim = (
 ) =>
   Effect.gen(function* () {
     const runs = yield* RunCommands
-    const batch = `${run.runId}/batch-0`
     const now = () => new Date().toISOString()
-    yield* runs.execute({ ...run, command: { _tag: "StartBatch", batch, ordinals, now: now() } })
     if (completed.length > 0) {
+      const batch = `${run.runId}/batch-done`
+      yield* runs.execute({ ...run, command: { _tag: "StartBatch", batch, ordinals: completed, now: now() } })
       yield* runs.execute({
         ...run,
         command: {
@@ -73,6 +77,11 @@ const claim = (
           now: now()
         }
       })
+    }
+    const running = ordinals.filter((o) => !completed.includes(o))
+    if (running.length > 0) {
+      const batch = `${run.runId}/batch-0`
+      yield* runs.execute({ ...run, command: { _tag: "StartBatch", batch, ordinals: running, now: now() } })
     }
   }).pipe(
     Effect.provideService(CommandMetadata, { actor: "test" }),

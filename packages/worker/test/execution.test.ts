@@ -160,8 +160,8 @@ layer(Live, { timeout: 600_000, excludeTestServices: true })("Execution (process
         const sql = yield* SqlClient.SqlClient
         const [results] = yield* sql<{ items: number; results: number; matching: number }>`SELECT
         (SELECT count(*)::int FROM run_items WHERE run_id = ${runId} AND status = 'completed') AS items,
-        (SELECT count(*)::int FROM item_results WHERE run_id = ${runId}) AS results,
-        (SELECT count(*)::int FROM item_results r JOIN leads l ON l.id = r.lead_id
+        (SELECT count(*)::int FROM run_items WHERE run_id = ${runId} AND recorded_at IS NOT NULL) AS results,
+        (SELECT count(*)::int FROM run_items r JOIN leads l ON l.id = r.lead_id
           WHERE r.run_id = ${runId} AND l.attributes -> 'email_validation' = r.result) AS matching`
         assert.deepStrictEqual(
           results,
@@ -291,7 +291,7 @@ layer(Live, { timeout: 600_000, excludeTestServices: true })("Execution (process
           WHERE stream_id = ${`run-${runId}`} AND type = 'ItemBatchRecorded'
         )
         SELECT (SELECT count(*)::int FROM recorded) AS recorded, (SELECT count(DISTINCT o)::int FROM recorded) AS distinct_recorded,
-               (SELECT count(*)::int FROM item_results WHERE run_id = ${runId}) AS results`
+               (SELECT count(*)::int FROM run_items WHERE run_id = ${runId} AND recorded_at IS NOT NULL) AS results`
         assert.deepStrictEqual(log, { recorded: leads, distinct_recorded: leads, results: leads })
         console.log(`shared run: ${leads} Leads, per worker ${workers.map((w) => w.items).join(" + ")}`)
       }),

@@ -158,7 +158,10 @@ const installFaults = Effect.gen(function* () {
       RETURN NEW;
     END $$`)
   yield* sql`CREATE TRIGGER test_fault_event BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_fault_event()`
-  yield* sql`CREATE TRIGGER test_fault_result BEFORE INSERT ON item_results FOR EACH ROW EXECUTE FUNCTION test_fault_result()`
+  // an item's result is written with its record (recorded_at set), in its row
+  yield* sql`CREATE TRIGGER test_fault_result BEFORE UPDATE ON run_items FOR EACH ROW
+    WHEN (NEW.recorded_at IS NOT NULL AND NEW.recorded_at IS DISTINCT FROM OLD.recorded_at)
+    EXECUTE FUNCTION test_fault_result()`
   yield* sql`CREATE TRIGGER test_refuse_lead BEFORE UPDATE ON leads FOR EACH ROW EXECUTE FUNCTION test_refuse_lead()`
 })
 

@@ -173,9 +173,10 @@ layer(TestDatabaseLive, { timeout: scaled(180_000), excludeTestServices: true })
             input: unknown
             provider: string | null
           }>`
-              SELECT i.status, r.error, r.lead_snapshot->>'email' AS email, (r.result->>'found')::boolean AS found,
-                r.provider_submission_id AS submission, r.input_snapshot AS input, r.provider
-              FROM run_items i JOIN item_results r ON r.item_id = i.id WHERE i.run_id = ${runId}`
+              SELECT i.status, i.error, i.lead_snapshot->>'email' AS email, (i.result->>'found')::boolean AS found,
+                i.provider_submission_id AS submission, r.input, i.provider
+              FROM run_items i JOIN enrichment_runs r ON r.id = i.run_id
+              WHERE i.run_id = ${runId} AND i.recorded_at IS NOT NULL`
           assert.strictEqual(items.length, n)
           const precise = [
             new RegExp(`^faulty_vendor: timed out after ${TIMEOUT_MS} ms$`),
@@ -290,8 +291,8 @@ layer(TestDatabaseLive, { timeout: scaled(180_000), excludeTestServices: true })
             SELECT status, count_completed::int AS completed, captured::int FROM enrichment_runs WHERE id = ${runId}`
           assert.deepStrictEqual(run, { status: "completed", completed: 20, captured: 16 })
           const [item] = yield* sql<{ result: any; submission: string }>`
-            SELECT r.result, r.provider_submission_id AS submission
-            FROM item_results r WHERE r.run_id = ${runId} AND r.lead_snapshot->>'email' = 'p1@corp.example'`
+            SELECT i.result, i.provider_submission_id AS submission
+            FROM run_items i WHERE i.run_id = ${runId} AND i.lead_snapshot->>'email' = 'p1@corp.example'`
           assert.deepInclude(item!.result, { found: true, jobTitle: "engineer", likelihood: 8 })
           assert.strictEqual(item!.submission, "pdl-p1@corp.example")
         }).pipe(Effect.provide(servicesWith([entry])))

@@ -30,7 +30,8 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("Item results (inte
       const rows = yield* sql<{ lead_id: string; copy: boolean; is_result: boolean; attribute: unknown }>`
         SELECT r.lead_id, r.provider_result IS NOT NULL AS copy, r.provider_result_is_result AS is_result,
                l.attributes -> 'email_validation' AS attribute
-        FROM item_results r JOIN leads l ON l.id = r.lead_id WHERE r.run_id = ${runId} ORDER BY r.lead_id`
+        FROM run_items r JOIN leads l ON l.id = r.lead_id
+        WHERE r.run_id = ${runId} AND r.recorded_at IS NOT NULL ORDER BY r.lead_id`
       assert.strictEqual(rows.length, 4)
       for (const row of rows) assert.deepStrictEqual([row.copy, row.is_result], [false, true], row.lead_id)
 

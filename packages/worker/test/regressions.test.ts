@@ -74,7 +74,8 @@ layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestS
         assert.strictEqual(batchExit._tag, "Success", String(batchExit))
         const [left] = yield* sql<{ lead: number; results: number }>`SELECT
           (SELECT count(*)::int FROM leads WHERE id = ${erased}) AS lead,
-          (SELECT count(*)::int FROM item_results WHERE lead_id = ${erased}) AS results`
+          (SELECT count(*)::int FROM run_items WHERE lead_id = ${erased}
+            AND (recorded_at IS NOT NULL OR result IS NOT NULL OR lead_snapshot IS NOT NULL)) AS results`
         assert.deepStrictEqual(left, { lead: 0, results: 0 }, "the erased Lead left nothing behind")
       })
     )
@@ -191,7 +192,9 @@ layer(executorWith({ ENRICH_BATCH_SIZE: "5" }), { timeout: 120_000, excludeTestS
           SELECT status, count_completed AS completed, count_running AS running, settled_at IS NOT NULL AS settled
           FROM enrichment_runs WHERE id = ${runId}`
         assert.deepStrictEqual(state, { status: "completed", completed: 20, running: 0, settled: true })
-        const [results] = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM item_results WHERE run_id = ${runId}`
+        const [results] = yield* sql<{
+          n: number
+        }>`SELECT count(*)::int AS n FROM run_items WHERE run_id = ${runId} AND recorded_at IS NOT NULL`
         assert.strictEqual(results!.n, 20)
       })
     )

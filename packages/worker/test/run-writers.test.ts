@@ -46,7 +46,7 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("A run's writers (i
       assert.strictEqual(yield* Ref.get(mostWaiting), 0, "no write transaction queued in PostgreSQL")
       const [counts] = yield* sql<{ completed: number; running: number; pending: number; results: number }>`
         SELECT count_completed AS completed, count_running AS running, count_pending AS pending,
-               (SELECT count(*)::int FROM item_results WHERE run_id = ${runId}) AS results
+               (SELECT count(*)::int FROM run_items WHERE run_id = ${runId} AND recorded_at IS NOT NULL) AS results
         FROM enrichment_runs WHERE id = ${runId}`
       assert.deepStrictEqual(counts, { completed: 300, running: 0, pending: 0, results: 300 })
     })

@@ -78,7 +78,7 @@ layer(TestDatabaseLive, { timeout: 60_000, excludeTestServices: true })(
           const endA = yield* assertSettled(runA.runId)
           for (const item of endA.items) assert.strictEqual(item.status, "failed")
           const leaked = yield* sql<{ n: number }>`
-          SELECT count(*)::int AS n FROM item_results
+          SELECT count(*)::int AS n FROM run_items
           WHERE (run_id = ${runA.runId} AND (error::text LIKE '%b.example%' OR result::text LIKE '%b.example%'))
              OR (run_id = ${runB.runId} AND (error::text LIKE '%a.example%' OR result::text LIKE '%a.example%'))`
           assert.strictEqual(leaked[0]!.n, 0, "neither tenant's results hold the other's data")

@@ -125,7 +125,7 @@ layer(servicesWith([], { ENRICH_ITEM_MAX_ATTEMPTS: "3" }).pipe(Layer.provideMerg
         ]
       )
       const [error] = yield* sql<{ message: string }>`
-          SELECT error->>'message' AS message FROM item_results WHERE item_id = ${`${run.runId}.00000001`}`
+          SELECT error->>'message' AS message FROM run_items WHERE id = ${`${run.runId}.00000001`}`
       assert.match(error!.message, /^the worker executing this item was lost 3 times/)
       yield* executeRun(run)
       const end = yield* assertSettled(run.runId)
@@ -235,9 +235,12 @@ layer(servicesWith([], { ENRICH_ITEM_MAX_ATTEMPTS: "3" }).pipe(Layer.provideMerg
         // the lost batch's step runs again (a replay): its key claimed once, it must not claim 3-8 under it
         const again = yield* (yield* RunExecutor).runBatch(run, lost)
         assert.strictEqual(again.completed, 0)
+        // a running item: a pending row in an open batch (ItemMoves.ts storedStatus)
         const running = yield* sql<{ claim_token: string; n: number }>`
-        SELECT claim_token, count(*)::int AS n FROM run_items WHERE run_id = ${run.runId} AND status = 'running'
-        GROUP BY claim_token`
+        SELECT b.batch AS claim_token, count(*)::int AS n FROM run_batches b
+        JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
+        WHERE b.run_id = ${run.runId} AND NOT b.ended AND i.status = 'pending'
+        GROUP BY b.batch`
         assert.deepStrictEqual(
           running,
           [{ claim_token: `${run.runId}/batch-0`, n: 2 }],

@@ -1,5 +1,5 @@
 /**
- * The ItemBatches port on `run_batches`, `run_items`, `item_results`, `leads` and `list_memberships`: what the
+ * The ItemBatches port on `run_batches`, `run_items`, `leads` and `list_memberships`: what the
  * batch executor (application/runs/ExecuteBatch.ts) claims, reads and writes besides the run's events. The
  * statements are the ones the worker ran when it held them itself (decision 64); their plans and counts are
  * pinned by the worker's tests and `pnpm bench`.
@@ -16,6 +16,7 @@ import {
   type ResultContext,
   type RunTarget
 } from "@enrich/application/ports/ItemBatches"
+import { itemTransitions, storedStatus } from "@enrich/domain/runs/ItemMoves"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "./projections/RunProjection.ts"
 import { textArray } from "./TextArray.ts"
 import { asStoreFailure } from "./Transient.ts"
@@ -77,22 +78,27 @@ const toClaimed = (row: ClaimedRow): ClaimedItem => ({
 })
 
 /**
- * One statement writes the batch's result rows and its completed values to the target attribute, from one
- * payload (see the comment inside).
+ * One statement records the batch's items — each item's outcome and what it produced, in its row — and writes
+ * their completed values to the target attribute, from one payload (see the comment inside).
  */
 const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results: ReadonlyArray<ItemResult>) => {
   const { attributeKey, target } = context.output
-  // One statement writes the batch's result rows and its completed values to the target attribute, from
-  // one payload: the values are sent and parsed once (they were twice, in two statements), and a built-in's
-  // raw answer, which is its result, is not copied (`provider_result_is_result`; decision 39). The Leads
-  // and memberships are found by their keys (`id = ANY(…)`) and take their value from one object keyed by
-  // id, built once (a MATERIALIZED CTE read by an uncorrelated subquery: an InitPlan; joined as a subquery
-  // in FROM, it was built again for every Lead, 500 × 500 per batch, ten times slower than two statements):
-  // no join between them and the payload for the planner to turn into a nested loop over it either (as
-  // happened when the two writes were first put in one statement). The workspace is
-  // checked as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the
-  // planner would otherwise scan the whole workspace through its index once per batch (O(run²); regression
-  // test regression_recording_a_batch_read_every_lead_of_the_workspace).
+  // The item's row is written once (issue 24): the record's `Finish` move (RunProjection.ts `itemMoveRows`: a
+  // running item — a pending row of the open batch — takes its outcome's status and reason, completed and updated
+  // at the record's time, and the attempt its claim made: one more, the batch, its start) is made here with the
+  // item's result, and the append of the `ItemBatchRecorded` this record makes next finds these items moved
+  // already and writes them no second time. A rebuild, with no results to write, makes the move itself: the same
+  // columns, from the same event.
+  //
+  // The values are sent and parsed once, and a built-in's raw answer, which is its result, is not copied
+  // (`provider_result_is_result`; decision 39). The Leads and memberships are found by their keys (`id = ANY(…)`)
+  // and take their value from one object keyed by id, built once (a MATERIALIZED CTE read by an uncorrelated
+  // subquery: an InitPlan; joined as a subquery in FROM, it was built again for every Lead, 500 × 500 per batch,
+  // ten times slower than two statements): no join between them and the payload for the planner to turn into a
+  // nested loop over it either (as happened when the two writes were first put in one statement). The workspace
+  // is checked as `(… = …) IS TRUE`, which no index serves: with statistics older than a big import the planner
+  // would otherwise scan the whole workspace through its index once per batch (O(run²); regression test
+  // regression_recording_a_batch_read_every_lead_of_the_workspace).
   const payload = JSON.stringify(
     results.map((w) => {
       const isResult = w.result !== null && w.providerResult === w.result
@@ -100,6 +106,8 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
         item_id: w.item.id,
         lead_id: w.item.leadId,
         membership_id: w.item.membershipId,
+        status: w.outcome.status,
+        skipped_reason: w.outcome.skippedReason,
         completed: w.outcome.status === "completed",
         result: w.result,
         error: w.error,
@@ -141,30 +149,33 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
             )`
           ]
         : []
+  const at = context.recordedAt
+  // a Lead deleted meanwhile keeps no personal data in its items
+  const kept = sql`x.lead_id IN (SELECT id FROM alive)`
   return sql`
     WITH x AS MATERIALIZED (
       SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(item_id text, lead_id text,
-        membership_id text, completed boolean, result jsonb, error jsonb, lead_snapshot jsonb,
-        provider_result jsonb, is_result boolean, provider text, provider_submission_id text)
+        membership_id text, status text, skipped_reason text, completed boolean, result jsonb, error jsonb,
+        lead_snapshot jsonb, provider_result jsonb, is_result boolean, provider text, provider_submission_id text)
     ),
-    results AS (
-      INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, result, error, input_snapshot,
-        lead_snapshot, provider_result, provider_result_is_result, provider, provider_submission_id,
-        recorded_at)
-      SELECT x.item_id, ${context.workspaceId}, ${context.runId}, x.lead_id, x.result, x.error,
-        ${JSON.stringify(context.input)}::jsonb, x.lead_snapshot, x.provider_result, x.is_result, x.provider,
-        x.provider_submission_id, ${context.recordedAt}
+    alive AS MATERIALIZED (
+      SELECT l.id FROM leads l
+      WHERE l.id = ANY(${textArray(results.map((w) => w.item.leadId))}::text[])
+        AND (l.workspace_id = ${context.workspaceId}) IS TRUE
+    ),
+    items AS (
+      UPDATE run_items i SET status = x.status, skipped_reason = x.skipped_reason,
+        completed_at = ${at}::timestamptz, updated_at = ${at}::timestamptz, attempts = i.attempts + 1,
+        claim_token = ${context.batch}, started_at = (SELECT started_at FROM run_batches WHERE batch = ${context.batch}),
+        result = CASE WHEN ${kept} THEN x.result END, error = CASE WHEN ${kept} THEN x.error END,
+        lead_snapshot = CASE WHEN ${kept} THEN x.lead_snapshot END,
+        provider_result = CASE WHEN ${kept} THEN x.provider_result END,
+        provider_result_is_result = ${kept} AND x.is_result, provider = CASE WHEN ${kept} THEN x.provider END,
+        provider_submission_id = CASE WHEN ${kept} THEN x.provider_submission_id END,
+        recorded_at = CASE WHEN ${kept} THEN ${at}::timestamptz END
       FROM x
-      -- a Lead deleted meanwhile keeps no personal data here
-      WHERE x.lead_id IN (
-        SELECT l.id FROM leads l
-        WHERE l.id = ANY(${textArray(results.map((w) => w.item.leadId))}::text[])
-          AND (l.workspace_id = ${context.workspaceId}) IS TRUE
-      )
-      ON CONFLICT (item_id) DO UPDATE SET result = excluded.result, error = excluded.error,
-        lead_snapshot = excluded.lead_snapshot, provider_result = excluded.provider_result,
-        provider_result_is_result = excluded.provider_result_is_result, provider = excluded.provider,
-        provider_submission_id = excluded.provider_submission_id, recorded_at = excluded.recorded_at
+      WHERE i.id = ANY(${textArray(results.map((w) => w.item.id))}::text[]) AND i.id = x.item_id
+        AND i.run_id = ${context.runId} AND i.status = ${storedStatus(itemTransitions.finish.from)}
     )${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
     SELECT 1`.pipe(Effect.asVoid)
 }
@@ -183,35 +194,51 @@ export const ItemBatchesPgLive = Layer.effect(
         SELECT * FROM leads WHERE id = i.lead_id AND workspace_id = i.workspace_id LIMIT 1
       ) l ON true
       LEFT JOIN LATERAL (SELECT attributes FROM list_memberships WHERE id = i.membership_id LIMIT 1) m ON true
-      WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
+      WHERE b.batch = ${batch} AND NOT b.ended AND i.status = ${storedStatus("running")}
       ORDER BY i.ordinal`
 
     return ItemBatches.of({
-      // a batch key claims once: what it claimed, and the status of each item still under its claim token
+      // a batch key claims once: what it claimed, and the status of each item still its own — running while the
+      // batch is open, else what its record (or its abandonment: pending) left under its claim token
       previousClaim: (batch) =>
         sql<{ size: number; statuses: Array<string> }>`
           SELECT cardinality(b.ordinals) AS size,
-            coalesce(array_agg(i.status) FILTER (WHERE i.status IS NOT NULL), '{}') AS statuses
+            coalesce(array_agg(CASE WHEN NOT b.ended THEN 'running' ELSE i.status END)
+              FILTER (WHERE i.status IS NOT NULL), '{}') AS statuses
           FROM run_batches b
-          LEFT JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals) AND i.claim_token = b.batch
+          LEFT JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
+            AND (CASE WHEN b.ended THEN i.claim_token = b.batch ELSE i.status = ${storedStatus("running")} END)
           WHERE b.batch = ${batch}
-          GROUP BY b.ordinals`.pipe(
+          GROUP BY b.ordinals, b.ended`.pipe(
           Effect.map(([mine]) => mine),
           asStoreFailure
         ),
       // the lowest pending items, from the run's last claimed ordinal on: claims are serialised by the stream
-      // lock and take items in order, so none is pending below it (and an item never becomes pending again); a
-      // pending item another transaction holds (a Lead's erasure) is waited for, not skipped. Found nothing
-      // while the run still counts pending items (a run claimed before migration 0007, when claims skipped
-      // locked items): look from the start.
+      // lock and take items in order, so none is pending below it (and an item never becomes pending again but
+      // by an abandoned batch). Not locked: every transaction that moves a run's items holds its stream row (a
+      // Lead's erasure takes the streams of the runs its items are in first: LeadDirectory.ts), and a row lock
+      // is a WAL record per item (~400 bytes per Lead with the record's; issue 24). Found nothing while the
+      // run still counts pending items (items given back by an abandoned batch, or a run claimed before
+      // migration 0007, when claims skipped locked items): look from the start.
       nextPending: Effect.fnUntraced(function* (runId: string, limit: number, pendingCounted: number) {
         const pending = (after: Statement.Fragment) => sql<{ ordinal: number }>`
             SELECT ordinal FROM run_items WHERE run_id = ${runId} AND ordinal > ${after} AND status = 'pending'
-            ORDER BY ordinal LIMIT ${limit} FOR UPDATE`
+            ORDER BY ordinal LIMIT ${limit}`
         const above = yield* pending(
           sql`(SELECT coalesce(max(last_ordinal), 0) FROM run_batches WHERE run_id = ${runId})`
         )
-        const next = above.length > 0 || pendingCounted === 0 ? above : yield* pending(sql`0`)
+        const next =
+          above.length > 0 || pendingCounted === 0
+            ? above
+            : // from the start: the pending rows in no open batch (those run)
+              yield* sql<{ ordinal: number }>`
+                SELECT ordinal FROM run_items
+                WHERE run_id = ${runId} AND status = 'pending'
+                  AND NOT EXISTS (
+                    SELECT 1 FROM run_batches b
+                    WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
+                  )
+                ORDER BY ordinal LIMIT ${limit}`
         return next.map((row) => row.ordinal)
       }, asStoreFailure),
       target: (runId) =>
@@ -228,13 +255,13 @@ export const ItemBatchesPgLive = Layer.effect(
           Effect.map((rows) => rows.map(toClaimed)),
           asStoreFailure
         ),
-      // the same items locked, with only what the re-check needs (the Lead's existence, the target attribute)
-      lockClaimed: (batch, attributeKey) =>
+      // the same items, with only what the re-check needs (the Lead's existence, the target attribute); read
+      // under the run's stream row, which every move of these items takes first
+      recheckClaimed: (batch, attributeKey) =>
         sql<KeyRow & { lead_type: string | null; lead_existing: unknown; membership_existing: unknown }>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type,
                  l.attributes -> ${attributeKey} AS lead_existing, m.attributes -> ${attributeKey} AS membership_existing
-          ${batchItems(batch)}
-          FOR UPDATE OF i`.pipe(
+          ${batchItems(batch)}`.pipe(
           Effect.map((rows) =>
             rows.map(
               (row): LockedItem => ({
@@ -247,13 +274,12 @@ export const ItemBatchesPgLive = Layer.effect(
           ),
           asStoreFailure
         ),
-      lockRunning: (batch) =>
+      runningUnder: (batch) =>
         sql<KeyRow>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id FROM run_batches b
           JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
-          WHERE b.batch = ${batch} AND i.claim_token = ${batch} AND i.status = 'running'
-          ORDER BY i.ordinal
-          FOR UPDATE OF i`.pipe(
+          WHERE b.batch = ${batch} AND NOT b.ended AND i.status = ${storedStatus("running")}
+          ORDER BY i.ordinal`.pipe(
           Effect.map((rows) => rows.map(toKeys)),
           asStoreFailure
         ),

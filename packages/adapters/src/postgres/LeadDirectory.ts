@@ -439,16 +439,28 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         return yield* sql.withTransaction(
           Effect.gen(function* () {
             yield* lockIdentities(workspaceId)
-            // a batch that is computing this Lead holds its run items: wait for it, so its results are erased too.
-            // The items before the Lead, in the order a batch's record takes them (its items, then the Leads it
-            // writes): the other way round, each waited for the other and PostgreSQL failed one of them
-            // (regression test regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500)
+            // a batch that is computing this Lead records it under its run's stream row, which every move of a
+            // run's items takes first: take the streams of the runs with an item of this Lead still to record
+            // (in one order, as every eraser does), so that a record waits for the erasure or the erasure for the
+            // record, and its result is erased too. Then the items, then the Lead: a record holds its stream and
+            // writes its items and Leads in one statement, in no order of its own (regression test
+            // regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500)
+            yield* sql`SELECT stream_id FROM event_streams
+              WHERE stream_id IN (
+                SELECT 'run-' || run_id FROM run_items
+                WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId} AND status IN ('pending', 'running')
+              )
+              ORDER BY stream_id FOR UPDATE`
             yield* sql`SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
               ORDER BY id FOR UPDATE`
             const [lead] = yield* sql<{ id: string }>`
               SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId} FOR UPDATE`
             if (lead === undefined) return yield* new LeadNotFound({ leadId })
-            yield* sql`DELETE FROM item_results WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
+            // what its items produced is personal data: their outcomes stay, their results go
+            yield* sql`UPDATE run_items SET result = NULL, error = NULL, lead_snapshot = NULL, provider_result = NULL,
+                provider_result_is_result = false, provider = NULL, provider_submission_id = NULL, recorded_at = NULL
+              WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
+                AND (recorded_at IS NOT NULL OR error IS NOT NULL OR result IS NOT NULL)`
             yield* sql`DELETE FROM list_memberships WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM lead_identities WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId}`

@@ -21,11 +21,13 @@ import apiKeyAdded from "./migrations/0012_api_key_added.ts"
 import webhooks from "./migrations/0013_webhooks.ts"
 import runRetries from "./migrations/0014_run_retries.ts"
 import apiKeyRestrictions from "./migrations/0015_api_key_restrictions.ts"
+import itemResultsInItems from "./migrations/0016_item_results_in_items.ts"
 
 /** Arbitrary constant: the advisory lock id that serialises migrators. */
 const MIGRATION_LOCK = 727_431_001
 
-export const migrations = Migrator.fromRecord({
+/** Every migration by its name, in order (tests of a migration apply the ones before it). */
+export const migrationModules = {
   "0001_initial": initial,
   "0002_global_order": globalOrder,
   "0003_run_items_lead": runItemsLead,
@@ -40,8 +42,11 @@ export const migrations = Migrator.fromRecord({
   "0012_api_key_added": apiKeyAdded,
   "0013_webhooks": webhooks,
   "0014_run_retries": runRetries,
-  "0015_api_key_restrictions": apiKeyRestrictions
-})
+  "0015_api_key_restrictions": apiKeyRestrictions,
+  "0016_item_results_in_items": itemResultsInItems
+}
+
+export const migrations = Migrator.fromRecord(migrationModules)
 
 export const runMigrations = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -58,4 +63,4 @@ export const runMigrations = Effect.gen(function* () {
 export const MigrationsLive = Layer.effectDiscard(runMigrations.pipe(Effect.orDie))
 
 /** For /readyz: the latest applied migration is the latest this build knows. */
-export const latestKnownMigration = 15
+export const latestKnownMigration = 16

@@ -9,7 +9,8 @@
  *
  * Not rebuilt (they are data, not projections): workspaces, API keys, Leads,
  * Lists and memberships, the frozen scope of each run (`run_scope`) and what
- * each item produced (`item_results`).
+ * each item produced (the result columns of `run_items`, `itemResultColumns`:
+ * kept aside before the truncate and put back on the rebuilt rows).
  */
 import { Context, Effect, Schedule } from "effect"
 import { SqlClient, SqlError } from "effect/sql"
@@ -27,6 +28,21 @@ export const projectionTables = [
   "credit_accounts",
   "credit_holds",
   "credit_ledger"
+] as const
+
+/**
+ * The columns of `run_items` that are data, not projections of the events: what each item produced, written by
+ * the batch's record with its outcome (ItemBatchesPg.ts `writeResults`), cleared by its Lead's erasure.
+ */
+export const itemResultColumns = [
+  "result",
+  "error",
+  "lead_snapshot",
+  "provider_result",
+  "provider_result_is_result",
+  "provider",
+  "provider_submission_id",
+  "recorded_at"
 ] as const
 
 /** Caches derived from events that the rebuild empties and the next command refills. */
@@ -64,6 +80,9 @@ export const rebuildReadModelsWith = (options: { readonly pageSize?: number } & 
         yield* sql`SELECT pg_advisory_xact_lock(${REBUILD_LOCK})`
         const tables = [...projectionTables, ...cacheTables].join(", ")
         yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)
+        const kept = itemResultColumns.join(", ")
+        yield* sql.unsafe(`CREATE TEMPORARY TABLE rebuild_item_results ON COMMIT DROP AS
+          SELECT id, ${kept} FROM run_items WHERE recorded_at IS NOT NULL OR error IS NOT NULL OR result IS NOT NULL`)
         yield* sql.unsafe(`TRUNCATE ${tables}`)
         const projector = makePageProjector(sql, options)
         let after = "0"
@@ -105,6 +124,9 @@ export const rebuildReadModelsWith = (options: { readonly pageSize?: number } & 
           after = page[page.length - 1]!.global_position
         }
         yield* projector.finish
+        yield* sql.unsafe(`UPDATE run_items i SET ${itemResultColumns.map((c) => `${c} = k.${c}`).join(", ")}
+          FROM rebuild_item_results k WHERE k.id = i.id`)
+        yield* sql.unsafe(`DROP TABLE rebuild_item_results`)
         return { replayed }
       })
     )

@@ -6,6 +6,7 @@
  * expired.
  */
 import { Effect, Layer } from "effect"
+import { storedStatus } from "@enrich/domain/runs/ItemMoves"
 import { SqlClient } from "effect/sql"
 import { storableText } from "@enrich/domain/ClientText"
 import { RunLiveness } from "@enrich/application/ports/RunLiveness"
@@ -23,7 +24,7 @@ export const dropSettledLeases = (sql: SqlClient.SqlClient) =>
   sql`DELETE FROM run_leases l USING enrichment_runs r
     WHERE r.id = l.run_id AND r.settled_at IS NOT NULL`.pipe(Effect.asVoid)
 
-/** The RunLiveness port on `run_leases`, `run_items` and `item_results`. */
+/** The RunLiveness port on `run_leases` and `run_items`. */
 export const RunLivenessPgLive = Layer.effect(
   RunLiveness,
   Effect.gen(function* () {
@@ -55,11 +56,13 @@ export const RunLivenessPgLive = Layer.effect(
           attempts: number
           started_ago_ms: number
         }>`
-          SELECT id, lead_id, claim_token, ordinal, attempts,
-            (extract(epoch FROM now() - coalesce(started_at, now())) * 1000)::float8 AS started_ago_ms
-          FROM run_items WHERE run_id = ${runId} AND status = 'running'
-          ORDER BY ordinal
-          ${lock ? sql`FOR UPDATE` : sql``}`.pipe(
+          SELECT i.id, i.lead_id, b.batch AS claim_token, i.ordinal, i.attempts + 1 AS attempts,
+            (extract(epoch FROM now() - b.started_at) * 1000)::float8 AS started_ago_ms
+          FROM run_batches b
+          JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
+          WHERE b.run_id = ${runId} AND NOT b.ended AND i.status = ${storedStatus("running")}
+          ORDER BY i.ordinal
+          ${lock ? sql`FOR UPDATE OF i` : sql``}`.pipe(
           Effect.map((rows) =>
             rows.map((row) => ({
               id: row.id,
@@ -85,18 +88,14 @@ export const RunLivenessPgLive = Layer.effect(
       recordItemErrors: (runId, workspaceId, items, at) =>
         items.length === 0
           ? Effect.void
-          : sql`INSERT INTO item_results (item_id, workspace_id, run_id, lead_id, error, recorded_at)
-              SELECT x.id, ${workspaceId}, ${runId}, x.lead_id, jsonb_build_object('message', x.message, 'details', null),
-                ${at}::timestamptz
+          : sql`UPDATE run_items i SET result = NULL, error = jsonb_build_object('message', x.message, 'details', null),
+                lead_snapshot = NULL, provider_result = NULL, provider_result_is_result = false, provider = NULL,
+                provider_submission_id = NULL, recorded_at = ${at}::timestamptz
               FROM unnest(${textArray(items.map((i) => i.id))}::text[], ${textArray(items.map((i) => i.leadId))}::text[],
                 ${textArray(items.map((i) => storableText(i.message, 2_000)))}::text[]) AS x(id, lead_id, message)
-              WHERE x.lead_id IN (SELECT id FROM leads WHERE id = ANY(${textArray(items.map((i) => i.leadId))}::text[])
-                AND workspace_id = ${workspaceId})
-              ON CONFLICT (item_id) DO UPDATE SET result = NULL, error = excluded.error, provider_result = NULL,
-                provider_result_is_result = false, recorded_at = excluded.recorded_at`.pipe(
-              Effect.asVoid,
-              asStoreFailure
-            ),
+              WHERE i.id = ANY(${textArray(items.map((i) => i.id))}::text[]) AND i.id = x.id AND i.run_id = ${runId}
+                AND x.lead_id IN (SELECT id FROM leads WHERE id = ANY(${textArray(items.map((i) => i.leadId))}::text[])
+                  AND workspace_id = ${workspaceId})`.pipe(Effect.asVoid, asStoreFailure),
       renewLease: (runId, holder, leaseMs) => renewLease(sql, runId, holder, leaseMs).pipe(asStoreFailure),
       dropSettledLeases: dropSettledLeases(sql).pipe(asStoreFailure)
     })

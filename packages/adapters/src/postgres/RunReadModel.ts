@@ -212,15 +212,34 @@ export class RunReadModel extends Context.Service<
       ) {
         const run = yield* sql`SELECT 1 FROM enrichment_runs WHERE workspace_id = ${workspaceId} AND id = ${runId}`
         if (run.length === 0) return Option.none()
+        // a running item is a pending row in an open batch (domain/runs/ItemMoves.ts `storedStatus`): it shows as
+        // running, with the attempt, the claim's start and time its record will write
+        const open = sql`(SELECT b.started_at FROM run_batches b
+            WHERE b.run_id = i.run_id AND NOT b.ended AND i.ordinal = ANY(b.ordinals) LIMIT 1)`
+        const status =
+          query.status === undefined
+            ? sql``
+            : query.status === "running"
+              ? sql`AND i.status = 'pending' AND o.started_at IS NOT NULL`
+              : query.status === "pending"
+                ? sql`AND i.status = 'pending' AND o.started_at IS NULL`
+                : sql`AND i.status = ${query.status}`
         const rows = yield* sql<ItemRow>`
-          SELECT i.id, i.run_id, i.lead_id, i.list_id, i.membership_id, i.status, i.skipped_reason, i.attempts,
-                 i.started_at, i.completed_at, i.created_at, i.updated_at,
-                 r.result, r.error, r.input_snapshot, r.lead_snapshot,
-                 CASE WHEN r.provider_result_is_result THEN r.result ELSE r.provider_result END AS provider_result,
-                 r.provider, r.provider_submission_id
-          FROM run_items i LEFT JOIN item_results r ON r.item_id = i.id
+          SELECT i.id, i.run_id, i.lead_id, i.list_id, i.membership_id,
+                 CASE WHEN o.started_at IS NULL THEN i.status ELSE 'running' END AS status, i.skipped_reason,
+                 i.attempts + CASE WHEN o.started_at IS NULL THEN 0 ELSE 1 END AS attempts,
+                 coalesce(o.started_at, i.started_at) AS started_at, i.completed_at, i.created_at,
+                 coalesce(o.started_at, i.updated_at) AS updated_at,
+                 i.result, i.error, i.lead_snapshot,
+                 -- the run's input, as the item was recorded with it (the run's row keeps it once, not each item)
+                 CASE WHEN i.recorded_at IS NOT NULL THEN (SELECT input FROM enrichment_runs WHERE id = i.run_id) END
+                   AS input_snapshot,
+                 CASE WHEN i.provider_result_is_result THEN i.result ELSE i.provider_result END AS provider_result,
+                 i.provider, i.provider_submission_id
+          FROM run_items i
+            CROSS JOIN LATERAL (SELECT CASE WHEN i.status = 'pending' THEN ${open} END AS started_at) o
           WHERE i.run_id = ${runId} AND i.workspace_id = ${workspaceId}
-          ${query.status === undefined ? sql`` : sql`AND i.status = ${query.status}`}
+          ${status}
           ${query.leadId === undefined ? sql`` : sql`AND i.lead_id = ${query.leadId}`}
           ${query.cursor === undefined ? sql`` : sql`AND i.id > ${query.cursor}`}
           ORDER BY i.id LIMIT ${query.limit + 1}`

@@ -100,7 +100,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run pr
       const ordinals = Array.from({ length: size }, (_, i) => i + 1)
       yield* projectRunEvent(sql, run, WS, initialState, {
         _tag: "ItemBatchStarted",
-        batch: "b1",
+        batch: "run-join/b1",
         ordinals,
         startedAt: now
       })
@@ -111,7 +111,7 @@ layer(TestDatabaseLive, { timeout: 120_000, excludeTestServices: true })("Run pr
         [
           {
             _tag: "ItemBatchRecorded",
-            batch: "b1",
+            batch: "run-join/b1",
             // completed, failed and skipped, as a real batch's outcomes are
             outcomes: ordinals.map((ordinal) =>
               ordinal % 10 === 0

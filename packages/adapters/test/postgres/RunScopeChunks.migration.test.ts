@@ -72,7 +72,8 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             "12_api_key_added",
             "13_webhooks",
             "14_run_retries",
-            "15_api_key_restrictions"
+            "15_api_key_restrictions",
+            "16_item_results_in_items"
           ]
         )
         const chunks = yield* sql<{ run_id: string; first_ordinal: number; n: number }>`

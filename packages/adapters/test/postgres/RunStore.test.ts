@@ -70,8 +70,12 @@ layer(Live, { timeout: 120_000, excludeTestServices: true })("RunStore (integrat
         const [run] = yield* sql<{ pending: number; running: number }>`
         SELECT count_pending AS pending, count_running AS running FROM enrichment_runs WHERE id = ${runId}`
         assert.deepStrictEqual(run, { pending: 2, running: 3 }, "each batch is counted once")
+        // running: pending rows in an open batch, with the attempt their batch's end will write (ItemMoves.ts)
         const items = yield* sql<{ ordinal: number; attempts: number }>`
-        SELECT ordinal, attempts FROM run_items WHERE run_id = ${runId} AND status = 'running' ORDER BY ordinal`
+        SELECT i.ordinal, i.attempts + 1 AS attempts FROM run_items i
+        WHERE i.run_id = ${runId} AND i.status = 'pending'
+          AND EXISTS (SELECT 1 FROM run_batches b WHERE b.run_id = i.run_id AND NOT b.ended AND i.ordinal = ANY(b.ordinals))
+        ORDER BY i.ordinal`
         assert.deepStrictEqual(items, [
           { ordinal: 1, attempts: 1 },
           { ordinal: 2, attempts: 1 },

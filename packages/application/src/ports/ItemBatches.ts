@@ -2,7 +2,7 @@
  * The ItemBatches port: a run's items as the batch executor (runs/ExecuteBatch.ts) claims, reads and records
  * them. The moves of items are the run's events (`StartBatch`, `RecordBatch` through the RunStore); this port
  * finds which items a batch may claim, reads a claimed batch's items with their Leads, and writes what no event
- * carries — each item's result record and the completed values on the target attribute. Every method runs in
+ * carries — each item's result, in its row with its outcome, and the completed values on the target attribute. Every method runs in
  * the caller's transaction when there is one.
  */
 import { Context } from "effect"
@@ -25,7 +25,7 @@ export interface ClaimedItem extends ItemKeys {
   readonly membershipAttributes: Record<string, unknown> | null
 }
 
-/** A claimed item as the record locks it: whether its Lead is still there, and its target attribute now. */
+/** A claimed item as the record re-checks it: whether its Lead is still there, and its target attribute now. */
 export interface LockedItem extends ItemKeys {
   readonly leadExists: boolean
   readonly onLead: unknown
@@ -49,7 +49,7 @@ export interface PreviousClaim {
   readonly statuses: ReadonlyArray<string>
 }
 
-/** One item's result as it is stored: its outcome (for the event), its payload (for its result record). */
+/** One item's result as it is stored: its outcome (for the event and its row), its payload (for its row). */
 export interface ItemResult {
   readonly item: ItemKeys
   readonly outcome: ItemOutcome
@@ -64,9 +64,10 @@ export interface ItemResult {
 /** What writing a batch's results needs besides the items. */
 export interface ResultContext {
   readonly runId: string
+  /** the batch that claimed the items */
+  readonly batch: string
   readonly workspaceId: string
-  readonly input: unknown
-  /** where completed values go; a target of "none" writes result records only */
+  /** where completed values go; a target of "none" records the items only */
   readonly output: { readonly target: string; readonly attributeKey: string }
   readonly recordedAt: string
 }
@@ -77,9 +78,9 @@ export class ItemBatches extends Context.Service<
     /** What became of the items `batch` claimed before, or undefined when it never claimed. */
     readonly previousClaim: (batch: string) => Effect.Effect<PreviousClaim | undefined, StoreFailure>
     /**
-     * The run's next pending ordinals to claim, lowest first, at most `limit`, locked for the rest of the
-     * caller's transaction (which holds the run's stream row: claims take items in order). `pendingCounted`:
-     * how many pending items the run counts.
+     * The run's next pending ordinals to claim, lowest first, at most `limit`. The caller's transaction holds the
+     * run's stream row (RunStore `lock`), which every move of the run's items takes first: claims take items in
+     * order, and none moves meanwhile. `pendingCounted`: how many pending items the run counts.
      */
     readonly nextPending: (
       runId: string,
@@ -90,19 +91,26 @@ export class ItemBatches extends Context.Service<
     readonly target: (runId: string) => Effect.Effect<RunTarget | undefined, StoreFailure>
     /** The items `batch` claimed that are still running under it, with their Leads, in ordinal order. */
     readonly claimedItems: (batch: string) => Effect.Effect<ReadonlyArray<ClaimedItem>, StoreFailure>
-    /** The same items locked for the rest of the caller's transaction, with what the write-policy re-check needs. */
-    readonly lockClaimed: (
+    /**
+     * The same items with what the write-policy re-check needs, read in the caller's transaction, which holds
+     * the run's stream row (RunStore `lock`) so that nothing moves them before its record.
+     */
+    readonly recheckClaimed: (
       batch: string,
       attributeKey: string
     ) => Effect.Effect<ReadonlyArray<LockedItem>, StoreFailure>
-    /** The items still running under `batch`, locked: the ones a batch that failed for good fails. */
-    readonly lockRunning: (batch: string) => Effect.Effect<ReadonlyArray<ItemKeys>, StoreFailure>
+    /**
+     * The items still running under `batch`: the ones a batch that failed for good fails (read under the run's
+     * stream row, like `recheckClaimed`).
+     */
+    readonly runningUnder: (batch: string) => Effect.Effect<ReadonlyArray<ItemKeys>, StoreFailure>
     /** Whether `batch` ever claimed. */
     readonly wasClaimed: (batch: string) => Effect.Effect<boolean, StoreFailure>
     /**
-     * Writes the results' records and the completed values to the target attribute, in one statement of the
-     * caller's transaction. A write the store refuses for good fails with a StoreFailure that is not retryable,
-     * and leaves the caller's transaction to roll back.
+     * Records the items — each running item takes its outcome and its result, in one write of its row (the
+     * `ItemBatchRecorded` appended next then finds them recorded) — and writes the completed values to the
+     * target attribute, in one statement of the caller's transaction. A write the store refuses for good fails
+     * with a StoreFailure that is not retryable, and leaves the caller's transaction to roll back.
      */
     readonly writeResults: (
       context: ResultContext,

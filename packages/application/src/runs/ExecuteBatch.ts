@@ -360,13 +360,16 @@ export class ExecuteBatch extends Context.Service<
             runId,
             transactions.transaction(
               Effect.gen(function* () {
-                const locked = yield* items.lockClaimed(batch, run.output.attributeKey)
+                // the run's stream row first, as every move of its items takes it: the items are then re-checked
+                // and recorded with no lock of their own (lock order: stream, then items and Leads)
+                const known = yield* store.lock(runId)
+                const locked = yield* items.recheckClaimed(batch, run.output.attributeKey)
                 if (locked.length === 0) return nothing
                 const planned = planWrites(locked, computed, run.output)
                 const context: ResultContext = {
                   runId,
+                  batch,
                   workspaceId,
-                  input: run.input,
                   output: run.output,
                   recordedAt: new Date().toISOString()
                 }
@@ -383,6 +386,7 @@ export class ExecuteBatch extends Context.Service<
                 yield* runs.execute({
                   runId,
                   workspaceId,
+                  known,
                   command: {
                     _tag: "RecordBatch",
                     batch,
@@ -421,7 +425,8 @@ export class ExecuteBatch extends Context.Service<
             run.runId,
             transactions.transaction(
               Effect.gen(function* () {
-                const running = yield* items.lockRunning(batch)
+                const known = yield* store.lock(run.runId)
+                const running = yield* items.runningUnder(batch)
                 const now = new Date().toISOString()
                 if (running.length === 0) {
                   if (!(yield* items.wasClaimed(batch))) {
@@ -429,6 +434,7 @@ export class ExecuteBatch extends Context.Service<
                       .execute({
                         runId: run.runId,
                         workspaceId: run.workspaceId,
+                        known,
                         command: {
                           _tag: "FailRun",
                           message: storableText(`a batch could not be claimed: ${reason}`, 2_000),
@@ -442,8 +448,8 @@ export class ExecuteBatch extends Context.Service<
                 const writes = running.map((item) => failedResult(item, itemError(`the batch failed: ${reason}`)))
                 const context: ResultContext = {
                   runId: run.runId,
+                  batch,
                   workspaceId: run.workspaceId,
-                  input: null,
                   output: { target: "none", attributeKey: "" },
                   recordedAt: now
                 }
@@ -463,6 +469,7 @@ export class ExecuteBatch extends Context.Service<
                 yield* runs.execute({
                   runId: run.runId,
                   workspaceId: run.workspaceId,
+                  known,
                   command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now }
                 })
                 return countOutcomes(writes.map((w) => w.outcome.status))

@@ -13,6 +13,11 @@
  *
  * The run's counts move by these in the decider (Run.ts `evolve`, `moveCounts`); the item rows move by these,
  * inline (adapters/postgres/projections/RunProjection.ts) and on a rebuild (RebuildBatch.ts).
+ *
+ * An item's row is written once per claim, when its batch ends (issue 24): a running item is a pending row in
+ * an open batch (the batch's row holds its ordinals), so a `Claim` writes the batch's row and no item's, and a
+ * `Finish` or a `Requeue` writes the attempt the claim made (`claimedBy`: one attempt more, the batch, when it
+ * started) with the item's outcome.
  */
 import type { ItemOutcome, RunEvent } from "./RunEvents.ts"
 
@@ -38,6 +43,13 @@ export const itemTransitions = {
   skipPending: { from: "pending", to: "skipped" }
 } as const satisfies Record<string, { readonly from: ItemStatus; readonly to?: ItemStatus }>
 
+/**
+ * The status an item's row keeps for its status: a running item's row stays `pending` (its open batch says it
+ * runs), every other status is kept as it is.
+ */
+export const storedStatus = (status: ItemStatus): Exclude<ItemStatus, "running"> =>
+  status === "running" ? "pending" : status
+
 export type ItemMove =
   | {
       readonly _tag: "Claim"
@@ -47,12 +59,20 @@ export type ItemMove =
     }
   | {
       readonly _tag: "Finish"
+      /** the batch that claimed them */
+      readonly batch: string
       readonly ordinals: ReadonlyArray<number>
       readonly to: ItemOutcome["status"]
       readonly skippedReason: string | null
       readonly at: string
     }
-  | { readonly _tag: "Requeue"; readonly ordinals: ReadonlyArray<number>; readonly at: string }
+  | {
+      readonly _tag: "Requeue"
+      /** the batch that claimed them */
+      readonly batch: string
+      readonly ordinals: ReadonlyArray<number>
+      readonly at: string
+    }
   | { readonly _tag: "SkipPending"; readonly skippedReason: "run_cancelled" | "run_failed"; readonly at: string }
 
 /** The moves of `event`, in the order they apply (none for an event that moves no item). */
@@ -71,10 +91,10 @@ export const itemMovesOf = (event: RunEvent): ReadonlyArray<ItemMove> => {
         group.ordinals.push(o.ordinal)
         groups.set(key, group)
       }
-      return [...groups.values()].map((g) => ({ _tag: "Finish", ...g, at: event.recordedAt }))
+      return [...groups.values()].map((g) => ({ _tag: "Finish", batch: event.batch, ...g, at: event.recordedAt }))
     }
     case "ItemBatchAbandoned":
-      return [{ _tag: "Requeue", ordinals: event.ordinals, at: event.abandonedAt }]
+      return [{ _tag: "Requeue", batch: event.batch, ordinals: event.ordinals, at: event.abandonedAt }]
     case "RunCancelled":
       return [{ _tag: "SkipPending", skippedReason: "run_cancelled", at: event.cancelledAt }]
     case "RunFailed":

@@ -85,7 +85,7 @@ export type ItemOutcome = typeof ItemOutcome.Type
 
 /**
  * A batch of items reached a terminal state: ids and outcomes only. Result
- * payloads and error texts are personal data and live in `item_results`.
+ * payloads and error texts are personal data and live in the items' rows (`run_items`).
  */
 export const ItemBatchRecorded = Schema.TaggedStruct("ItemBatchRecorded", {
   batch: Schema.String,

@@ -64,7 +64,7 @@ export const tableCounts = Effect.gen(function* () {
     (SELECT count(*)::int FROM lists) AS lists,
     (SELECT count(*)::int FROM list_memberships) AS memberships,
     (SELECT count(*)::int FROM lead_identities) AS lead_identities,
-    (SELECT count(*)::int FROM item_results) AS item_results,
+    (SELECT count(*)::int FROM run_items WHERE recorded_at IS NOT NULL) AS item_results,
     (SELECT count(*)::int FROM events) AS events,
     (SELECT count(*)::int FROM enrichment_runs) AS runs,
     (SELECT count(*)::int FROM run_items) AS items,

@@ -211,8 +211,8 @@ export const assertSettled = (runId: string) =>
       SELECT held::text FROM credit_accounts WHERE workspace_id = ${run!.workspace_id}`
     assert.strictEqual(Number(account!.held), 0, "the workspace holds nothing")
     const items = yield* sql<RunEnd["items"][number]>`
-      SELECT i.ordinal, i.lead_id, i.status, r.error, r.result
-      FROM run_items i LEFT JOIN item_results r ON r.item_id = i.id
+      SELECT i.ordinal, i.lead_id, i.status, i.error, i.result
+      FROM run_items i
       WHERE i.run_id = ${runId} ORDER BY i.ordinal`
     for (const item of items) assert.include(["completed", "failed", "skipped"], item.status, "every item is terminal")
     return { status: run!.status, reserved, captured, released, items } satisfies RunEnd

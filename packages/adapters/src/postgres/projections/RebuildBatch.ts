@@ -17,16 +17,18 @@
  *   page the run completes, is cancelled or fails in, when a memory budget is exceeded, or
  *   after the last page ("deferred" runs).
  * - Items of runs already written are never read into memory: each item a page names is
- *   folded into what its events do if it is `pending` before them (its first
- *   `ItemBatchStarted`, then the first `ItemBatchRecorded` after it) and what they do if it is
- *   `running` (the first `ItemBatchRecorded`); one UPDATE per run picks per row by the row's
- *   status, exactly what the statements one by one would have done (a terminal item is left
- *   alone by both). A cancel or a failure skips the run's pending items after its batches
- *   that precede it; a batch event after it in the same page flushes first.
+ *   folded into what its events do — from `pending`, its first `ItemBatchStarted` then the first
+ *   `ItemBatchRecorded` after it; from `running` (its first event is a record), that record — and one
+ *   UPDATE per run writes the items whose batch ended, exactly what the statements one by one would
+ *   have done (a running item's row stays `pending` until then: ItemMoves.ts `storedStatus`; a
+ *   terminal item is left alone by both). A cancel or a failure skips the run's pending items that
+ *   are in no open batch then (the open batches of every run are followed across pages), after its
+ *   batches that precede it; a batch event after it in the same page flushes first.
  * - Values reach PostgreSQL as the inline statements send them (JSON text cast to jsonb,
  *   timestamps as the event's text), so the rows are byte-identical.
  *
- * - Batches (`run_batches`) are inserted per page, as the inline projection inserts them.
+ * - Batches (`run_batches`) are inserted per page, as the inline projection inserts them, and
+ *   the ones the page records or abandons end.
  *
  * Keep it in step with the inline projections: a change to what an event writes there is a
  * change here (test/postgres/RebuildBatch.test.ts compares the two on random histories, and
@@ -42,7 +44,7 @@ import {
   itemMovesOf,
   itemTransitions,
   requestedItemStatus,
-  transitionOf
+  storedStatus
 } from "@enrich/domain/runs/ItemMoves"
 import { itemIdSql } from "../ItemIdSql.ts"
 import { itemMoveRows } from "./RunProjection.ts"
@@ -75,11 +77,24 @@ export interface PageProjector {
 /** A projector for one rebuild: it keeps item state across pages, so one per transaction. */
 /**
  * `run_batches`: a row per `ItemBatchStarted`, as the inline projection inserts it (the first
- * event of a batch id wins), one statement per page.
+ * event of a batch id wins), one statement per page; then the batches the page records or
+ * abandons end (nothing in the rebuild reads `ended` before: the items' statements follow the
+ * open batches in memory, `OpenBatches`).
  */
 const projectBatches = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { stream: "run" }>>) => {
-  const rows = new Map<string, { batch: string; run_id: string; ordinals: string; last: number; at: string }>()
+  const rows = new Map<
+    string,
+    { batch: string; run_id: string; ordinals: string; last: number; at: string; ended: boolean }
+  >()
+  /** batches the page ends that it did not start: rows of earlier pages, ended before this page's are inserted */
+  const endedBefore = new Set<string>()
   for (const e of events) {
+    if (e.event._tag === "ItemBatchRecorded" || e.event._tag === "ItemBatchAbandoned") {
+      const row = rows.get(e.event.batch)
+      if (row === undefined) endedBefore.add(e.event.batch)
+      else row.ended = true
+      continue
+    }
     if (e.event._tag !== "ItemBatchStarted" || rows.has(e.event.batch)) continue
     const ordinals = e.event.ordinals.map((o) => Math.trunc(o))
     rows.set(e.event.batch, {
@@ -87,14 +102,27 @@ const projectBatches = (sql: Sql, events: ReadonlyArray<Extract<PageEvent, { str
       run_id: e.runId,
       ordinals: `{${ordinals.join(",")}}`,
       last: Math.max(0, ...ordinals),
-      at: e.event.startedAt
+      at: e.event.startedAt,
+      ended: false
     })
   }
-  if (rows.size === 0) return Effect.void
-  return sql`INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at)
-    SELECT x.batch, x.run_id, x.ordinals::int[], x.last, x.at::timestamptz
-    FROM jsonb_to_recordset(${json([...rows.values()])}::jsonb) AS x(batch text, run_id text, ordinals text, last int, at text)
-    ON CONFLICT (batch) DO NOTHING`.pipe(Effect.asVoid)
+  return Effect.gen(function* () {
+    if (endedBefore.size > 0) {
+      yield* sql`UPDATE run_batches SET ended = true WHERE batch = ANY(${[...endedBefore]}::text[]) AND NOT ended`
+    }
+    if (rows.size > 0) {
+      yield* sql`INSERT INTO run_batches (batch, run_id, ordinals, last_ordinal, started_at, ended)
+        SELECT x.batch, x.run_id, x.ordinals::int[], x.last, x.at::timestamptz, x.ended
+        FROM jsonb_to_recordset(${json([...rows.values()])}::jsonb)
+          AS x(batch text, run_id text, ordinals text, last int, at text, ended boolean)
+        ON CONFLICT (batch) DO NOTHING`
+      // a batch id started on an earlier page too keeps that row (the first start wins), and ends here
+      const endedHere = [...rows.values()].filter((row) => row.ended).map((row) => row.batch)
+      if (endedHere.length > 0) {
+        yield* sql`UPDATE run_batches SET ended = true WHERE batch = ANY(${endedHere}::text[]) AND NOT ended`
+      }
+    }
+  })
 }
 
 export const makePageProjector = (sql: Sql, budgets: ItemBudgets = {}): PageProjector => {
@@ -215,7 +243,7 @@ const projectRunRows = (
 
 // --- run_items -----------------------------------------------------------------------------------
 
-/** A run_items row's columns that events move, as the inline statements leave them. */
+/** A run_items row's columns that events move, as the inline statements leave them (a running item's: pending). */
 interface ItemRow {
   status: string
   skippedReason: string | null
@@ -276,46 +304,97 @@ const untouched = (run: DeferredRun, ordinal?: number): ItemRow =>
         }
 
 /**
- * A move (domain/runs/ItemMoves.ts) applied to an item row in memory, if the row is in the move's `from` status:
- * the columns its inline statement (RunProjection.ts `itemMoveRows`) sets.
+ * The batches the rebuild has seen, as `run_batches` holds them when each event is projected inline: a batch's
+ * start (the first start of its id wins) and, per run, the batches open now (started, not recorded or abandoned)
+ * with their ordinals. A running item is a pending row in an open batch (ItemMoves.ts `storedStatus`).
  */
-const applyMove = (row: ItemRow, move: ItemMove): boolean => {
-  const { from, to } = transitionOf(move)
-  if (row.status !== from) return false
-  row.status = to
+class Batches {
+  readonly startedAt = new Map<string, string>()
+  readonly open = new Map<string, Map<string, ReadonlySet<number>>>()
+
+  /** what `event` does to the batches: after its items moved (they see the batches as they were before it) */
+  follow(runId: string, event: RunEvent): void {
+    if (event._tag === "ItemBatchStarted") {
+      if (this.startedAt.has(event.batch)) return
+      this.startedAt.set(event.batch, event.startedAt)
+      const batches = this.open.get(runId) ?? new Map<string, ReadonlySet<number>>()
+      this.open.set(runId, batches)
+      batches.set(event.batch, new Set(event.ordinals))
+    } else if (event._tag === "ItemBatchRecorded" || event._tag === "ItemBatchAbandoned") {
+      const batches = this.open.get(runId)
+      batches?.delete(event.batch)
+      if (batches?.size === 0) this.open.delete(runId)
+    }
+  }
+
+  isRunning(runId: string, ordinal: number): boolean {
+    for (const ordinals of this.open.get(runId)?.values() ?? []) if (ordinals.has(ordinal)) return true
+    return false
+  }
+
+  running(runId: string): Array<number> {
+    const all = new Set<number>()
+    for (const ordinals of this.open.get(runId)?.values() ?? []) for (const o of ordinals) all.add(o)
+    return [...all]
+  }
+}
+
+/**
+ * A move (domain/runs/ItemMoves.ts) applied to an item row in memory, as its inline statement (RunProjection.ts
+ * `itemMoveRows`) applies it: a Finish or a Requeue to a running item (pending, in an open batch) with the
+ * attempt its claim made, a SkipPending to a pending item in no open batch.
+ */
+const applyMove = (row: ItemRow, move: ItemMove, running: boolean, batchStart: string | null): boolean => {
+  if (row.status !== requestedItemStatus) return false
   switch (move._tag) {
     case "Claim":
-      row.attempts += 1
-      row.claimToken = move.batch
-      row.startedAt = move.at
-      break
+      return false
     case "Finish":
-    case "SkipPending":
+      if (!running) return false
+      row.status = move.to
       row.skippedReason = move.skippedReason
       row.completedAt = move.at
       break
     case "Requeue":
+      if (!running) return false
       break
+    case "SkipPending":
+      if (running) return false
+      row.status = itemTransitions.skipPending.to
+      row.skippedReason = move.skippedReason
+      row.completedAt = move.at
+      row.updatedAt = move.at
+      return true
   }
+  row.attempts += 1
+  row.claimToken = move.batch
+  row.startedAt = batchStart
   row.updatedAt = move.at
   return true
 }
 
 /** A deferred run's items moved by one event, as the inline statements move them. */
-const evolveDeferred = (run: DeferredRun, event: RunEvent): number => {
+const evolveDeferred = (run: DeferredRun, runId: string, batches: Batches, event: RunEvent): number => {
   const before = run.items.size
   if (event._tag === "RunCompleted" || event._tag === "RunCancelled" || event._tag === "RunFailed") run.ended = true
   for (const move of itemMovesOf(event)) {
+    if (move._tag === "Claim") continue
     if (move._tag === "SkipPending") {
-      // the first stop skips the items never touched (`untouched`); every stop, as the inline statement does,
-      // skips the folded items pending at its time (given back by an abandoned batch)
-      run.stop ??= { reason: move.skippedReason, at: move.at }
-      for (const row of run.items.values()) applyMove(row, move)
+      // the first stop skips the items never touched (`untouched`) but the running ones: those are kept as they
+      // are first; every stop, as the inline statement does, skips the folded items pending then
+      if (run.stop === undefined) {
+        for (const ordinal of batches.running(runId)) {
+          if (!run.items.has(ordinal)) run.items.set(ordinal, untouched(run, ordinal))
+        }
+        run.stop = { reason: move.skippedReason, at: move.at }
+      }
+      for (const [ordinal, row] of run.items) applyMove(row, move, batches.isRunning(runId, ordinal), null)
       continue
     }
+    const batchStart = batches.startedAt.get(move.batch) ?? null
     for (const ordinal of move.ordinals) {
       const row = run.items.get(ordinal) ?? untouched(run, ordinal)
-      if (applyMove(row, move)) run.items.set(ordinal, row)
+      if (applyMove(row, move, batches.isRunning(runId, ordinal), batchStart)) run.items.set(ordinal, row)
     }
   }
   return run.items.size - before
@@ -329,22 +408,17 @@ export interface ItemBudgets {
   readonly maxIdleRuns?: number
 }
 
-/** What a segment's events do to one item of a written run: 1-based indexes into its run's tables, 0 = none. */
-interface ItemFold {
-  /** the first ItemBatchStarted naming it: applies when the item is pending */
-  start: number
-  /** the first outcome recorded after that start: applies to a pending item once started */
-  afterStart: number
-  /** the first outcome recorded: applies when the item is running */
-  first: number
-}
-
-/** The batches of one written run in a segment, folded per item. */
+/** The batches of one written run in a segment, folded per item: each item's first outcome while it ran. */
 interface RunItems {
-  readonly items: Map<number, ItemFold>
-  readonly starts: Array<{ readonly batch: string; readonly at: string }>
-  /** one row per (event, status, reason): the outcomes of an event share their time */
-  readonly outcomes: Array<{ readonly status: string; readonly reason: string; readonly at: string }>
+  /** ordinal → 1-based index into `outcomes` */
+  readonly items: Map<number, number>
+  /** one row per (event, status, reason): the outcomes of an event share their time and batch */
+  readonly outcomes: Array<{
+    readonly status: string
+    readonly reason: string
+    readonly at: string
+    readonly batch: string
+  }>
 }
 
 /**
@@ -355,7 +429,11 @@ interface RunItems {
  */
 class ItemSegment {
   readonly runs = new Map<string, RunItems>()
-  readonly stops = new Map<string, { readonly reason: string; readonly at: string }>()
+  /** a run's first stop in the segment, with the ordinals running then (in its open batches: they finish) */
+  readonly stops = new Map<
+    string,
+    { readonly reason: string; readonly at: string; readonly running: ReadonlyArray<number> }
+  >()
 
   get empty(): boolean {
     return this.runs.size === 0 && this.stops.size === 0
@@ -364,20 +442,11 @@ class ItemSegment {
   run(runId: string): RunItems {
     let run = this.runs.get(runId)
     if (run === undefined) {
-      run = { items: new Map(), starts: [], outcomes: [] }
+      run = { items: new Map(), outcomes: [] }
       this.runs.set(runId, run)
     }
     return run
   }
-}
-
-const fold = (run: RunItems, ordinal: number): ItemFold => {
-  let item = run.items.get(ordinal)
-  if (item === undefined) {
-    item = { start: 0, afterStart: 0, first: 0 }
-    run.items.set(ordinal, item)
-  }
-  return item
 }
 
 /**
@@ -389,6 +458,7 @@ const fold = (run: RunItems, ordinal: number): ItemFold => {
 const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
   const deferred = new Map<string, DeferredRun>()
   let deferredItems = 0
+  const batches = new Batches()
 
   /** Inserts the deferred runs that ended, or more past a budget (`all`: every one, after the last page). */
   const writeDeferred = (all: boolean) =>
@@ -422,63 +492,73 @@ const makeItemProjection = (sql: Sql, budgets: Required<ItemBudgets>) => {
           return updateItems(sql, closed)
         })
       for (const { runId, event } of events) {
-        if (event._tag === "RunRequested") {
-          // a run requested twice fails in projectRunRows
-          deferred.set(runId, {
-            requestedAt: event.requestedAt,
-            freshFrom: event.leadCount - (event.freshness?.skipped ?? 0) + 1,
-            stop: undefined,
-            items: new Map(),
-            ended: false
-          })
-          continue
-        }
-        const run = deferred.get(runId)
-        if (run !== undefined) {
-          deferredItems += evolveDeferred(run, event)
-          continue
-        }
-        for (const move of itemMovesOf(event)) {
-          switch (move._tag) {
-            case "Claim": {
-              yield* afterStop(runId)
-              const items = segment.run(runId)
-              const start = items.starts.push({ batch: move.batch, at: move.at })
-              for (const ordinal of move.ordinals) {
-                const item = fold(items, ordinal)
-                if (item.start === 0) item.start = start
-              }
-              break
-            }
-            case "Finish": {
-              yield* afterStop(runId)
-              const items = segment.run(runId)
-              const ref = items.outcomes.push({ status: move.to, reason: move.skippedReason ?? "", at: move.at })
-              for (const ordinal of move.ordinals) {
-                const item = fold(items, ordinal)
-                if (item.first === 0) item.first = ref
-                if (item.start !== 0 && item.afterStart === 0) item.afterStart = ref
-              }
-              break
-            }
-            case "Requeue": {
-              // items go back from running to pending, which the per-item fold (pending → running → terminal, once)
-              // does not know: the segment so far is written, then this move, by the inline statement (it is rare)
-              const closed = segment
-              segment = new ItemSegment()
-              yield* updateItems(sql, closed)
-              yield* sql`WITH ${itemMoveRows(sql, runId, move, "items", sql`true`)} SELECT 1`
-              break
-            }
-            case "SkipPending":
-              // a second stop finds no pending item left: nothing to do
-              if (!segment.stops.has(runId)) segment.stops.set(runId, { reason: move.skippedReason, at: move.at })
-              break
-          }
-        }
+        yield* projectItems(runId, event)
+        batches.follow(runId, event)
       }
       yield* updateItems(sql, segment)
       yield* writeDeferred(false)
+
+      function projectItems(runId: string, event: RunEvent) {
+        return Effect.gen(function* () {
+          if (event._tag === "RunRequested") {
+            // a run requested twice fails in projectRunRows
+            deferred.set(runId, {
+              requestedAt: event.requestedAt,
+              freshFrom: event.leadCount - (event.freshness?.skipped ?? 0) + 1,
+              stop: undefined,
+              items: new Map(),
+              ended: false
+            })
+            return
+          }
+          const run = deferred.get(runId)
+          if (run !== undefined) {
+            deferredItems += evolveDeferred(run, runId, batches, event)
+            return
+          }
+          for (const move of itemMovesOf(event)) {
+            switch (move._tag) {
+              case "Claim":
+                break
+              case "Finish": {
+                yield* afterStop(runId)
+                const items = segment.run(runId)
+                const ref = items.outcomes.push({
+                  status: move.to,
+                  reason: move.skippedReason ?? "",
+                  at: move.at,
+                  batch: move.batch
+                })
+                for (const ordinal of move.ordinals) {
+                  if (!items.items.has(ordinal) && batches.isRunning(runId, ordinal)) items.items.set(ordinal, ref)
+                }
+                break
+              }
+              case "Requeue": {
+                // rare: the segment so far is written, then this move, by the inline statement, on the items
+                // running now (the rebuild's `run_batches` says which batches end on this page, not when)
+                const closed = segment
+                segment = new ItemSegment()
+                yield* updateItems(sql, closed)
+                const running = move.ordinals.filter((o) => batches.isRunning(runId, o))
+                if (running.length > 0) {
+                  const rows = itemMoveRows(sql, runId, { ...move, ordinals: running }, "items", sql`true`, {
+                    runningKnown: true
+                  })!
+                  yield* sql`WITH ${rows} SELECT 1`
+                }
+                break
+              }
+              case "SkipPending":
+                // a second stop finds no pending item left: nothing to do
+                if (!segment.stops.has(runId)) {
+                  segment.stops.set(runId, { reason: move.skippedReason, at: move.at, running: batches.running(runId) })
+                }
+                break
+            }
+          }
+        })
+      }
     })
 
   return { page, finish: writeDeferred(true) }
@@ -578,57 +658,43 @@ const updateItems = (sql: Sql, segment: ItemSegment) =>
       const stops = [...segment.stops.values()]
       yield* sql`UPDATE run_items i SET status = ${itemTransitions.skipPending.to}, skipped_reason = x.reason,
           completed_at = x.at::timestamptz, updated_at = x.at::timestamptz
-        FROM unnest(${runIds}::text[], ${stops.map((s) => s.reason)}::text[], ${stops.map((s) => s.at)}::text[])
-          AS x(run_id, reason, at)
+        FROM unnest(${runIds}::text[], ${stops.map((s) => s.reason)}::text[], ${stops.map((s) => s.at)}::text[],
+            ${stops.map((s) => `{${s.running.join(",")}}`)}::text[])
+          AS x(run_id, reason, at, running)
         WHERE i.run_id = ANY(${runIds}::text[]) AND i.run_id = x.run_id
-          AND i.status = ${itemTransitions.skipPending.from}`.unprepared
+          AND i.status = ${itemTransitions.skipPending.from} AND NOT (i.ordinal = ANY(x.running::int[]))`.unprepared
     }
   })
 
 /**
- * One UPDATE for a written run's folded batches: per row, by the item's status before the
- * segment, pending takes the start (a Claim applies to pending items), then the outcome after it;
- * running takes the first outcome (a Finish applies to running items); the statements one by one do
- * exactly that, and leave other rows alone. `run_id = …
- * AND ordinal = ANY(…)` keeps it a lookup on the run's key whatever the statistics say (see
- * RunProjection), where a join of all runs' items let the planner pick a scan of every item.
+ * One UPDATE for a written run's folded batches: each item that ended while it ran takes its first outcome and the
+ * attempt its claim made (one more, the batch, its start: RunProjection.ts `itemMoveRows`); an item still running
+ * keeps its row (`pending`, in its open batch), and a terminal one is left alone. `run_id = … AND ordinal = ANY(…)`
+ * keeps it a lookup on the run's key whatever the statistics say (see RunProjection), where a join of all runs'
+ * items let the planner pick a scan of every item.
  */
 const updateRunItems = (sql: Sql, runId: string, run: RunItems) => {
   const ordinals: Array<number> = []
-  const starts: Array<number> = []
-  const afterStarts: Array<number> = []
-  const firsts: Array<number> = []
-  for (const [ordinal, item] of run.items) {
+  const statuses: Array<string> = []
+  const reasons: Array<string> = []
+  const ats: Array<string> = []
+  const batches: Array<string> = []
+  for (const [ordinal, ref] of run.items) {
+    const outcome = run.outcomes[ref - 1]!
     ordinals.push(ordinal)
-    starts.push(item.start)
-    afterStarts.push(item.afterStart)
-    firsts.push(item.first)
+    statuses.push(outcome.status)
+    reasons.push(outcome.reason)
+    ats.push(outcome.at)
+    batches.push(outcome.batch)
   }
-  const pending = itemTransitions.claim.from
-  return sql`UPDATE run_items i SET
-      status = CASE WHEN i.status = ${pending} THEN coalesce(x.a_status, ${itemTransitions.claim.to}) ELSE x.f_status END,
-      attempts = CASE WHEN i.status = ${pending} THEN i.attempts + 1 ELSE i.attempts END,
-      claim_token = CASE WHEN i.status = ${pending} THEN x.batch ELSE i.claim_token END,
-      started_at = CASE WHEN i.status = ${pending} THEN x.started_at ELSE i.started_at END,
-      skipped_reason = CASE WHEN i.status <> ${pending} THEN x.f_reason
-        WHEN x.a_status IS NULL THEN i.skipped_reason ELSE x.a_reason END,
-      completed_at = CASE WHEN i.status <> ${pending} THEN x.f_at
-        WHEN x.a_status IS NULL THEN i.completed_at ELSE x.a_at END,
-      updated_at = CASE WHEN i.status = ${pending} THEN coalesce(x.a_at, x.started_at) ELSE x.f_at END
-    FROM (
-      SELECT u.ordinal, b.batch[u.start] AS batch, b.at[u.start]::timestamptz AS started_at,
-        o.status[u.after_start] AS a_status, nullif(o.reason[u.after_start], '') AS a_reason,
-        o.at[u.after_start]::timestamptz AS a_at, o.status[u.first] AS f_status,
-        nullif(o.reason[u.first], '') AS f_reason, o.at[u.first]::timestamptz AS f_at
-      FROM unnest(${ordinals}::int[], ${starts}::int[], ${afterStarts}::int[], ${firsts}::int[])
-          AS u(ordinal, start, after_start, first),
-        (SELECT ${run.starts.map((s) => s.batch)}::text[] AS batch, ${run.starts.map((s) => s.at)}::text[] AS at) b,
-        (SELECT ${run.outcomes.map((o) => o.status)}::text[] AS status,
-          ${run.outcomes.map((o) => o.reason)}::text[] AS reason, ${run.outcomes.map((o) => o.at)}::text[] AS at) o
-    ) x
+  if (ordinals.length === 0) return Effect.void
+  return sql`UPDATE run_items i SET status = x.status, skipped_reason = nullif(x.reason, ''),
+      completed_at = x.at::timestamptz, updated_at = x.at::timestamptz, attempts = i.attempts + 1,
+      claim_token = x.batch, started_at = (SELECT b.started_at FROM run_batches b WHERE b.batch = x.batch)
+    FROM unnest(${ordinals}::int[], ${statuses}::text[], ${reasons}::text[], ${ats}::text[], ${batches}::text[])
+      AS x(ordinal, status, reason, at, batch)
     WHERE i.run_id = ${runId} AND i.ordinal = ANY(${ordinals}::int[]) AND i.ordinal = x.ordinal
-      AND ((i.status = ${pending} AND x.batch IS NOT NULL) OR (i.status = ${itemTransitions.finish.from} AND x.f_status IS NOT NULL))`
-    .unprepared
+      AND i.status = ${storedStatus(itemTransitions.finish.from)}`.unprepared.pipe(Effect.asVoid)
 }
 
 // --- credit_accounts, credit_holds, credit_ledger -----------------------------------------------

@@ -13,6 +13,7 @@ import {
   itemMovesOf,
   itemTransitions,
   requestedItemStatus,
+  storedStatus,
   transitionOf
 } from "@enrich/domain/runs/ItemMoves"
 import { freshSkippedReason } from "@enrich/domain/runs/Freshness"
@@ -100,11 +101,18 @@ const requestedRows = (
       ])
 ]
 
+/** A batch's start, as its row keeps it: what a Finish or a Requeue writes as the item's claim. */
+const batchStartedAt = (sql: SqlClient.SqlClient, batch: string) =>
+  sql`(SELECT started_at FROM run_batches WHERE batch = ${batch})`
+
 /**
- * An item move (domain/runs/ItemMoves.ts) as a CTE named `name`: the items it names (by key: a lookup on the
- * run's items whatever the statistics say) in its `from` status take its `to`. A batch's record is one move per
- * distinct outcome: joined with the outcomes as a recordset, the planner (its statistics say few items are
- * running) compared every item with every outcome, 500 × 500 per batch, ~90 % of the statement
+ * An item move (domain/runs/ItemMoves.ts) as a CTE named `name`, or nothing for a move that writes no item row: the
+ * items it names (by key: a lookup on the run's items whatever the statistics say) whose rows are in its `from`
+ * status take its `to`. A running item's row is `pending` in an open batch (`storedStatus`): a Claim writes no item
+ * (its batch's row says they run), a Finish or a Requeue writes the attempt the claim made (one more, the batch as
+ * claim token, its start) with the move's own columns. A batch's record is one move per distinct outcome: joined
+ * with the outcomes as a recordset, the planner (its statistics say few items are running) compared every item
+ * with every outcome, 500 × 500 per batch, ~90 % of the statement
  * (regression_recording_a_batch_compared_every_outcome_with_every_item).
  */
 export const itemMoveRows = (
@@ -112,36 +120,47 @@ export const itemMoveRows = (
   runId: string,
   move: ItemMove,
   name: string,
-  gate: Statement.Fragment
-): Statement.Fragment => {
+  gate: Statement.Fragment,
+  options: {
+    /** the ordinals a Finish or a Requeue names run (the rebuild knows which, before `run_batches` says it) */
+    readonly runningKnown?: boolean
+  } = {}
+): Statement.Fragment | undefined => {
   const cte = sql.literal(name)
   const { from, to } = transitionOf(move)
+  const running = options.runningKnown
+    ? sql`true`
+    : sql`EXISTS (
+        SELECT 1 FROM run_batches b WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
+      )`
   switch (move._tag) {
     case "Claim":
-      return sql`${cte} AS (
-          UPDATE run_items SET status = ${to}, attempts = attempts + 1,
-            claim_token = ${move.batch}, started_at = ${move.at}, updated_at = ${move.at}
-          WHERE run_id = ${runId} AND status = ${from}
-            AND id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND ${gate}
-        )`
+      return undefined
     case "Finish":
       return sql`${cte} AS (
           UPDATE run_items SET status = ${to}, skipped_reason = ${move.skippedReason}::text,
-            completed_at = ${move.at}, updated_at = ${move.at}
+            completed_at = ${move.at}, updated_at = ${move.at}, attempts = attempts + 1, claim_token = ${move.batch},
+            started_at = ${batchStartedAt(sql, move.batch)}
           WHERE id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND run_id = ${runId}
-            AND status = ${from} AND ${gate}
+            AND status = ${storedStatus(from)} AND ${running} AND ${gate}
         )`
     case "Requeue":
       return sql`${cte} AS (
-          UPDATE run_items SET status = ${to}, updated_at = ${move.at}
+          UPDATE run_items SET status = ${to}, updated_at = ${move.at}, attempts = attempts + 1,
+            claim_token = ${move.batch}, started_at = ${batchStartedAt(sql, move.batch)}
           WHERE id = ANY(${itemIdArray(runId, move.ordinals)}::text[]) AND run_id = ${runId}
-            AND status = ${from} AND ${gate}
+            AND status = ${storedStatus(from)} AND ${running} AND ${gate}
         )`
     case "SkipPending":
+      // pending, and in no open batch (those run, and finish)
       return sql`${cte} AS (
           UPDATE run_items SET status = ${to}, skipped_reason = ${move.skippedReason},
             completed_at = ${move.at}, updated_at = ${move.at}
           WHERE run_id = ${runId} AND status = ${from} AND ${gate}
+            AND NOT EXISTS (
+              SELECT 1 FROM run_batches b
+              WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
+            )
         )`
   }
 }
@@ -161,6 +180,10 @@ const batchRow = (
       ON CONFLICT (batch) DO NOTHING
     )`
 
+/** A batch recorded or abandoned: it ends, and its items no longer run under it. */
+const batchEnd = (sql: SqlClient.SqlClient, batch: string, gate: Statement.Fragment) =>
+  sql`batch_end AS (UPDATE run_batches SET ended = true WHERE batch = ${batch} AND NOT ended AND ${gate})`
+
 /** One event's rows other than the run's: its item moves, its batch, a request's items and key. */
 const eventRows = (
   sql: SqlClient.SqlClient,
@@ -171,7 +194,10 @@ const eventRows = (
 ): Rows => [
   ...(event._tag === "RunRequested" ? requestedRows(sql, runId, workspaceId, event, gate) : []),
   ...(event._tag === "ItemBatchStarted" ? [batchRow(sql, runId, event, gate)] : []),
-  ...itemMovesOf(event).map((move, i) => itemMoveRows(sql, runId, move, `items_${i}`, gate))
+  ...(event._tag === "ItemBatchRecorded" || event._tag === "ItemBatchAbandoned"
+    ? [batchEnd(sql, event.batch, gate)]
+    : []),
+  ...itemMovesOf(event).flatMap((move, i) => itemMoveRows(sql, runId, move, `items_${i}`, gate) ?? [])
 ]
 
 /**
