@@ -19,6 +19,29 @@ const pool = Layer.unwrap(
   })
 )
 
+/** An item's result columns before its record. */
+const nothingRecorded = {
+  result: null,
+  error: null,
+  lead_snapshot: null,
+  provider_result: null,
+  provider_result_is_result: false,
+  provider: null,
+  provider_submission_id: null,
+  recorded: false
+}
+
+/** An item as its run's request left it (a first claim, taken back, leaves it so too). */
+const neverClaimed = (ordinal: number) => ({
+  ordinal,
+  status: "pending",
+  attempts: 0,
+  claim_token: null,
+  started_at: null,
+  updated_at: "2026-12-01 10:00:00+00",
+  ...nothingRecorded
+})
+
 /** The migrations before 0016, as a database from before it has them. */
 const before0016 = Migrator.fromRecord(
   Object.fromEntries(Object.entries(migrationModules).filter(([name]) => name < "0016"))
@@ -98,22 +121,7 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             provider_submission_id: null,
             recorded: true
           },
-          {
-            ordinal: 3,
-            status: "pending",
-            attempts: 0,
-            claim_token: null,
-            started_at: null,
-            updated_at: "2026-12-01 10:00:00+00",
-            result: null,
-            error: null,
-            lead_snapshot: null,
-            provider_result: null,
-            provider_result_is_result: false,
-            provider: null,
-            provider_submission_id: null,
-            recorded: false
-          },
+          neverClaimed(3),
           {
             ordinal: 4,
             status: "pending",
@@ -121,31 +129,9 @@ layer(pool.pipe(Layer.provideMerge(TestDatabaseUrl)), { timeout: 120_000, exclud
             claim_token: "b2",
             started_at: "2026-12-01 10:03:00+00",
             updated_at: "2026-12-01 10:03:00+00",
-            result: null,
-            error: null,
-            lead_snapshot: null,
-            provider_result: null,
-            provider_result_is_result: false,
-            provider: null,
-            provider_submission_id: null,
-            recorded: false
+            ...nothingRecorded
           },
-          {
-            ordinal: 5,
-            status: "pending",
-            attempts: 0,
-            claim_token: null,
-            started_at: null,
-            updated_at: "2026-12-01 10:00:00+00",
-            result: null,
-            error: null,
-            lead_snapshot: null,
-            provider_result: null,
-            provider_result_is_result: false,
-            provider: null,
-            provider_submission_id: null,
-            recorded: false
-          }
+          neverClaimed(5)
         ])
         const batches = yield* sql<{ batch: string; ended: boolean }>`SELECT batch, ended FROM run_batches ORDER BY 1`
         assert.deepStrictEqual(batches, [
