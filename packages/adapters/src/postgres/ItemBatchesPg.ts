@@ -134,6 +134,7 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
             SET attributes = jsonb_set(l.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> l.id),
               updated_at = now()
             WHERE l.id = ANY(${textArray(toLeads)}::text[]) AND (l.workspace_id = ${context.workspaceId}) IS TRUE
+              AND (SELECT n FROM items_first) >= 0
           )`
         ]
       : toMemberships.length > 0
@@ -146,12 +147,14 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
               UPDATE list_memberships m
               SET attributes = jsonb_set(m.attributes, ARRAY[${attributeKey}], (SELECT value FROM v) -> m.id)
               WHERE m.id = ANY(${textArray(toMemberships)}::text[]) AND (m.workspace_id = ${context.workspaceId}) IS TRUE
+                AND (SELECT n FROM items_first) >= 0
             )`
           ]
         : []
   const at = context.recordedAt
-  // a Lead deleted meanwhile keeps no personal data in its items
-  const kept = sql`x.lead_id IN (SELECT id FROM alive)`
+  // a Lead deleted meanwhile keeps no personal data in its items: gone when the statement began (`alive`), or
+  // erased while it waited for the item (the erasure marks the row, which the update then reads as it is now)
+  const kept = sql`(x.lead_id IN (SELECT id FROM alive) AND NOT i.lead_erased)`
   return sql`
     WITH x AS MATERIALIZED (
       SELECT * FROM jsonb_to_recordset(${payload}::jsonb) AS x(item_id text, lead_id text,
@@ -163,7 +166,7 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
       WHERE l.id = ANY(${textArray(results.map((w) => w.item.leadId))}::text[])
         AND (l.workspace_id = ${context.workspaceId}) IS TRUE
     ),
-    items AS (
+    moved AS (
       UPDATE run_items i SET status = x.status, skipped_reason = x.skipped_reason,
         completed_at = ${at}::timestamptz, updated_at = ${at}::timestamptz, attempts = i.attempts + 1,
         claim_token = ${context.batch}, started_at = (SELECT started_at FROM run_batches WHERE batch = ${context.batch}),
@@ -176,7 +179,11 @@ const writeResults = (sql: SqlClient.SqlClient, context: ResultContext, results:
       FROM x
       WHERE i.id = ANY(${textArray(results.map((w) => w.item.id))}::text[]) AND i.id = x.item_id
         AND i.run_id = ${context.runId} AND i.status = ${storedStatus(itemTransitions.finish.from)}
-    )${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
+      RETURNING i.id
+    ),
+    -- the items first, then the Leads: the order a Lead's erasure takes them (its items, then the Lead), so the
+    -- two queue instead of deadlocking; counted once before the first Lead is written (an InitPlan)
+    items_first AS MATERIALIZED (SELECT count(*) AS n FROM moved)${targetRows.length === 0 ? sql`` : sql`, ${sql.join(", ", false)(targetRows)}`}
     SELECT 1`.pipe(Effect.asVoid)
 }
 
@@ -215,9 +222,8 @@ export const ItemBatchesPgLive = Layer.effect(
         ),
       // the lowest pending items, from the run's last claimed ordinal on: claims are serialised by the stream
       // lock and take items in order, so none is pending below it (and an item never becomes pending again but
-      // by an abandoned batch). Not locked: every transaction that moves a run's items holds its stream row (a
-      // Lead's erasure takes the streams of the runs its items are in first: LeadDirectory.ts), and a row lock
-      // is a WAL record per item (~400 bytes per Lead with the record's; issue 24). Found nothing while the
+      // by an abandoned batch). Not locked: a claim writes no item (its batch's row says they run), and a row
+      // lock is a WAL record per item (~400 bytes per Lead with the record's; issue 24). Found nothing while the
       // run still counts pending items (items given back by an abandoned batch, or a run claimed before
       // migration 0007, when claims skipped locked items): look from the start.
       nextPending: Effect.fnUntraced(function* (runId: string, limit: number, pendingCounted: number) {
@@ -255,8 +261,13 @@ export const ItemBatchesPgLive = Layer.effect(
           Effect.map((rows) => rows.map(toClaimed)),
           asStoreFailure
         ),
+      lockBatch: (batch) =>
+        sql`SELECT 1 AS open FROM run_batches WHERE batch = ${batch} AND NOT ended FOR UPDATE`.pipe(
+          Effect.map((rows) => rows.length > 0),
+          asStoreFailure
+        ),
       // the same items, with only what the re-check needs (the Lead's existence, the target attribute); read
-      // under the run's stream row, which every move of these items takes first
+      // under the batch's row (lockBatch), which every mover of these items takes first
       recheckClaimed: (batch, attributeKey) =>
         sql<KeyRow & { lead_type: string | null; lead_existing: unknown; membership_existing: unknown }>`
           SELECT i.id, i.ordinal, i.lead_id, i.membership_id, l.type AS lead_type,

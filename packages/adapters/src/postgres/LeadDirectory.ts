@@ -439,28 +439,33 @@ export const LeadDirectoryPgLive = Layer.effectContext(
         return yield* sql.withTransaction(
           Effect.gen(function* () {
             yield* lockIdentities(workspaceId)
-            // a batch that is computing this Lead records it under its run's stream row, which every move of a
-            // run's items takes first: take the streams of the runs with an item of this Lead still to record
-            // (in one order, as every eraser does), so that a record waits for the erasure or the erasure for the
-            // record, and its result is erased too. Then the items, then the Lead: a record holds its stream and
-            // writes its items and Leads in one statement, in no order of its own (regression test
-            // regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500)
-            yield* sql`SELECT stream_id FROM event_streams
-              WHERE stream_id IN (
-                SELECT 'run-' || run_id FROM run_items
-                WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId} AND status IN ('pending', 'running')
+            // a batch that is computing this Lead records it under its batch's row (ItemBatches lockBatch): take
+            // the open batches with an item of this Lead first (in one order, as the watchdog does), so that a
+            // record waits for the erasure or the erasure for the record, and its result is erased too. Then the
+            // items, then the Lead: the order a record writes them in (its items, then their Leads; a batch
+            // claimed meanwhile records in that order too), so the two queue instead of deadlocking (regression
+            // test regression_erasing_a_lead_while_its_batch_recorded_deadlocked_into_a_500)
+            yield* sql`SELECT b.batch FROM run_batches b
+              WHERE NOT b.ended AND b.run_id IN (
+                SELECT run_id FROM run_items
+                WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId} AND status = 'pending'
               )
-              ORDER BY stream_id FOR UPDATE`
-            yield* sql`SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
-              ORDER BY id FOR UPDATE`
+              ORDER BY b.batch FOR UPDATE`
             const [lead] = yield* sql<{ id: string }>`
-              SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId} FOR UPDATE`
+              SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId}`
             if (lead === undefined) return yield* new LeadNotFound({ leadId })
-            // what its items produced is personal data: their outcomes stay, their results go
+            // what its items produced is personal data: their outcomes stay, their results go, and they are marked,
+            // so that a record waiting for them writes none (ItemBatchesPg.ts writeResults)
             yield* sql`UPDATE run_items SET result = NULL, error = NULL, lead_snapshot = NULL, provider_result = NULL,
-                provider_result_is_result = false, provider = NULL, provider_submission_id = NULL, recorded_at = NULL
-              WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}
-                AND (recorded_at IS NOT NULL OR error IS NOT NULL OR result IS NOT NULL)`
+                provider_result_is_result = false, provider = NULL, provider_submission_id = NULL, recorded_at = NULL,
+                lead_erased = true
+              WHERE id IN (
+                SELECT id FROM run_items WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId} ORDER BY id
+              )`
+            const locked =
+              yield* sql`SELECT id FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId} FOR UPDATE`
+            // another erasure went first: this one is not found, and what it marked rolls back
+            if (locked.length === 0) return yield* new LeadNotFound({ leadId })
             yield* sql`DELETE FROM list_memberships WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM lead_identities WHERE workspace_id = ${workspaceId} AND lead_id = ${leadId}`
             yield* sql`DELETE FROM leads WHERE workspace_id = ${workspaceId} AND id = ${leadId}`

@@ -42,7 +42,8 @@ export const itemResultColumns = [
   "provider_result_is_result",
   "provider",
   "provider_submission_id",
-  "recorded_at"
+  "recorded_at",
+  "lead_erased"
 ] as const
 
 /** Caches derived from events that the rebuild empties and the next command refills. */
@@ -82,7 +83,8 @@ export const rebuildReadModelsWith = (options: { readonly pageSize?: number } & 
         yield* sql.unsafe(`LOCK TABLE ${tables} IN ACCESS EXCLUSIVE MODE`)
         const kept = itemResultColumns.join(", ")
         yield* sql.unsafe(`CREATE TEMPORARY TABLE rebuild_item_results ON COMMIT DROP AS
-          SELECT id, ${kept} FROM run_items WHERE recorded_at IS NOT NULL OR error IS NOT NULL OR result IS NOT NULL`)
+          SELECT id, ${kept} FROM run_items
+          WHERE recorded_at IS NOT NULL OR error IS NOT NULL OR result IS NOT NULL OR lead_erased`)
         yield* sql.unsafe(`TRUNCATE ${tables}`)
         const projector = makePageProjector(sql, options)
         let after = "0"

@@ -48,21 +48,27 @@ export const RunLivenessPgLive = Layer.effect(
           asStoreFailure
         ),
       runningItems: (runId, lock) =>
-        sql<{
-          id: string
-          lead_id: string
-          claim_token: string
-          ordinal: number
-          attempts: number
-          started_ago_ms: number
-        }>`
+        (lock
+          ? // the run's open batches first, in one order (a record and a Lead's erasure take them first too)
+            Effect.asVoid(
+              sql`SELECT batch FROM run_batches WHERE run_id = ${runId} AND NOT ended ORDER BY batch FOR UPDATE`
+            )
+          : Effect.void
+        ).pipe(
+          Effect.andThen(sql<{
+            id: string
+            lead_id: string
+            claim_token: string
+            ordinal: number
+            attempts: number
+            started_ago_ms: number
+          }>`
           SELECT i.id, i.lead_id, b.batch AS claim_token, i.ordinal, i.attempts + 1 AS attempts,
             (extract(epoch FROM now() - b.started_at) * 1000)::float8 AS started_ago_ms
           FROM run_batches b
           JOIN run_items i ON i.run_id = b.run_id AND i.ordinal = ANY(b.ordinals)
           WHERE b.run_id = ${runId} AND NOT b.ended AND i.status = ${storedStatus("running")}
-          ORDER BY i.ordinal
-          ${lock ? sql`FOR UPDATE OF i` : sql``}`.pipe(
+          ORDER BY i.ordinal`),
           Effect.map((rows) =>
             rows.map((row) => ({
               id: row.id,

@@ -79,8 +79,8 @@ export class ItemBatches extends Context.Service<
     readonly previousClaim: (batch: string) => Effect.Effect<PreviousClaim | undefined, StoreFailure>
     /**
      * The run's next pending ordinals to claim, lowest first, at most `limit`. The caller's transaction holds the
-     * run's stream row (RunStore `lock`), which every move of the run's items takes first: claims take items in
-     * order, and none moves meanwhile. `pendingCounted`: how many pending items the run counts.
+     * run's stream row (RunStore `lock`), which every claim and every command moving pending items takes first:
+     * claims take items in order. `pendingCounted`: how many pending items the run counts.
      */
     readonly nextPending: (
       runId: string,
@@ -92,16 +92,23 @@ export class ItemBatches extends Context.Service<
     /** The items `batch` claimed that are still running under it, with their Leads, in ordinal order. */
     readonly claimedItems: (batch: string) => Effect.Effect<ReadonlyArray<ClaimedItem>, StoreFailure>
     /**
+     * Takes `batch`'s row for the rest of the caller's transaction, if the batch is still open: true, and nothing
+     * else moves its items until the transaction ends (the watchdog and a Lead's erasure take the row first too);
+     * false when it ended (recorded, or abandoned by the watchdog) or never claimed. One lock for the batch, not
+     * one per item (a WAL record each: issue 24), and not the run's stream row, so a run's batches record at once.
+     */
+    readonly lockBatch: (batch: string) => Effect.Effect<boolean, StoreFailure>
+    /**
      * The same items with what the write-policy re-check needs, read in the caller's transaction, which holds
-     * the run's stream row (RunStore `lock`) so that nothing moves them before its record.
+     * the batch's row (`lockBatch`) so that nothing moves them before its record.
      */
     readonly recheckClaimed: (
       batch: string,
       attributeKey: string
     ) => Effect.Effect<ReadonlyArray<LockedItem>, StoreFailure>
     /**
-     * The items still running under `batch`: the ones a batch that failed for good fails (read under the run's
-     * stream row, like `recheckClaimed`).
+     * The items still running under `batch`: the ones a batch that failed for good fails (read under the batch's
+     * row, like `recheckClaimed`).
      */
     readonly runningUnder: (batch: string) => Effect.Effect<ReadonlyArray<ItemKeys>, StoreFailure>
     /** Whether `batch` ever claimed. */

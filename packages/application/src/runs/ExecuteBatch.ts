@@ -360,9 +360,10 @@ export class ExecuteBatch extends Context.Service<
             runId,
             transactions.transaction(
               Effect.gen(function* () {
-                // the run's stream row first, as every move of its items takes it: the items are then re-checked
-                // and recorded with no lock of their own (lock order: stream, then items and Leads)
-                const known = yield* store.lock(runId)
+                // the batch's row first (the watchdog and a Lead's erasure take it first too): its items are then
+                // re-checked and recorded with no lock of their own, while the run's other batches record too (lock
+                // order: the batch, its items, their Leads, then the run's stream row, at the append)
+                if (!(yield* items.lockBatch(batch))) return nothing
                 const locked = yield* items.recheckClaimed(batch, run.output.attributeKey)
                 if (locked.length === 0) return nothing
                 const planned = planWrites(locked, computed, run.output)
@@ -386,7 +387,6 @@ export class ExecuteBatch extends Context.Service<
                 yield* runs.execute({
                   runId,
                   workspaceId,
-                  known,
                   command: {
                     _tag: "RecordBatch",
                     batch,
@@ -425,8 +425,7 @@ export class ExecuteBatch extends Context.Service<
             run.runId,
             transactions.transaction(
               Effect.gen(function* () {
-                const known = yield* store.lock(run.runId)
-                const running = yield* items.runningUnder(batch)
+                const running = (yield* items.lockBatch(batch)) ? yield* items.runningUnder(batch) : []
                 const now = new Date().toISOString()
                 if (running.length === 0) {
                   if (!(yield* items.wasClaimed(batch))) {
@@ -434,7 +433,6 @@ export class ExecuteBatch extends Context.Service<
                       .execute({
                         runId: run.runId,
                         workspaceId: run.workspaceId,
-                        known,
                         command: {
                           _tag: "FailRun",
                           message: storableText(`a batch could not be claimed: ${reason}`, 2_000),
@@ -469,7 +467,6 @@ export class ExecuteBatch extends Context.Service<
                 yield* runs.execute({
                   runId: run.runId,
                   workspaceId: run.workspaceId,
-                  known,
                   command: { _tag: "RecordBatch", batch, outcomes: writes.map((w) => w.outcome), now }
                 })
                 return countOutcomes(writes.map((w) => w.outcome.status))

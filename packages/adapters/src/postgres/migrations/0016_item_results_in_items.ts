@@ -9,7 +9,9 @@ import { SqlClient } from "effect/sql"
  *   produced — instead of moving the item and inserting a row into `item_results` beside it (about 1 kB of WAL
  *   per Lead: the row and its two indexes). The columns are data, not projections of the events: a rebuild keeps
  *   them (Rebuild.ts), a Lead's erasure clears them (LeadDirectory.ts). `input_snapshot` is not kept: it
- *   repeated the run's `input`, which the item's view now reads from the run.
+ *   repeated the run's `input`, which the item's view now reads from the run. `lead_erased`: the erasure marks
+ *   its Lead's items, so a record that waited for it (its statement began while the Lead was there) writes no
+ *   result into them.
  * - A claim writes its batch's row only: a running item is a `pending` row in an open batch (`ended` false; a
  *   partial index finds a run's open batches). Items running now become such rows, as a rebuild would write
  *   them: the attempt the claim counted is taken back, and a first claim's token and start are cleared (a
@@ -26,7 +28,8 @@ export default Effect.gen(function* () {
     ADD COLUMN provider_result_is_result boolean NOT NULL DEFAULT false,
     ADD COLUMN provider text,
     ADD COLUMN provider_submission_id text,
-    ADD COLUMN recorded_at timestamptz`
+    ADD COLUMN recorded_at timestamptz,
+    ADD COLUMN lead_erased boolean NOT NULL DEFAULT false`
   yield* sql`UPDATE run_items i SET result = r.result, error = r.error, lead_snapshot = r.lead_snapshot,
       provider_result = r.provider_result, provider_result_is_result = r.provider_result_is_result,
       provider = r.provider, provider_submission_id = r.provider_submission_id, recorded_at = r.recorded_at
