@@ -59,6 +59,18 @@ const reps = smoke ? 1 : Math.max(1, Number(process.env["BENCH_REPS"] ?? 3))
 const sized = (full: number, tiny: number) => (smoke ? tiny : Math.max(10, Math.round(full * scale)))
 const wanted = (name: string) => only === undefined || only.includes(name)
 
+/**
+ * BENCH_PG_STATEMENTS=1: the embedded server loads pg_stat_statements, and the last 1-worker repetition
+ * reports its statements (time, rows, WAL), the top 20 by execution time. Off by default: it costs the server
+ * a little on every statement.
+ */
+const statementProfile = process.env["BENCH_PG_STATEMENTS"] === "1"
+const STATEMENT_PROFILE_SETTINGS = {
+  shared_preload_libraries: "pg_stat_statements",
+  "pg_stat_statements.track": "all",
+  "pg_stat_statements.track_planning": "on"
+}
+
 const sizes = {
   workerLeads: sized(200_000, 1_000),
   planning: [sized(10_000, 1_000), sized(100_000, 2_000), sized(1_000_000, 5_000)],
@@ -81,7 +93,10 @@ interface System {
 
 const startSystem = async (): Promise<System> => {
   const given = process.env["BENCH_DATABASE_URL"]
-  const pg = given === undefined || given === "" ? await startEmbeddedPostgres({}) : undefined
+  const pg =
+    given === undefined || given === ""
+      ? await startEmbeddedPostgres({ settings: statementProfile ? STATEMENT_PROFILE_SETTINGS : {} })
+      : undefined
   const url = pg?.url ?? given!
   const port = await freePort()
   const api = startProc("api", "packages/http/src/bin/http.ts", {
@@ -340,16 +355,19 @@ interface WorkerRep {
   readonly apiCpuUsPerLead: number
   readonly walBytesPerLead: number
   readonly wal: { readonly from: string; readonly to: string; readonly bytes: number }
+  readonly runId: string
 }
 
 const workerRun = async (
   system: System,
   postmaster: number | undefined,
   workers: ReadonlyArray<Proc>,
-  n: number
+  n: number,
+  beforeDispatch: () => Promise<void> = async () => {}
 ): Promise<WorkerRep> => {
   const ws = await workspaceWithLeads(system, n, n)
   await checkpoint(system)
+  await beforeDispatch()
   const cost = await measureCost(system, postmaster, [system.api.child.pid, ...workers.map((w) => w.child.pid)])
   const started = Date.now()
   const runId = await dispatchList(system, ws.key)
@@ -390,6 +408,7 @@ const workerRun = async (
   const mb = (b: number) => Math.round((b / 1024 / 1024) * 10) / 10
   const [apiCpuUs, ...workerCpuUs] = spent.cpuUs
   return {
+    runId,
     leadsPerS: n / seconds,
     peakRssMb: peaks.map(mb),
     earlyRssMb: mb(peak(0.1, 0.4)),
@@ -552,6 +571,197 @@ const logWalBreakdown = (b: Awaited<ReturnType<typeof walBreakdown>>) => {
     )
 }
 
+interface FloorPart {
+  readonly postgresCpuUsPerLead: number
+  readonly walBytesPerLead: number
+}
+
+/**
+ * The write set's floor (issue 24): the fewest statements that write what a run of `n` Leads must write,
+ * measured like the worker run and the COPY, on fresh Leads of the same shape, with the run's own values (the
+ * results, Lead snapshots and providers the last run recorded, sent as arrays). Nothing else: no claim, no
+ * event, no re-check, no provider call, no read for the provider. In parts, each its own pass over the batches
+ * of 500 (one statement and its commit per batch):
+ * - `dispatch`: the items' rows, inserted by one INSERT … SELECT from the Leads, as a dispatch does;
+ * - `items`: each item's row updated once with its outcome and result (the design of issue 24);
+ * - `leads`: each Lead's attribute set, as the contract demands;
+ * - `itemsOnce` (instead of `dispatch` + `items`): each item's row inserted once, with its result, at its
+ *   record (a run whose scope were frozen without item rows);
+ * - `attributeRows` (instead of `leads`): the attribute inserted as a row of a narrow table keyed by Lead and
+ *   attribute, the Lead's row untouched (a data model where a Lead's enriched attributes live apart);
+ * - `copyCompleted`: the run's completed item rows, results in them, copied by COPY: the COPY baseline's rows
+ *   shaped as a recorded item is (information).
+ */
+const writeSetFloor = async (system: System, postmaster: number | undefined, n: number, sourceRunId: string) => {
+  const ws = await workspaceWithLeads(system, n, n)
+  await createLike(system.sql, "bench_floor_items", "run_items")
+  await createLike(system.sql, "bench_floor_items_once", "run_items")
+  await createLike(system.sql, "bench_floor_items_copy", "run_items")
+  await system.sql.query(
+    "CREATE TABLE IF NOT EXISTS bench_floor_attributes (lead_id text, key text, value jsonb NOT NULL, PRIMARY KEY (lead_id, key))"
+  )
+  await system.sql.query(
+    "TRUNCATE bench_floor_items, bench_floor_items_once, bench_floor_items_copy, bench_floor_attributes"
+  )
+  const [target] = await system.sql.query<{ key: string }>(
+    "SELECT output->>'attributeKey' AS key FROM enrichment_runs WHERE id = $1",
+    [sourceRunId]
+  )
+  const source = await system.sql.query<{
+    ordinal: number
+    result: string | null
+    snapshot: string | null
+    provider: string | null
+  }>(
+    `SELECT ordinal, result::text AS result, lead_snapshot::text AS snapshot, provider
+     FROM run_items WHERE run_id = $1 ORDER BY ordinal`,
+    [sourceRunId]
+  )
+  const runId = `floor-${ws.workspaceId}`
+  const textArray = (values: ReadonlyArray<string | null>) =>
+    `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`
+  const batches: Array<{ readonly from: number; readonly rows: typeof source }> = []
+  for (let i = 0; i < source.length; i += 500) batches.push({ from: i + 1, rows: source.slice(i, i + 500) })
+  const leadId = (ordinal: number) => `${ws.workspaceId}-${String(ordinal).padStart(7, "0")}`
+  // a CHECKPOINT before each sequence only (as before a worker run): a part that follows another in one sequence
+  // touches its pages as the run would, their full-page images written once, by whichever touches them first
+  const measured = async (work: () => Promise<void>, first = false): Promise<FloorPart> => {
+    if (first) await checkpoint(system)
+    const cost = await measureCost(system, postmaster, [])
+    await work()
+    const spent = await cost()
+    return { postgresCpuUsPerLead: round1(spent.postgresCpuUs / n), walBytesPerLead: round1(spent.walBytes / n) }
+  }
+  const eachBatch =
+    (statement: string, params: (b: (typeof batches)[number]) => ReadonlyArray<unknown>) => async () => {
+      for (const b of batches) await system.sql.query(statement, params(b))
+    }
+  const dispatch = await measured(async () => {
+    await system.sql.query(
+      `INSERT INTO bench_floor_items (id, workspace_id, run_id, ordinal, lead_id, status, attempts, created_at, updated_at)
+       SELECT $2 || '.' || lpad(o::text, 8, '0'), $1, $2, o, id, 'pending', 0, now(), now()
+       FROM (SELECT id, row_number() OVER (ORDER BY id) AS o FROM leads WHERE workspace_id = $1) l`,
+      [ws.workspaceId, runId]
+    )
+  }, true)
+  const values = (b: (typeof batches)[number]) => [
+    b.from,
+    textArray(b.rows.map((r) => r.result)),
+    textArray(b.rows.map((r) => r.snapshot)),
+    textArray(b.rows.map((r) => r.provider))
+  ]
+  const items = await measured(
+    eachBatch(
+      `UPDATE bench_floor_items i
+       SET status = 'completed', attempts = 1, claim_token = $5, started_at = now(), completed_at = now(),
+         updated_at = now(), recorded_at = now(), result = x.result, lead_snapshot = x.snapshot,
+         provider = x.provider, provider_result_is_result = true
+       FROM unnest($2::text[]::jsonb[], $3::text[]::jsonb[], $4::text[]) WITH ORDINALITY AS x(result, snapshot, provider, k)
+       WHERE i.run_id = $6 AND i.ordinal = $1::int + x.k::int - 1`,
+      (b) => [...values(b), `batch-${b.from}`, runId]
+    )
+  )
+  const leads = await measured(
+    eachBatch(
+      `UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[$3], x.result), updated_at = now()
+       FROM unnest($1::text[], $2::text[]::jsonb[]) AS x(lead_id, result)
+       WHERE l.id = x.lead_id`,
+      (b) => [textArray(b.rows.map((_, k) => leadId(b.from + k))), textArray(b.rows.map((r) => r.result)), target!.key]
+    )
+  )
+  const itemsOnce = await measured(
+    eachBatch(
+      `INSERT INTO bench_floor_items_once (id, workspace_id, run_id, ordinal, lead_id, status, attempts, claim_token,
+         started_at, completed_at, created_at, updated_at, recorded_at, result, lead_snapshot, provider,
+         provider_result_is_result)
+       SELECT $6 || '.' || lpad(($1::int + x.k::int - 1)::text, 8, '0'), $7, $6, $1::int + x.k::int - 1,
+         $7 || '-' || lpad(($1::int + x.k::int - 1)::text, 7, '0'), 'completed', 1, $5, now(), now(), now(), now(),
+         now(), x.result, x.snapshot, x.provider, true
+       FROM unnest($2::text[]::jsonb[], $3::text[]::jsonb[], $4::text[]) WITH ORDINALITY AS x(result, snapshot, provider, k)`,
+      (b) => [...values(b), `batch-${b.from}`, runId, ws.workspaceId]
+    ),
+    true
+  )
+  const attributeRows = await measured(
+    eachBatch(
+      `INSERT INTO bench_floor_attributes (lead_id, key, value)
+       SELECT x.lead_id, $3, x.result FROM unnest($1::text[], $2::text[]::jsonb[]) AS x(lead_id, result)`,
+      (b) => [textArray(b.rows.map((_, k) => leadId(b.from + k))), textArray(b.rows.map((r) => r.result)), target!.key]
+    )
+  )
+  const copyText = (v: string | null) =>
+    v === null ? "\\N" : v.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+  const copyCompleted = await measured(async () => {
+    const now = new Date().toISOString()
+    await copyFromNode(
+      system.sql.url,
+      "bench_floor_items_copy (id, workspace_id, run_id, ordinal, lead_id, status, attempts, claim_token, started_at, completed_at, created_at, updated_at, recorded_at, result, lead_snapshot, provider, provider_result_is_result)",
+      (function* () {
+        for (const r of source)
+          yield `${runId}.${String(r.ordinal).padStart(8, "0")}\t${ws.workspaceId}\t${runId}\t${r.ordinal}\t${leadId(r.ordinal)}\tcompleted\t1\tbatch\t${now}\t${now}\t${now}\t${now}\t${now}\t${copyText(r.result)}\t${copyText(r.snapshot)}\t${copyText(r.provider)}\tt\n`
+      })()
+    )
+  }, true)
+  await system.sql.query(
+    "TRUNCATE bench_floor_items, bench_floor_items_once, bench_floor_items_copy, bench_floor_attributes"
+  )
+  const sum = (...parts: Array<FloorPart>): FloorPart => ({
+    postgresCpuUsPerLead: round1(parts.reduce((a, p) => a + p.postgresCpuUsPerLead, 0)),
+    walBytesPerLead: round1(parts.reduce((a, p) => a + p.walBytesPerLead, 0))
+  })
+  return {
+    dispatch,
+    items,
+    leads,
+    itemsOnce,
+    attributeRows,
+    copyCompleted,
+    /** the design of issue 24: the item inserted at dispatch and written once at its record, and the Lead */
+    total: sum(dispatch, items, leads),
+    /** the fewest row writes: the item written once, at its record, and the Lead */
+    totalOnce: sum(itemsOnce, leads),
+    /** the item written once and the attribute as a row of its own: the Lead's row untouched */
+    totalApart: sum(itemsOnce, attributeRows)
+  }
+}
+
+/** The statements of a profiled run (pg_stat_statements since its reset), the top 20 by execution time, logged. */
+const statementsOf = async (system: System, n: number) => {
+  const rows = await system.sql.query<{
+    query: string
+    calls: number
+    rows: number
+    exec_ms: number
+    plan_ms: number
+    wal_bytes: number
+    blks_hit: number
+    blks_read: number
+  }>(
+    `SELECT query, calls::float8 AS calls, rows::float8 AS rows, total_exec_time AS exec_ms,
+            total_plan_time AS plan_ms, wal_bytes::float8 AS wal_bytes,
+            shared_blks_hit::float8 AS blks_hit, shared_blks_read::float8 AS blks_read
+     FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+     ORDER BY total_exec_time + total_plan_time DESC`
+  )
+  const all = rows.reduce((sum, r) => sum + Number(r.exec_ms) + Number(r.plan_ms), 0)
+  const top = rows.slice(0, 20).map((r) => ({
+    query: r.query.replace(/\s+/g, " ").slice(0, 400),
+    calls: Number(r.calls),
+    rows: Number(r.rows),
+    execUsPerLead: round1((Number(r.exec_ms) * 1000) / n),
+    planUsPerLead: round1((Number(r.plan_ms) * 1000) / n),
+    walBytesPerLead: round1(Number(r.wal_bytes) / n),
+    blocksHit: Number(r.blks_hit),
+    blocksRead: Number(r.blks_read)
+  }))
+  log(`  statements (pg_stat_statements, ${rows.length} kinds, ${round1((all * 1000) / n)} µs per Lead in all):`)
+  for (const t of top)
+    log(
+      `    ${t.execUsPerLead} + plan ${t.planUsPerLead} µs/Lead, WAL ${t.walBytesPerLead} B/Lead, ${t.calls} calls, ${t.rows} rows: ${t.query.slice(0, 160)}`
+    )
+  return { allUsPerLead: round1((all * 1000) / n), top }
+}
+
 const workerScenario = async (system: System, checks: Array<Check>, raw: Record<string, unknown>) => {
   const n = sizes.workerLeads
   const method = hasPsql() ? "copy" : "insert"
@@ -562,26 +772,35 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
       : `PostgreSQL's CPU: the process tree of the postmaster, pid ${postmaster.pid} (${postmaster.how})`
   )
   const walInspect = await prepareWalInspect(system)
-  let breakdown: Awaited<ReturnType<typeof walBreakdown>> | { readonly error: string } | undefined
+  if (statementProfile) await system.sql.query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+  let statements: Awaited<ReturnType<typeof statementsOf>> | undefined
+  // the last repetition's of each worker count
+  const breakdowns: Record<number, Awaited<ReturnType<typeof walBreakdown>> | { readonly error: string }> = {}
   const byWorkers: Record<number, Array<WorkerRep>> = {}
   const baseline: Array<BaselineRep> = []
+  const floors: Array<Awaited<ReturnType<typeof writeSetFloor>>> = []
   for (const count of [1, 2]) {
     const workers = await startWorkers(system, count)
     byWorkers[count] = []
     try {
       for (let r = 0; r < reps; r++) {
-        const rep = await workerRun(system, postmaster?.pid, workers, n)
+        const profiled = statementProfile && count === 1 && r === reps - 1
+        const rep = await workerRun(system, postmaster?.pid, workers, n, async () => {
+          if (profiled) await system.sql.query("SELECT pg_stat_statements_reset()")
+        })
         byWorkers[count]!.push(rep)
+        if (profiled) statements = await statementsOf(system, n)
         log(
           `worker ×${count} rep ${r + 1}: ${Math.round(rep.leadsPerS)} Leads/s, peak RSS ${rep.peakRssMb.join("/")} MB, status p99 ${rep.status["status"]?.p99Ms?.toFixed(1) ?? "none"} ms`
         )
         log(
           `  per Lead: worker CPU ${rep.workerCpuUsPerLead} µs${count > 1 ? ` (${rep.workerCpuUsPerLeadEach.join(" + ")})` : ""}, PostgreSQL CPU ${rep.postgresCpuUsPerLead} µs, API CPU ${rep.apiCpuUsPerLead} µs, WAL ${rep.walBytesPerLead} bytes`
         )
-        if (count === 1 && r === reps - 1 && walInspect.available) {
-          breakdown = await walBreakdown(system, rep.wal, n).catch((e: unknown) => ({
+        if (r === reps - 1 && walInspect.available) {
+          const breakdown = await walBreakdown(system, rep.wal, n).catch((e: unknown) => ({
             error: e instanceof Error ? e.message : String(e)
           }))
+          breakdowns[count] = breakdown
           if ("error" in breakdown) log(`  no WAL breakdown: ${breakdown.error}`)
           else logWalBreakdown(breakdown)
         }
@@ -590,6 +809,12 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
           baseline.push(b)
           log(
             `  baseline ${method} rows/s: ${Math.round(b.rowsPerS)}; per row: PostgreSQL CPU ${b.postgresCpuUsPerRow} µs, WAL ${b.walBytesPerRow} bytes, Node CPU ${b.nodeCpuUsPerRow} µs, psql CPU ${b.psqlCpuUsPerRow} µs`
+          )
+          const floor = await writeSetFloor(system, postmaster?.pid, n, rep.runId)
+          floors.push(floor)
+          const part = (name: string, p: FloorPart) => `${name} ${p.postgresCpuUsPerLead} µs / ${p.walBytesPerLead} B`
+          log(
+            `  the write set's floor, PostgreSQL CPU / WAL per Lead: ${part("dispatch", floor.dispatch)}, ${part("items", floor.items)}, ${part("Leads", floor.leads)} = ${part("", floor.total)}; item written once: ${part("items", floor.itemsOnce)} + Leads = ${part("", floor.totalOnce)}; attribute rows apart: ${part("attributes", floor.attributeRows)}, with the item written once = ${part("", floor.totalApart)}; COPY of the recorded items: ${part("", floor.copyCompleted)}`
           )
         }
       }
@@ -670,6 +895,93 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
       pass: null
     }
   )
+  const floorCpu = summarize(floors.map((f) => f.total.postgresCpuUsPerLead))
+  const floorWal = summarize(floors.map((f) => f.total.walBytesPerLead))
+  const floorOnceCpu = summarize(floors.map((f) => f.totalOnce.postgresCpuUsPerLead))
+  const floorOnceWal = summarize(floors.map((f) => f.totalOnce.walBytesPerLead))
+  const floorCheck = (measure: string, unit: string, value: typeof floorCpu, base: typeof floorCpu, name: string) => ({
+    scenario: "3. worker",
+    measure,
+    unit,
+    value,
+    baseline: base,
+    baselineName: name,
+    ratio: value.median / base.median,
+    target: "—",
+    pass: null
+  })
+  checks.push(
+    floorCheck(
+      `PostgreSQL CPU-µs per Lead, the write set's floor (item inserted, then updated with its result; Lead's attribute)${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      floorCpu,
+      pgCpuBase,
+      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      "WAL bytes per Lead, the write set's floor (item inserted, then updated with its result; Lead's attribute)",
+      "bytes",
+      floorWal,
+      walBase,
+      `WAL bytes per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      `PostgreSQL CPU-µs per Lead, the fewest row writes (item inserted once with its result; Lead's attribute)${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      floorOnceCpu,
+      pgCpuBase,
+      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      "WAL bytes per Lead, the fewest row writes (item inserted once with its result; Lead's attribute)",
+      "bytes",
+      floorOnceWal,
+      walBase,
+      `WAL bytes per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      `PostgreSQL CPU-µs per Lead, the item written once and the attribute as a row apart (the Lead's row untouched)${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      summarize(floors.map((f) => f.totalApart.postgresCpuUsPerLead)),
+      pgCpuBase,
+      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      "WAL bytes per Lead, the item written once and the attribute as a row apart (the Lead's row untouched)",
+      "bytes",
+      summarize(floors.map((f) => f.totalApart.walBytesPerLead)),
+      walBase,
+      `WAL bytes per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      `PostgreSQL CPU-µs per row, COPY of the run's recorded item rows (results in them)${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      summarize(floors.map((f) => f.copyCompleted.postgresCpuUsPerLead)),
+      pgCpuBase,
+      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      "WAL bytes per row, COPY of the run's recorded item rows (results in them)",
+      "bytes",
+      summarize(floors.map((f) => f.copyCompleted.walBytesPerLead)),
+      walBase,
+      `WAL bytes per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      `PostgreSQL CPU-µs per Lead, 1 worker, against the write set's floor${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      pgCpu,
+      floorCpu,
+      "the write set's floor, same run (information)"
+    ),
+    floorCheck(
+      "WAL bytes per Lead, 1 worker, against the write set's floor",
+      "bytes",
+      wal,
+      floorWal,
+      "the write set's floor, same run (information)"
+    )
+  )
   const early = summarize(byWorkers[1]!.map((r) => r.earlyRssMb))
   const late = summarize(byWorkers[1]!.map((r) => r.lateRssMb))
   checks.push({
@@ -703,7 +1015,10 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
     runs: byWorkers,
     baselineRowsPerS: baseline.map((b) => b.rowsPerS),
     baseline,
-    walBreakdown: breakdown ?? null
+    walBreakdown: breakdowns[1] ?? null,
+    walBreakdownTwoWorkers: breakdowns[2] ?? null,
+    writeSetFloor: floors,
+    statements: statements ?? null
   }
 }
 

@@ -170,18 +170,25 @@ const stopServer = (child: ChildProcess) =>
 export const startEmbeddedPostgres = async (options: {
   readonly dataDir?: string | undefined
   readonly log?: (line: string) => void
+  /** server settings given as `-c name=value` (e.g. `shared_preload_libraries` for a profile) */
+  readonly settings?: Readonly<Record<string, string>> | undefined
 }): Promise<RunningPostgres> => {
   const persistent = options.dataDir !== undefined
   const parent = persistent ? resolve(options.dataDir!) : await mkdtemp(join(tmpdir(), "enrich-pg-"))
   try {
-    return await start(parent, persistent, options.log ?? (() => {}))
+    return await start(parent, persistent, options.log ?? (() => {}), options.settings ?? {})
   } catch (cause) {
     if (!persistent) await rm(parent, { recursive: true, force: true })
     throw cause
   }
 }
 
-const start = async (parent: string, persistent: boolean, log: (line: string) => void): Promise<RunningPostgres> => {
+const start = async (
+  parent: string,
+  persistent: boolean,
+  log: (line: string) => void,
+  settings: Readonly<Record<string, string>>
+): Promise<RunningPostgres> => {
   const bin = binaries()
   const account = userInfo().uid === 0 ? postgresAccount() : undefined
   await mkdir(parent, { recursive: true })
@@ -237,7 +244,8 @@ const start = async (parent: string, persistent: boolean, log: (line: string) =>
       "-c",
       "unix_socket_directories=",
       "-c",
-      "max_connections=200"
+      "max_connections=200",
+      ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`])
     ],
     { ...account, detached: true, env: { ...process.env, LC_ALL: "C" }, stdio: ["ignore", "pipe", "pipe"] }
   )
