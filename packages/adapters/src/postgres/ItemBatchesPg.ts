@@ -17,6 +17,7 @@ import {
   type RunTarget
 } from "@enrich/application/ports/ItemBatches"
 import { itemTransitions, storedStatus } from "@enrich/domain/runs/ItemMoves"
+import { inOpenBatch } from "./OpenBatchSql.ts"
 import { BULK_RUN_ITEMS, refreshItemStatistics } from "./projections/RunProjection.ts"
 import { textArray } from "./TextArray.ts"
 import { asStoreFailure } from "./Transient.ts"
@@ -240,10 +241,7 @@ export const ItemBatchesPgLive = Layer.effect(
               yield* sql<{ ordinal: number }>`
                 SELECT ordinal FROM run_items
                 WHERE run_id = ${runId} AND status = 'pending'
-                  AND NOT EXISTS (
-                    SELECT 1 FROM run_batches b
-                    WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
-                  )
+                  AND NOT ${inOpenBatch(sql, runId, "run_items.ordinal")}
                 ORDER BY ordinal LIMIT ${limit}`
         return next.map((row) => row.ordinal)
       }, asStoreFailure),

@@ -4,6 +4,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import { SqlClient } from "effect/sql"
+import { openBatchesHolding } from "./OpenBatchSql.ts"
 import { textArray } from "./TextArray.ts"
 
 /** A timestamp column as the API shows it (ISO-8601, UTC), or null. */
@@ -214,8 +215,7 @@ export class RunReadModel extends Context.Service<
         if (run.length === 0) return Option.none()
         // a running item is a pending row in an open batch (domain/runs/ItemMoves.ts `storedStatus`): it shows as
         // running, with the attempt, the claim's start and time its record will write
-        const open = sql`(SELECT b.started_at FROM run_batches b
-            WHERE b.run_id = i.run_id AND NOT b.ended AND i.ordinal = ANY(b.ordinals) LIMIT 1)`
+        const open = sql`(SELECT b.started_at ${openBatchesHolding(sql, sql.literal("i.run_id"), "i.ordinal")} LIMIT 1)`
         const status =
           query.status === undefined
             ? sql``

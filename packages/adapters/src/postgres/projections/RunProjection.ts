@@ -18,6 +18,7 @@ import {
 } from "@enrich/domain/runs/ItemMoves"
 import { freshSkippedReason } from "@enrich/domain/runs/Freshness"
 import { itemIdArray, itemIdSql } from "../ItemIdSql.ts"
+import { inOpenBatch } from "../OpenBatchSql.ts"
 import { requestColumns, stateColumns } from "./RunRow.ts"
 
 /**
@@ -128,11 +129,7 @@ export const itemMoveRows = (
 ): Statement.Fragment | undefined => {
   const cte = sql.literal(name)
   const { from, to } = transitionOf(move)
-  const running = options.runningKnown
-    ? sql`true`
-    : sql`EXISTS (
-        SELECT 1 FROM run_batches b WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
-      )`
+  const running = options.runningKnown ? sql`true` : inOpenBatch(sql, runId, "run_items.ordinal")
   switch (move._tag) {
     case "Claim":
       return undefined
@@ -157,10 +154,7 @@ export const itemMoveRows = (
           UPDATE run_items SET status = ${to}, skipped_reason = ${move.skippedReason},
             completed_at = ${move.at}, updated_at = ${move.at}
           WHERE run_id = ${runId} AND status = ${from} AND ${gate}
-            AND NOT EXISTS (
-              SELECT 1 FROM run_batches b
-              WHERE b.run_id = ${runId} AND NOT b.ended AND run_items.ordinal = ANY(b.ordinals)
-            )
+            AND NOT ${inOpenBatch(sql, runId, "run_items.ordinal")}
         )`
   }
 }
