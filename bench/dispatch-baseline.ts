@@ -119,12 +119,17 @@ export const startDispatchBaseline = async (url: string) => {
   const proc: Proc = startProc("dispatch-baseline", "bench/dispatch-baseline.ts", {
     BENCH_BASELINE_SERVE: "1",
     DATABASE_URL: url,
-    PORT: String(port)
+    PORT: String(port),
+    // its copies of the service's tables take longer than a statement may (millions of items, results in them)
+    ENRICH_DB_STATEMENT_TIMEOUT_MS: "0"
   })
   const base = `http://127.0.0.1:${port}`
   await waitFor(
     "the baseline server",
-    async () => ((await http(base, "GET", "/")).status > 0 ? true : undefined),
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`the baseline server exited: ${proc.output()}`)
+      return (await http(base, "GET", "/")).status > 0 ? true : undefined
+    },
     // it copies the service's tables first (millions of items after the other scenarios)
     900_000
   )
