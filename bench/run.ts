@@ -224,7 +224,10 @@ const checkpoint = (system: System) => system.sql.query("CHECKPOINT")
  * Between scenarios: the dead rows and stale statistics a scenario leaves (millions of item updates after
  * the worker runs) are vacuumed and analysed now, and autovacuum is let finish, so its work does not land
  * on whichever scenario runs next (measured: ~1 core of autovacuum through the dispatch scenario of a full
- * run, slowing the service and its baseline unequally).
+ * run, slowing the service and its baseline unequally). Also before each measured interval of the worker
+ * scenario (its runs, the COPY, the write set's floor): autovacuum cleaning up after the previous repetition
+ * wrote WAL inside the next one (the same run: 3,075 to 4,211 bytes of WAL per Lead; the COPY 372 or 548 per
+ * row). A run's own dead rows are vacuumed after its interval, so that deferred cost is in no figure.
  */
 const quiesce = async (system: System) => {
   const started = performance.now()
@@ -308,7 +311,7 @@ const copyBaseline = async (
 ): Promise<BaselineRep> => {
   await createLike(system.sql, "bench_copy_items", "run_items")
   await system.sql.query("TRUNCATE bench_copy_items")
-  await checkpoint(system)
+  await quiesce(system)
   const cost = await measureCost(system, postmaster, [])
   const self = selfCpuUs()
   const started = performance.now()
@@ -376,7 +379,7 @@ const workerRun = async (
   beforeDispatch: () => Promise<void> = async () => {}
 ): Promise<WorkerRep> => {
   const ws = await workspaceWithLeads(system, n, n)
-  await checkpoint(system)
+  await quiesce(system)
   await beforeDispatch()
   const cost = await measureCost(system, postmaster, [system.api.child.pid, ...workers.map((w) => w.child.pid)])
   const started = Date.now()
@@ -636,7 +639,7 @@ const writeSetFloor = async (system: System, postmaster: number | undefined, n: 
   // a CHECKPOINT before each sequence only (as before a worker run): a part that follows another in one sequence
   // touches its pages as the run would, their full-page images written once, by whichever touches them first
   const measured = async (work: () => Promise<void>, first = false): Promise<FloorPart> => {
-    if (first) await checkpoint(system)
+    if (first) await quiesce(system)
     const cost = await measureCost(system, postmaster, [])
     await work()
     const spent = await cost()

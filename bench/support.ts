@@ -57,7 +57,7 @@ export interface Proc {
 /** Starts a TypeScript entry point on the project's Node (the one running this script). */
 export const startProc = (name: string, entry: string, env: Record<string, string>): Proc => {
   // the bench's own pool size (makeSql) is not the system's: children get the product default
-  const { ENRICH_DB_MAX_CONNECTIONS: _, ...inherited } = process.env
+  const { ENRICH_DB_MAX_CONNECTIONS: _, ENRICH_DB_STATEMENT_TIMEOUT_MS: __, ...inherited } = process.env
   const child = spawn(process.execPath, [entry], {
     cwd: root,
     env: { ...inherited, ENRICH_LOG_FORMAT: "json", ENRICH_LOG_LEVEL: "Warn", ...env },
@@ -281,6 +281,9 @@ export interface Sql {
 /** A SQL client (the project's PgClient layer) for set-up, baselines and the rebuild. */
 export const makeSql = (url: string, maxConnections = 4): Sql => {
   process.env["ENRICH_DB_MAX_CONNECTIONS"] ??= String(maxConnections)
+  // the bench's own statements (copies of millions of items with their results, the replay) may run for
+  // minutes; the processes it starts keep the product's default (startProc)
+  process.env["ENRICH_DB_STATEMENT_TIMEOUT_MS"] ??= "0"
   const runtime = ManagedRuntime.make(PgLive.pipe(Layer.provide(DatabaseUrl.make(url))))
   const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => runtime.runPromise(effect)
   return {
