@@ -910,8 +910,6 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
   )
   const floorCpu = summarize(floors.map((f) => f.total.postgresCpuUsPerLead))
   const floorWal = summarize(floors.map((f) => f.total.walBytesPerLead))
-  const floorOnceCpu = summarize(floors.map((f) => f.totalOnce.postgresCpuUsPerLead))
-  const floorOnceWal = summarize(floors.map((f) => f.totalOnce.walBytesPerLead))
   const floorCheck = (measure: string, unit: string, value: typeof floorCpu, base: typeof floorCpu, name: string) => ({
     scenario: "3. worker",
     measure,
@@ -923,63 +921,39 @@ const workerScenario = async (system: System, checks: Array<Check>, raw: Record<
     target: "—",
     pass: null
   })
+  const floorPair = (label: string, per: "Lead" | "row", pick: (f: (typeof floors)[number]) => FloorPart) => [
+    floorCheck(
+      `PostgreSQL CPU-µs per ${per}, ${label}${measured ? "" : " (not measured)"}`,
+      "CPU-µs",
+      summarize(floors.map((f) => pick(f).postgresCpuUsPerLead)),
+      pgCpuBase,
+      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ),
+    floorCheck(
+      `WAL bytes per ${per}, ${label}`,
+      "bytes",
+      summarize(floors.map((f) => pick(f).walBytesPerLead)),
+      walBase,
+      `WAL bytes per row of ${baseName} (information)`
+    )
+  ]
   checks.push(
-    floorCheck(
-      `PostgreSQL CPU-µs per Lead, the write set's floor (item inserted, then updated with its result; Lead's attribute)${measured ? "" : " (not measured)"}`,
-      "CPU-µs",
-      floorCpu,
-      pgCpuBase,
-      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ...floorPair(
+      "the write set's floor (item inserted, then updated with its result; Lead's attribute)",
+      "Lead",
+      (f) => f.total
     ),
-    floorCheck(
-      "WAL bytes per Lead, the write set's floor (item inserted, then updated with its result; Lead's attribute)",
-      "bytes",
-      floorWal,
-      walBase,
-      `WAL bytes per row of ${baseName} (information)`
+    ...floorPair(
+      "the fewest row writes (item inserted once with its result; Lead's attribute)",
+      "Lead",
+      (f) => f.totalOnce
     ),
-    floorCheck(
-      `PostgreSQL CPU-µs per Lead, the fewest row writes (item inserted once with its result; Lead's attribute)${measured ? "" : " (not measured)"}`,
-      "CPU-µs",
-      floorOnceCpu,
-      pgCpuBase,
-      `PostgreSQL CPU-µs per row of ${baseName} (information)`
+    ...floorPair(
+      "the item written once and the attribute as a row apart (the Lead's row untouched)",
+      "Lead",
+      (f) => f.totalApart
     ),
-    floorCheck(
-      "WAL bytes per Lead, the fewest row writes (item inserted once with its result; Lead's attribute)",
-      "bytes",
-      floorOnceWal,
-      walBase,
-      `WAL bytes per row of ${baseName} (information)`
-    ),
-    floorCheck(
-      `PostgreSQL CPU-µs per Lead, the item written once and the attribute as a row apart (the Lead's row untouched)${measured ? "" : " (not measured)"}`,
-      "CPU-µs",
-      summarize(floors.map((f) => f.totalApart.postgresCpuUsPerLead)),
-      pgCpuBase,
-      `PostgreSQL CPU-µs per row of ${baseName} (information)`
-    ),
-    floorCheck(
-      "WAL bytes per Lead, the item written once and the attribute as a row apart (the Lead's row untouched)",
-      "bytes",
-      summarize(floors.map((f) => f.totalApart.walBytesPerLead)),
-      walBase,
-      `WAL bytes per row of ${baseName} (information)`
-    ),
-    floorCheck(
-      `PostgreSQL CPU-µs per row, COPY of the run's recorded item rows (results in them)${measured ? "" : " (not measured)"}`,
-      "CPU-µs",
-      summarize(floors.map((f) => f.copyCompleted.postgresCpuUsPerLead)),
-      pgCpuBase,
-      `PostgreSQL CPU-µs per row of ${baseName} (information)`
-    ),
-    floorCheck(
-      "WAL bytes per row, COPY of the run's recorded item rows (results in them)",
-      "bytes",
-      summarize(floors.map((f) => f.copyCompleted.walBytesPerLead)),
-      walBase,
-      `WAL bytes per row of ${baseName} (information)`
-    ),
+    ...floorPair("COPY of the run's recorded item rows (results in them)", "row", (f) => f.copyCompleted),
     floorCheck(
       `PostgreSQL CPU-µs per Lead, 1 worker, against the write set's floor${measured ? "" : " (not measured)"}`,
       "CPU-µs",
