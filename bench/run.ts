@@ -23,6 +23,7 @@ import { cpus, freemem, loadavg, totalmem } from "node:os"
 import { join } from "node:path"
 import { startEmbeddedPostgres } from "../packages/adapters/src/postgres/EmbeddedPostgres.ts"
 import { projectionTables, rebuildReadModels } from "../packages/adapters/src/postgres/Rebuild.ts"
+import { nullableTextArray } from "../packages/adapters/src/postgres/TextArray.ts"
 import { startDispatchBaseline } from "./dispatch-baseline.ts"
 import type { LoadConfig, LoadResult } from "./load.ts"
 import { type Check, type Results, writeReport } from "./report.ts"
@@ -631,13 +632,12 @@ const writeSetFloor = async (system: System, postmaster: number | undefined, n: 
     [sourceRunId]
   )
   const runId = `floor-${ws.workspaceId}`
-  const textArray = (values: ReadonlyArray<string | null>) =>
-    `{${values.map((v) => (v === null ? "NULL" : `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`)).join(",")}}`
   const batches: Array<{ readonly from: number; readonly rows: typeof source }> = []
   for (let i = 0; i < source.length; i += 500) batches.push({ from: i + 1, rows: source.slice(i, i + 500) })
   const leadId = (ordinal: number) => `${ws.workspaceId}-${String(ordinal).padStart(7, "0")}`
-  // a CHECKPOINT before each sequence only (as before a worker run): a part that follows another in one sequence
-  // touches its pages as the run would, their full-page images written once, by whichever touches them first
+  // a quiet database and a CHECKPOINT before each sequence only (as before a worker run): a part that follows
+  // another in one sequence touches its pages as the run would, their full-page images written once, by whichever
+  // touches them first
   const measured = async (work: () => Promise<void>, first = false): Promise<FloorPart> => {
     if (first) await quiesce(system)
     const cost = await measureCost(system, postmaster, [])
@@ -659,9 +659,9 @@ const writeSetFloor = async (system: System, postmaster: number | undefined, n: 
   }, true)
   const values = (b: (typeof batches)[number]) => [
     b.from,
-    textArray(b.rows.map((r) => r.result)),
-    textArray(b.rows.map((r) => r.snapshot)),
-    textArray(b.rows.map((r) => r.provider))
+    nullableTextArray(b.rows.map((r) => r.result)),
+    nullableTextArray(b.rows.map((r) => r.snapshot)),
+    nullableTextArray(b.rows.map((r) => r.provider))
   ]
   const items = await measured(
     eachBatch(
@@ -679,7 +679,11 @@ const writeSetFloor = async (system: System, postmaster: number | undefined, n: 
       `UPDATE leads l SET attributes = jsonb_set(l.attributes, ARRAY[$3], x.result), updated_at = now()
        FROM unnest($1::text[], $2::text[]::jsonb[]) AS x(lead_id, result)
        WHERE l.id = x.lead_id`,
-      (b) => [textArray(b.rows.map((_, k) => leadId(b.from + k))), textArray(b.rows.map((r) => r.result)), target!.key]
+      (b) => [
+        nullableTextArray(b.rows.map((_, k) => leadId(b.from + k))),
+        nullableTextArray(b.rows.map((r) => r.result)),
+        target!.key
+      ]
     )
   )
   const itemsOnce = await measured(
@@ -699,7 +703,11 @@ const writeSetFloor = async (system: System, postmaster: number | undefined, n: 
     eachBatch(
       `INSERT INTO bench_floor_attributes (lead_id, key, value)
        SELECT x.lead_id, $3, x.result FROM unnest($1::text[], $2::text[]::jsonb[]) AS x(lead_id, result)`,
-      (b) => [textArray(b.rows.map((_, k) => leadId(b.from + k))), textArray(b.rows.map((r) => r.result)), target!.key]
+      (b) => [
+        nullableTextArray(b.rows.map((_, k) => leadId(b.from + k))),
+        nullableTextArray(b.rows.map((r) => r.result)),
+        target!.key
+      ]
     )
   )
   const copyText = (v: string | null) =>
